@@ -1,0 +1,70 @@
+"""The app factory: nothing happens until create_app is called."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.gzip import GZipMiddleware
+
+from hub.content import build_index, load_library
+from hub.i18n import I18n
+from hub.middleware import AccessLog, HTMLETag, SecurityHeaders
+from hub.routes import build_routes
+from hub.settings import Settings
+from hub.static import StaticAssets
+from hub.store import open_store
+from hub.views.errors import http_error, server_error
+from hub.views.render import make_templates
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    """Build the hub: routes, middleware and a lifespan that opens content and store."""
+    settings = settings or Settings.from_env()
+    assets = StaticAssets(settings.static_dir, settings.data_dir / "static")
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        library, problems = load_library(settings.content_dir)
+        for problem in problems:
+            level = logging.ERROR if problem.level == "error" else logging.WARNING
+            log.log(level, "content %s", problem)
+        i18n = I18n(settings.locales_dir, library.site.locales)
+        store = open_store(settings.store_path)
+        app.state.library = library
+        app.state.i18n = i18n
+        app.state.search = {code: build_index(library, code) for code in i18n.codes}
+        app.state.store = store
+        log.info(
+            "content: %d articles, %d services, %d problems",
+            len(library.articles),
+            len(library.services),
+            len(problems),
+        )
+        try:
+            yield
+        finally:
+            store.close()
+
+    app = Starlette(
+        debug=settings.debug,
+        routes=build_routes(assets.app()),
+        middleware=[
+            Middleware(AccessLog),
+            Middleware(SecurityHeaders),
+            Middleware(GZipMiddleware, minimum_size=500),
+            Middleware(HTMLETag),
+        ],
+        exception_handlers={HTTPException: http_error, Exception: server_error},
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.assets = assets
+    app.state.templates = make_templates()
+    return app

@@ -1,0 +1,98 @@
+"""The `hub` command: serve the app, check the content, print revisions."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from hub.content import load_library
+from hub.content.markdown import FrontMatterError, revision, split_front_matter
+from hub.settings import Settings, SettingsError
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    from hub.app import create_app
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    host = args.host or settings.host
+    port = args.port or settings.port
+    # uvicorn's own access log prints client addresses; hub.access logs without them.
+    uvicorn.run(
+        create_app(settings),
+        host=host,
+        port=port,
+        access_log=False,
+        proxy_headers=False,
+        server_header=False,
+        log_level="info",
+    )
+    return 0
+
+
+def _check(args: argparse.Namespace, settings: Settings) -> int:
+    root = Path(args.content) if args.content else settings.content_dir
+    if not root.is_dir():
+        print(f"{root}: not a folder", file=sys.stderr)
+        return 2
+    library, problems = load_library(root)
+    for problem in problems:
+        print(problem)
+    errors = sum(1 for p in problems if p.level == "error")
+    warnings = len(problems) - errors
+    print(
+        f"{len(library.articles)} articles, {len(library.services)} services: "
+        f"{errors} errors, {warnings} warnings",
+        file=sys.stderr,
+    )
+    return 1 if errors else 0
+
+
+def _revision(args: argparse.Namespace, settings: Settings) -> int:
+    root = Path(args.content) if args.content else settings.content_dir
+    path = root / "articles" / args.slug / "en.md"
+    try:
+        _, body = split_front_matter(path.read_text(encoding="utf-8"))
+    except (OSError, FrontMatterError) as exc:
+        print(f"{path}: {exc}", file=sys.stderr)
+        return 1
+    print(revision(body))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the `hub` command."""
+    parser = argparse.ArgumentParser(prog="hub", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="run the web server")
+    serve.add_argument("--host", help="address to bind (default HUB_HOST or 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (default HUB_PORT or 8000)")
+    serve.set_defaults(func=_serve)
+    check = commands.add_parser("check", help="validate the content tree")
+    check.add_argument("content", nargs="?", help="content folder (default HUB_CONTENT_DIR)")
+    check.set_defaults(func=_check)
+    rev = commands.add_parser("revision", help="print the revision of an article's English body")
+    rev.add_argument("slug")
+    rev.add_argument("--content", help="content folder (default HUB_CONTENT_DIR)")
+    rev.set_defaults(func=_revision)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `hub` console script."""
+    args = build_parser().parse_args(argv)
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:
+        print(f"hub: {exc}", file=sys.stderr)
+        return 2
+    result: int = args.func(args, settings)
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

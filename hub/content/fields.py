@@ -1,0 +1,157 @@
+"""Typed readers for the values of YAML content files; each raises FieldError."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Collection, Mapping
+from functools import cache
+from typing import Any
+
+import phonenumbers
+from babel import Locale
+from phonenumbers import shortnumberinfo
+
+SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+
+
+class FieldError(ValueError):
+    """A value in a content file that does not fit its schema."""
+
+
+@cache
+def known_territories() -> frozenset[str]:
+    """ISO 3166-1 alpha-2 codes that Babel's CLDR data names."""
+    return frozenset(code for code in Locale("en").territories if re.fullmatch(r"[A-Z]{2}", code))
+
+
+@cache
+def known_languages() -> frozenset[str]:
+    """Language codes that Babel's CLDR data names."""
+    return frozenset(Locale("en").languages)
+
+
+def mapping(data: Mapping[str, Any], key: str, *, required: bool = True) -> Mapping[str, Any]:
+    """A nested mapping."""
+    value = data.get(key)
+    if value is None and not required:
+        return {}
+    if not isinstance(value, dict):
+        raise FieldError(f"'{key}' must be a mapping")
+    return value
+
+
+def text(data: Mapping[str, Any], key: str, *, required: bool = True) -> str | None:
+    """A non-empty string."""
+    value = data.get(key)
+    if value is None and not required:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise FieldError(f"'{key}' must be a non-empty text")
+    return value.strip()
+
+
+def localized(
+    data: Mapping[str, Any], key: str, locales: Collection[str], *, required: bool = True
+) -> dict[str, str]:
+    """A mapping of locale to text; English is required whenever the key is present."""
+    value = data.get(key)
+    if value is None and not required:
+        return {}
+    if not isinstance(value, dict) or not value:
+        raise FieldError(f"'{key}' must map locales to texts")
+    result: dict[str, str] = {}
+    for loc, item in value.items():
+        if loc not in locales:
+            raise FieldError(f"'{key}' has unknown locale '{loc}'")
+        if not isinstance(item, str | int | float) or not str(item).strip():
+            raise FieldError(f"'{key}.{loc}' must be a non-empty text")
+        result[str(loc)] = str(item).strip()
+    if "en" not in result:
+        raise FieldError(f"'{key}' needs an English ('en') text")
+    return result
+
+
+def strings(data: Mapping[str, Any], key: str, *, required: bool = False) -> tuple[str, ...]:
+    """A list of non-empty strings."""
+    value = data.get(key)
+    if value is None:
+        if required:
+            raise FieldError(f"'{key}' is required")
+        return ()
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise FieldError(f"'{key}' must be a list of texts")
+    return tuple(value)
+
+
+def countries(data: Mapping[str, Any], key: str, *, required: bool = False) -> tuple[str, ...]:
+    """A list of ISO 3166-1 alpha-2 codes known to CLDR."""
+    codes = strings(data, key, required=required)
+    for code in codes:
+        country(code, key)
+    return codes
+
+
+def country(code: object, key: str = "country") -> str:
+    """One ISO 3166-1 alpha-2 code known to CLDR."""
+    if not isinstance(code, str) or code not in known_territories():
+        raise FieldError(f"'{key}' has '{code}', which is not an ISO 3166 country code")
+    return code
+
+
+def date(data: Mapping[str, Any], key: str, *, required: bool = True) -> dt.date | None:
+    """A calendar date written YYYY-MM-DD."""
+    value = data.get(key)
+    if value is None and not required:
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise FieldError(f"'{key}' must be a date written YYYY-MM-DD")
+
+
+def choice(
+    data: Mapping[str, Any], key: str, options: Collection[str], default: str | None = None
+) -> str:
+    """One of a fixed set of words."""
+    value = data.get(key, default)
+    if value not in options:
+        raise FieldError(f"'{key}' must be one of: {', '.join(options)}")
+    return str(value)
+
+
+def url(data: Mapping[str, Any], key: str, *, required: bool = True) -> str | None:
+    """An absolute http(s) URL."""
+    value = text(data, key, required=required)
+    if value is not None and not re.fullmatch(r"https?://[^\s/$.?#][^\s]*", value):
+        raise FieldError(f"'{key}' must be an http(s) URL")
+    return value
+
+
+def phone(value: object) -> str:
+    """A valid phone number written in E.164."""
+    if not isinstance(value, str) or not re.fullmatch(r"\+[1-9]\d{6,14}", value):
+        raise FieldError("'phone' must be written in E.164, like +85221234567")
+    try:
+        parsed = phonenumbers.parse(value)
+    except phonenumbers.NumberParseException as exc:
+        raise FieldError(f"'phone' {value} cannot be read: {exc}") from exc
+    if not phonenumbers.is_valid_number(parsed):
+        raise FieldError(f"'phone' {value} is not a valid number")
+    return value
+
+
+def short_number(value: object, region: str) -> str:
+    """A short number (like 999) that is valid in `region`."""
+    if not isinstance(value, str | int) or not re.fullmatch(r"\d{3,6}", str(value)):
+        raise FieldError("'short_number' must be 3 to 6 digits")
+    parsed = phonenumbers.parse(str(value), region)
+    if not shortnumberinfo.is_valid_short_number(parsed):
+        raise FieldError(f"'short_number' {value} is not a valid short number in {region}")
+    return str(value)

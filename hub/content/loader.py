@@ -1,0 +1,313 @@
+"""Read the content tree into a Library, collecting a Problem for each bad file."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from markdown_it import MarkdownIt
+
+from hub.content import fields as f
+from hub.content.library import Library
+from hub.content.markdown import (
+    FrontMatterError,
+    links,
+    make_renderer,
+    plain_text,
+    render,
+    revision,
+    split_front_matter,
+)
+from hub.content.model import SERVICE_KINDS, Article, ArticleText, Chat, Service, Site, Topic
+
+DEFAULT_SITE = Site(
+    names={"en": "Hub"},
+    discreet_names={"en": "Notes"},
+    default_locale="en",
+    locales=("en", "fil", "id", "vi", "th", "km", "my"),
+    origins=("PH", "ID", "VN", "TH", "KH", "MM"),
+    destinations=("HK", "SG", "MY", "TW", "TH", "SA", "AE", "JP", "KR"),
+)
+Level = Literal["error", "warning"]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something wrong with one content file."""
+
+    path: str
+    message: str
+    level: Level = "error"
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.level}: {self.message}"
+
+
+class _Loader:
+    def __init__(self, root: Path, today: dt.date) -> None:
+        self.root = root
+        self.today = today
+        self.problems: list[Problem] = []
+        self.md: MarkdownIt = make_renderer()
+
+    def rel(self, path: Path) -> str:
+        try:
+            return path.relative_to(self.root).as_posix()
+        except ValueError:
+            return str(path)
+
+    def problem(self, path: Path, message: str, level: Level = "error") -> None:
+        self.problems.append(Problem(self.rel(path), message, level))
+
+    def yaml_file(self, path: Path) -> Any:
+        """The parsed file, or None after recording why there is nothing to use."""
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            self.problem(path, "is missing")
+            return None
+        except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+            self.problem(path, f"cannot be read: {exc}".splitlines()[0])
+            return None
+        if data is None:
+            self.problem(path, "is empty")
+        return data
+
+    def site(self) -> Site:
+        path = self.root / "site.yml"
+        data = self.yaml_file(path)
+        if data is None:
+            return DEFAULT_SITE
+        try:
+            if not isinstance(data, dict):
+                raise f.FieldError("must be a mapping")
+            locales = f.strings(data, "locales", required=True)
+            if "en" not in locales:
+                raise f.FieldError("'locales' must include 'en', the source language")
+            default = f.choice(data, "default_locale", locales, "en")
+            return Site(
+                names=f.localized(data, "names", locales),
+                discreet_names=f.localized(data, "discreet_names", locales),
+                default_locale=default,
+                locales=locales,
+                origins=f.countries(data, "origins", required=True),
+                destinations=f.countries(data, "destinations", required=True),
+            )
+        except f.FieldError as exc:
+            self.problem(path, str(exc))
+            return DEFAULT_SITE
+
+    def topics(self, site: Site) -> tuple[Topic, ...]:
+        path = self.root / "topics.yml"
+        data = self.yaml_file(path)
+        if not isinstance(data, list):
+            if data is not None:
+                self.problem(path, "must be a list of topics")
+            return ()
+        topics: dict[str, Topic] = {}
+        for index, item in enumerate(data, start=1):
+            try:
+                if not isinstance(item, dict):
+                    raise f.FieldError("must be a mapping")
+                topic_id = f.text(item, "id") or ""
+                if not f.SLUG.match(topic_id):
+                    raise f.FieldError(f"id '{topic_id}' must be lowercase words joined by '-'")
+                if topic_id in topics:
+                    raise f.FieldError(f"id '{topic_id}' is used twice")
+                topics[topic_id] = Topic(
+                    id=topic_id,
+                    title=f.localized(item, "title", site.locales),
+                    summary=f.localized(item, "summary", site.locales, required=False),
+                )
+            except f.FieldError as exc:
+                self.problem(path, f"topic {index}: {exc}")
+        return tuple(topics.values())
+
+    def article_text(
+        self, path: Path, slug: str, locale: str, source: ArticleText | None
+    ) -> tuple[ArticleText, Mapping[str, Any]] | None:
+        try:
+            head, body = split_front_matter(path.read_text(encoding="utf-8"))
+            meta = yaml.safe_load(head)
+        except (OSError, UnicodeDecodeError, FrontMatterError, yaml.YAMLError) as exc:
+            self.problem(path, f"cannot be read: {exc}".splitlines()[0])
+            return None
+        try:
+            if not isinstance(meta, dict):
+                raise f.FieldError("front matter must be a mapping")
+            if not body.strip():
+                raise f.FieldError("has no body")
+            status = f.choice(meta, "status", ("published", "draft"), "published")
+            if status == "draft":
+                return None
+            source_revision = translation = None
+            if source is not None:
+                source_revision = f.text(meta, "source_revision")
+                translation = f.choice(meta, "translation", ("draft", "reviewed"), "draft")
+            updated = f.date(meta, "updated")
+            assert updated is not None
+            if updated > self.today:
+                raise f.FieldError(f"'updated' {updated} is in the future")
+            text = ArticleText(
+                slug=slug,
+                locale=locale,
+                title=f.text(meta, "title") or "",
+                summary=f.text(meta, "summary") or "",
+                body=body,
+                html=render(self.md, body),
+                plain=plain_text(self.md, body),
+                revision=revision(body),
+                updated=updated,
+                source_revision=source_revision,
+                translation=translation,
+            )
+        except f.FieldError as exc:
+            self.problem(path, str(exc))
+            return None
+        return text, meta
+
+    def article(self, folder: Path, site: Site) -> Article | None:
+        slug = folder.name
+        if not f.SLUG.match(slug):
+            self.problem(folder, "folder name must be lowercase words joined by '-'")
+            return None
+        source_path = folder / "en.md"
+        if not source_path.exists():
+            self.problem(folder, "has no English source (en.md)")
+            return None
+        loaded = self.article_text(source_path, slug, "en", None)
+        if loaded is None:
+            return None
+        source, meta = loaded
+        try:
+            topics = f.strings(meta, "topics", required=True)
+            countries = f.countries(meta, "countries")
+            sources = f.strings(meta, "sources")
+            for index in range(len(sources)):
+                f.url({"source": sources[index]}, "source")
+        except f.FieldError as exc:
+            self.problem(source_path, str(exc))
+            return None
+        texts = {"en": source}
+        for path in sorted(folder.glob("*.md")):
+            locale = path.stem
+            if locale == "en":
+                continue
+            if locale not in site.locales:
+                self.problem(path, f"'{locale}' is not one of the site's locales")
+                continue
+            translated = self.article_text(path, slug, locale, source)
+            if translated is not None:
+                texts[locale] = translated[0]
+        return Article(slug, topics, frozenset(countries), sources, texts)
+
+    def service(self, path: Path, site: Site) -> Service | None:
+        data = self.yaml_file(path)
+        if data is None:
+            return None
+        try:
+            if not f.SLUG.match(path.stem):
+                raise f.FieldError("file name must be lowercase words joined by '-'")
+            if not isinstance(data, dict):
+                raise f.FieldError("must be a mapping")
+            country = f.country(data.get("country"))
+            verified_on = f.date(data, "verified_on", required=False)
+            needed = data.get("verification") == "needed"
+            if data.get("verification") not in (None, "needed"):
+                raise f.FieldError("'verification' can only be 'needed'")
+            if verified_on is None and not needed:
+                raise f.FieldError("needs 'verified_on' (YYYY-MM-DD) or 'verification: needed'")
+            if verified_on is not None and needed:
+                raise f.FieldError("has both 'verified_on' and 'verification: needed'")
+            if verified_on is not None and verified_on > self.today:
+                raise f.FieldError(f"'verified_on' {verified_on} is in the future")
+            phone = f.phone(data["phone"]) if data.get("phone") is not None else None
+            short = data.get("short_number")
+            short_number = f.short_number(short, country) if short is not None else None
+            if not needed and phone is None and short_number is None:
+                raise f.FieldError("a verified entry needs 'phone' or 'short_number'")
+            chats = []
+            for item in data.get("chat") or []:
+                if not isinstance(item, dict):
+                    raise f.FieldError("'chat' must be a list of {label, url}")
+                chats.append(Chat(f.text(item, "label") or "", f.url(item, "url") or ""))
+            languages = f.strings(data, "languages")
+            for code in languages:
+                if code not in f.known_languages():
+                    raise f.FieldError(f"'languages' has '{code}', which is not a language code")
+            confidential = data.get("confidential")
+            if confidential is not None and not isinstance(confidential, bool):
+                raise f.FieldError("'confidential' must be true or false")
+            return Service(
+                id=path.stem,
+                kind=f.choice(data, "kind", SERVICE_KINDS),
+                name=f.localized(data, "name", site.locales),
+                description=f.localized(data, "description", site.locales, required=False),
+                country=country,
+                serves=frozenset(f.countries(data, "serves")),
+                phone=phone,
+                short_number=short_number,
+                chat=tuple(chats),
+                website=f.url(data, "website", required=False),
+                hours=f.localized(data, "hours", site.locales, required=False),
+                languages=languages,
+                cost=f.choice(data, "cost", ("free", "paid", "unknown"), "unknown"),
+                confidential=confidential,
+                source=f.url(data, "source") or "",
+                verified_on=verified_on,
+            )
+        except f.FieldError as exc:
+            self.problem(path, str(exc))
+            return None
+
+    def cross_check(self, library: Library) -> None:
+        known_topics = {topic.id for topic in library.topics}
+        for article in library.articles.values():
+            folder = self.root / "articles" / article.slug
+            for topic in article.topics:
+                if topic not in known_topics:
+                    self.problem(folder / "en.md", f"unknown topic '{topic}'")
+            for locale, text in article.texts.items():
+                path = folder / f"{locale}.md"
+                for href in links(self.md, text.body):
+                    if not library.resolves(href, article.slug):
+                        self.problem(path, f"link '{href}' does not lead to a page of the hub")
+                if article.is_outdated(locale):
+                    self.problem(
+                        path,
+                        f"translates English revision {text.source_revision}, "
+                        f"but en.md is now {article.source.revision}",
+                        "warning",
+                    )
+
+    def load(self) -> Library:
+        site = self.site()
+        topics = self.topics(site)
+        articles: dict[str, Article] = {}
+        folder = self.root / "articles"
+        for path in sorted(folder.iterdir()) if folder.is_dir() else []:
+            if path.is_dir():
+                article = self.article(path, site)
+                if article is not None:
+                    articles[article.slug] = article
+        services: dict[str, Service] = {}
+        folder = self.root / "services"
+        for path in sorted(folder.glob("*.y*ml")) if folder.is_dir() else []:
+            service = self.service(path, site)
+            if service is not None:
+                services[service.id] = service
+        library = Library(site, topics, articles, services)
+        self.cross_check(library)
+        return library
+
+
+def load_library(root: Path, today: dt.date | None = None) -> tuple[Library, list[Problem]]:
+    """Load every valid file under `root`; return the library and the problems found."""
+    loader = _Loader(root, today or dt.date.today())
+    library = loader.load()
+    return library, loader.problems
+

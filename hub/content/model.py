@@ -1,0 +1,145 @@
+"""Immutable records of the content tree, independent of the web layer."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+SERVICE_KINDS = (
+    "emergency",
+    "police",
+    "hotline",
+    "embassy",
+    "labour-attache",
+    "shelter",
+    "legal-aid",
+    "health",
+    "cso",
+)
+VERIFICATION_MAX_AGE = dt.timedelta(days=365)
+
+
+def pick(texts: Mapping[str, str], locale: str, fallback: str = "en") -> str:
+    """The text for `locale`, else the fallback locale's, else any."""
+    if locale in texts:
+        return texts[locale]
+    if fallback in texts:
+        return texts[fallback]
+    return next(iter(texts.values()), "")
+
+
+@dataclass(frozen=True)
+class Site:
+    """Names, locales and the corridors the hub serves."""
+
+    names: Mapping[str, str]
+    discreet_names: Mapping[str, str]
+    default_locale: str
+    locales: tuple[str, ...]
+    origins: tuple[str, ...]
+    destinations: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Topic:
+    """A journey stage."""
+
+    id: str
+    title: Mapping[str, str]
+    summary: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class ArticleText:
+    """One locale's text of an article."""
+
+    slug: str
+    locale: str
+    title: str
+    summary: str
+    body: str
+    html: str
+    plain: str
+    revision: str
+    updated: dt.date
+    source_revision: str | None = None
+    translation: str | None = None
+
+
+@dataclass(frozen=True)
+class Article:
+    """An article with its texts by locale; English is the source."""
+
+    slug: str
+    topics: tuple[str, ...]
+    countries: frozenset[str]
+    sources: tuple[str, ...]
+    texts: Mapping[str, ArticleText]
+    source_locale: str = "en"
+
+    @property
+    def source(self) -> ArticleText:
+        """The source-language text."""
+        return self.texts[self.source_locale]
+
+    def text(self, locale: str) -> ArticleText:
+        """The text in `locale`, or the source text when there is no translation."""
+        return self.texts.get(locale, self.source)
+
+    def is_outdated(self, locale: str) -> bool:
+        """Whether the `locale` translation was made from an older source body."""
+        text = self.texts.get(locale)
+        if text is None or locale == self.source_locale:
+            return False
+        return text.source_revision != self.source.revision
+
+    def fits(self, origin: str | None, destination: str | None) -> bool:
+        """Whether the article concerns the corridor (articles without countries fit all)."""
+        if not self.countries:
+            return True
+        chosen = {c for c in (origin, destination) if c}
+        return not chosen or bool(self.countries & chosen)
+
+
+@dataclass(frozen=True)
+class Chat:
+    """A chat channel of a service."""
+
+    label: str
+    url: str
+
+
+@dataclass(frozen=True)
+class Service:
+    """A directory entry: a hotline, office or organisation that helps."""
+
+    id: str
+    kind: str
+    name: Mapping[str, str]
+    country: str
+    source: str
+    description: Mapping[str, str] = field(default_factory=dict)
+    serves: frozenset[str] = frozenset()
+    phone: str | None = None
+    short_number: str | None = None
+    chat: tuple[Chat, ...] = ()
+    website: str | None = None
+    hours: Mapping[str, str] = field(default_factory=dict)
+    languages: tuple[str, ...] = ()
+    cost: str = "unknown"
+    confidential: bool | None = None
+    verified_on: dt.date | None = None
+
+    @property
+    def verification_needed(self) -> bool:
+        """Entries never checked against their source show no number."""
+        return self.verified_on is None
+
+    def recently_verified(self, today: dt.date) -> bool:
+        """Whether the entry was checked within the last year."""
+        return self.verified_on is not None and today - self.verified_on <= VERIFICATION_MAX_AGE
+
+    def serves_origin(self, origin: str | None) -> bool:
+        """Whether someone from `origin` can use this service."""
+        return not self.serves or origin is None or origin in self.serves

@@ -1,0 +1,138 @@
+"""Locales: catalogs compiled in memory, negotiation, and CLDR names and dates."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from babel import Locale
+from babel.core import negotiate_locale
+from babel.dates import format_date
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import NullTranslations, Translations
+from markupsafe import Markup
+
+log = logging.getLogger(__name__)
+
+# URL codes (BCP 47) of the locales the hub ships, and their gettext folder names.
+LOCALES: Mapping[str, str] = {
+    "en": "en",
+    "fil": "fil",
+    "id": "id",
+    "vi": "vi",
+    "th": "th",
+    "km": "km",
+    "my": "my",
+}
+# Browsers send these codes for languages the hub serves under another code.
+ALIASES: Mapping[str, str] = {"tl": "fil", "in": "id", "kh": "km", "bur": "my"}
+DOMAIN = "messages"
+
+
+def compile_catalog(po_path: Path) -> Translations:
+    """Read a .po file and compile it in memory, with no build step."""
+    with po_path.open("rb") as handle:
+        catalog = read_po(handle, domain=DOMAIN)
+    buffer = io.BytesIO()
+    write_mo(buffer, catalog, use_fuzzy=False)
+    buffer.seek(0)
+    return Translations(buffer, domain=DOMAIN)
+
+
+def parse_accept_language(header: str) -> list[str]:
+    """Language tags of an Accept-Language header, most wanted first."""
+    ranked: list[tuple[float, int, str]] = []
+    for index, part in enumerate(header.split(",")):
+        tag, _, params = part.strip().partition(";")
+        tag = tag.strip()
+        if not tag or tag == "*":
+            continue
+        quality = 1.0
+        for param in params.split(";"):
+            key, _, value = param.strip().partition("=")
+            if key == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        if quality > 0:
+            ranked.append((-quality, index, tag.replace("-", "_")))
+    return [tag for _, _, tag in sorted(ranked)]
+
+
+@dataclass(frozen=True)
+class LocaleInfo:
+    """What a template needs to know about one locale."""
+
+    code: str
+    native_name: str
+    babel: Locale
+
+
+class I18n:
+    """The translations of every shipped locale and the helpers built on CLDR."""
+
+    def __init__(self, locales_dir: Path, codes: Iterable[str] = LOCALES) -> None:
+        self.codes = tuple(codes)
+        self.default = self.codes[0] if "en" not in self.codes else "en"
+        self.translations: dict[str, NullTranslations] = {}
+        self.info: dict[str, LocaleInfo] = {}
+        for code in self.codes:
+            babel_locale = Locale.parse(LOCALES.get(code, code))
+            self.info[code] = LocaleInfo(
+                code, babel_locale.get_display_name(babel_locale) or code, babel_locale
+            )
+            po_path = locales_dir / LOCALES.get(code, code) / "LC_MESSAGES" / f"{DOMAIN}.po"
+            if code != "en" and not po_path.exists():
+                log.warning("no catalog for %s at %s", code, po_path)
+            self.translations[code] = (
+                compile_catalog(po_path) if po_path.exists() else NullTranslations()
+            )
+
+    def negotiate(self, accept_language: str) -> str:
+        """The best shipped locale for an Accept-Language header, else the default."""
+        preferred = []
+        for tag in parse_accept_language(accept_language):
+            language = tag.split("_", 1)[0].lower()
+            preferred.append(ALIASES.get(language, tag))
+        return negotiate_locale(preferred, list(self.codes), sep="_") or self.default
+
+    def gettext_callables(self, locale: str) -> dict[str, Any]:
+        """New-style gettext functions for templates: they format and escape their values."""
+        translations = self.translations[locale]
+
+        def gettext(message: str, **values: Any) -> Markup:
+            result = Markup(translations.gettext(message))
+            return result % values if values else result
+
+        def ngettext(singular: str, plural: str, n: int, **values: Any) -> Markup:
+            values.setdefault("num", n)
+            return Markup(translations.ngettext(singular, plural, n)) % values
+
+        def pgettext(context: str, message: str, **values: Any) -> Markup:
+            result = Markup(translations.pgettext(context, message))
+            return result % values if values else result
+
+        return {"gettext": gettext, "ngettext": ngettext, "pgettext": pgettext, "_": gettext}
+
+    def gettext(self, locale: str, message: str) -> str:
+        """Translate a message outside templates."""
+        return self.translations[locale].gettext(message)
+
+    def country_name(self, code: str, locale: str) -> str:
+        """The CLDR name of a country in the locale."""
+        return str(self.info[locale].babel.territories.get(code, code))
+
+    def language_name(self, code: str, locale: str) -> str:
+        """The CLDR name of a language in the locale."""
+        return str(self.info[locale].babel.languages.get(code, code))
+
+    def date(self, value: dt.date, locale: str) -> str:
+        """A date written the way the locale writes it."""
+        return format_date(value, format="long", locale=self.info[locale].babel)

@@ -1,0 +1,29 @@
+"""The one named route list of the app."""
+
+from __future__ import annotations
+
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.types import ASGIApp
+
+from hub.views import public
+
+
+def build_routes(static_app: ASGIApp) -> list[BaseRoute]:
+    """Every route, each with a name for url_for."""
+    return [
+        Route("/", public.root, name="root"),
+        Mount("/static", app=static_app, name="static"),
+        Mount(
+            "/{locale}",
+            routes=[
+                Route("/", public.home, name="home"),
+                Route("/corridor", public.choose_corridor, name="corridor"),
+                Route("/topics/{topic_id}", public.topic, name="topic"),
+                Route("/articles/{slug}/", public.article, name="article"),
+                Route("/help", public.help_page, name="help"),
+                Route("/services/{service_id}", public.service, name="service"),
+                Route("/search", public.search, name="search"),
+                Route("/safety", public.safety, name="safety"),
+            ],
+        ),
+    ]

@@ -1,0 +1,157 @@
+"""The reader's pages: home, topics, articles, help, services, search, safety."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from hub.content import Article, SearchIndex
+from hub.i18n import I18n
+from hub.views.reader import (
+    DESTINATION_COOKIE,
+    LOCALE_COOKIE,
+    ORIGIN_COOKIE,
+    corridor,
+    library_of,
+    reader_locale,
+    remember_locale,
+    set_preference,
+)
+from hub.views.render import render
+
+MAX_QUERY_LENGTH = 200
+
+
+def page(request: Request, template: str, context: dict[str, Any]) -> Response:
+    """Render a reader page with the corridor in its context, remembering its locale."""
+    locale = reader_locale(request)
+    origin, destination = corridor(request)
+    response = render(
+        request,
+        template,
+        {"origin": origin, "destination": destination, **context},
+    )
+    remember_locale(request, response, locale)
+    return response
+
+
+def _article_entry(article: Article, locale: str) -> dict[str, Any]:
+    return {
+        "article": article,
+        "text": article.text(locale),
+        "fallback": locale not in article.texts,
+    }
+
+
+async def root(request: Request) -> Response:
+    """Send the reader to her language: cookie first, then Accept-Language, else English."""
+    i18n: I18n = request.app.state.i18n
+    locale = request.cookies.get(LOCALE_COOKIE, "")
+    if locale not in i18n.codes:
+        locale = i18n.negotiate(request.headers.get("accept-language", ""))
+    response = RedirectResponse(request.url_for("home", locale=locale).path, status_code=302)
+    response.headers["vary"] = "Accept-Language, Cookie"
+    response.headers["cache-control"] = "private, no-cache"
+    return response
+
+
+async def home(request: Request) -> Response:
+    """Corridor picker, journey stages and the way to help."""
+    library = library_of(request)
+    _, destination = corridor(request)
+    emergency = [
+        s
+        for s in library.services.values()
+        if s.kind == "emergency" and s.country == destination and not s.verification_needed
+    ]
+    return page(request, "home.html", {"topics": library.topics, "emergency": emergency})
+
+
+async def topic(request: Request) -> Response:
+    """The articles of one journey stage, for the chosen corridor."""
+    library = library_of(request)
+    locale = reader_locale(request)
+    found = library.topic(str(request.path_params["topic_id"]))
+    if found is None:
+        raise HTTPException(status_code=404)
+    origin, destination = corridor(request)
+    articles = [
+        _article_entry(a, locale) for a in library.articles_in(found.id, origin, destination)
+    ]
+    return page(request, "topic.html", {"topic": found, "articles": articles})
+
+
+async def article(request: Request) -> Response:
+    """One article in the reader's language, or in English with a notice."""
+    library = library_of(request)
+    locale = reader_locale(request)
+    found = library.articles.get(str(request.path_params["slug"]))
+    if found is None:
+        raise HTTPException(status_code=404)
+    topics = [t for t in library.topics if t.id in found.topics]
+    return page(
+        request,
+        "article.html",
+        {**_article_entry(found, locale), "outdated": found.is_outdated(locale), "topics": topics},
+    )
+
+
+async def help_page(request: Request) -> Response:
+    """The directory for the chosen corridor, most urgent first."""
+    origin, destination = corridor(request)
+    groups = library_of(request).help_groups(origin, destination)
+    return page(request, "help.html", {"groups": groups})
+
+
+async def service(request: Request) -> Response:
+    """One directory entry."""
+    found = library_of(request).services.get(str(request.path_params["service_id"]))
+    if found is None:
+        raise HTTPException(status_code=404)
+    return page(request, "service.html", {"service": found})
+
+
+async def search(request: Request) -> Response:
+    """Search the reader's language."""
+    locale = reader_locale(request)
+    query = request.query_params.get("q", "").strip()[:MAX_QUERY_LENGTH]
+    index: SearchIndex = request.app.state.search[locale]
+    hits = index.search(query) if query else []
+    return page(request, "search.html", {"query": query, "hits": hits})
+
+
+async def safety(request: Request) -> Response:
+    """What the hub keeps, what a phone keeps, and how to leave quickly."""
+    return page(request, "safety.html", {})
+
+
+def _local_path(target: str, locale: str) -> str:
+    """A same-site path to return to; anything else falls back to the home page."""
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith(f"/{locale}/"):
+        return f"/{locale}/"
+    return target
+
+
+async def choose_corridor(request: Request) -> Response:
+    """Remember the corridor from the plain GET form, then go back where the reader was."""
+    locale = reader_locale(request)
+    site = library_of(request).site
+    origin = request.query_params.get("from", "")
+    destination = request.query_params.get("to", "")
+    if (origin and origin not in site.origins) or (
+        destination and destination not in site.destinations
+    ):
+        raise HTTPException(status_code=400, detail="unknown-country")
+    back = _local_path(request.query_params.get("next", ""), locale)
+    response = RedirectResponse(back, status_code=303)
+    for name, value in ((ORIGIN_COOKIE, origin), (DESTINATION_COOKIE, destination)):
+        if value:
+            set_preference(request, response, name, value)
+        else:
+            response.delete_cookie(name, path="/")
+    return response

@@ -1,0 +1,91 @@
+"""Jinja2 environment and the one helper every view renders through."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import phonenumbers
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+from starlette.templating import Jinja2Templates
+
+from hub.content import Library, pick
+from hub.i18n import I18n
+from hub.static import StaticAssets
+
+TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
+
+
+def make_templates() -> Jinja2Templates:
+    """Templates with autoescape and the i18n extension, gettext bound per request."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
+        autoescape=True,
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    env.policies["ext.i18n.trimmed"] = True
+    return Jinja2Templates(env=env)
+
+
+def phone_display(number: str) -> str:
+    """An E.164 number grouped the international way, for reading aloud."""
+    parsed = phonenumbers.parse(number)
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+def alternate_path(path: str, query: str, current: str, code: str) -> str:
+    """The same page in another locale; pages outside a locale lead to its home."""
+    prefix = f"/{current}/"
+    if path.startswith(prefix):
+        swapped = f"/{code}/" + path[len(prefix) :]
+        return f"{swapped}?{query}" if query else swapped
+    return f"/{code}/"
+
+
+def url_path(request: Request, name: str, **params: Any) -> str:
+    """The site-relative path of a named route; pages stay small and host-independent."""
+    root = request.scope.get("app_root_path", request.scope.get("root_path", ""))
+    return root + str(request.app.url_path_for(name, **params))
+
+
+def locale_of(request: Request) -> str:
+    """The locale of the page being rendered (set by the view or the error handler)."""
+    return str(request.scope.get("hub.locale", "en"))
+
+
+def render(
+    request: Request, template: str, context: dict[str, Any], status_code: int = 200
+) -> HTMLResponse:
+    """Render a page in the request's locale with everything base.html expects."""
+    state = request.app.state
+    locale = locale_of(request)
+    i18n: I18n = state.i18n
+    library: Library = state.library
+    assets: StaticAssets = state.assets
+    page: dict[str, Any] = {
+        "request": request,
+        "locale": locale,
+        "locales": i18n.info,
+        "site": library.site,
+        "site_name": pick(library.site.names, locale),
+        "settings": state.settings,
+        "today": dt.date.today(),
+        "pick": lambda texts: pick(texts, locale),
+        "alternate": lambda code: alternate_path(request.url.path, request.url.query, locale, code),
+        "phone_display": phone_display,
+        "url_for": lambda name, **params: url_path(request, name, **params),
+        "static": lambda name: url_path(request, "static", path=assets.url_path(name)),
+        "country_name": lambda code: i18n.country_name(code, locale),
+        "language_name": lambda code: i18n.language_name(code, locale),
+        "format_date": lambda value: i18n.date(value, locale),
+        **i18n.gettext_callables(locale),
+        **context,
+    }
+    templates: Jinja2Templates = state.templates
+    return templates.TemplateResponse(request, template, page, status_code=status_code)
