@@ -84,4 +84,5 @@ class StaticAssets:
             immutable_file_test=lambda path, url: url.lstrip("/") in hashed,
             add_headers_function=_cache_for_a_year,
         )
-        return WSGIMiddleware(wsgi)  # type: ignore[arg-type]
+        app: ASGIApp = WSGIMiddleware(wsgi)  # type: ignore[assignment]
+        return app

@@ -22,13 +22,14 @@ class FieldError(ValueError):
 @cache
 def known_territories() -> frozenset[str]:
     """ISO 3166-1 alpha-2 codes that Babel's CLDR data names."""
-    return frozenset(code for code in Locale("en").territories if re.fullmatch(r"[A-Z]{2}", code))
+    codes = (str(code) for code in Locale("en").territories)
+    return frozenset(code for code in codes if re.fullmatch(r"[A-Z]{2}", code))
 
 
 @cache
 def known_languages() -> frozenset[str]:
     """Language codes that Babel's CLDR data names."""
-    return frozenset(Locale("en").languages)
+    return frozenset(str(code) for code in Locale("en").languages)
 
 
 def mapping(data: Mapping[str, Any], key: str, *, required: bool = True) -> Mapping[str, Any]:

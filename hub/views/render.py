@@ -50,7 +50,7 @@ def alternate_path(path: str, query: str, current: str, code: str) -> str:
 
 def url_path(request: Request, name: str, **params: Any) -> str:
     """The site-relative path of a named route; pages stay small and host-independent."""
-    root = request.scope.get("app_root_path", request.scope.get("root_path", ""))
+    root = str(request.scope.get("app_root_path", request.scope.get("root_path", "")))
     return root + str(request.app.url_path_for(name, **params))
 
 
