@@ -18,6 +18,7 @@ from hub.routes import build_routes
 from hub.settings import Settings
 from hub.static import StaticAssets
 from hub.store import open_store
+from hub.views.cache import PageCache
 from hub.views.errors import http_error, server_error
 from hub.views.render import make_templates
 
@@ -41,6 +42,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         app.state.i18n = i18n
         app.state.search = {code: build_index(library, code) for code in i18n.codes}
         app.state.store = store
+        app.state.pages = PageCache()
         log.info(
             "content: %d articles, %d services, %d problems",
             len(library.articles),

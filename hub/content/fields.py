@@ -73,6 +73,16 @@ def localized(
     return result
 
 
+def revision_id(data: Mapping[str, Any], key: str) -> str:
+    """A 12-hex-digit revision; YAML reads an all-digit one as a number, so take that too."""
+    value = data.get(key)
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value).zfill(12)
+    if not isinstance(value, str) or not re.fullmatch(r"[0-9a-f]{12}", value):
+        raise FieldError(f"'{key}' must be the 12 hex digits that `hub revision` prints")
+    return value
+
+
 def strings(data: Mapping[str, Any], key: str, *, required: bool = False) -> tuple[str, ...]:
     """A list of non-empty strings."""
     value = data.get(key)
@@ -148,11 +158,14 @@ def phone(value: object) -> str:
     return value
 
 
-def short_number(value: object, region: str) -> str:
-    """A short number (like 999) that is valid in `region`."""
+def short_number(value: object) -> str:
+    """A short number (like 999): 3 to 6 digits."""
     if not isinstance(value, str | int) or not re.fullmatch(r"\d{3,6}", str(value)):
         raise FieldError("'short_number' must be 3 to 6 digits")
-    parsed = phonenumbers.parse(str(value), region)
-    if not shortnumberinfo.is_valid_short_number(parsed):
-        raise FieldError(f"'short_number' {value} is not a valid short number in {region}")
     return str(value)
+
+
+def short_number_known(number: str, region: str) -> bool:
+    """Whether libphonenumber's short-number data lists the number as valid in `region`."""
+    parsed = phonenumbers.parse(number, region)
+    return bool(shortnumberinfo.is_valid_short_number(parsed))

@@ -146,7 +146,7 @@ class _Loader:
                 return None
             source_revision = translation = None
             if source is not None:
-                source_revision = f.text(meta, "source_revision")
+                source_revision = f.revision_id(meta, "source_revision")
                 translation = f.choice(meta, "translation", ("draft", "reviewed"), "draft")
             updated = f.date(meta, "updated")
             assert updated is not None
@@ -227,7 +227,16 @@ class _Loader:
                 raise f.FieldError(f"'verified_on' {verified_on} is in the future")
             phone = f.phone(data["phone"]) if data.get("phone") is not None else None
             short = data.get("short_number")
-            short_number = f.short_number(short, country) if short is not None else None
+            short_number = f.short_number(short) if short is not None else None
+            # libphonenumber lacks some national hotlines (the Philippines' 1348), so an
+            # unlisted short number is a warning for a curator to re-check, not a rejection.
+            if short_number is not None and not f.short_number_known(short_number, country):
+                self.problem(
+                    path,
+                    f"short number {short_number} is not in libphonenumber's data for "
+                    f"{country}; make sure the source confirms it",
+                    "warning",
+                )
             if not needed and phone is None and short_number is None:
                 raise f.FieldError("a verified entry needs 'phone' or 'short_number'")
             chats = []

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from hub.content import Article, SearchIndex
 from hub.i18n import I18n
@@ -21,20 +22,34 @@ from hub.views.reader import (
     remember_locale,
     set_preference,
 )
+from hub.views.cache import PageCache
 from hub.views.render import render
 
 MAX_QUERY_LENGTH = 200
 
 
-def page(request: Request, template: str, context: dict[str, Any]) -> Response:
-    """Render a reader page with the corridor in its context, remembering its locale."""
+def page(
+    request: Request,
+    template: str,
+    context: Callable[[], dict[str, Any]],
+    *,
+    cache: bool = True,
+) -> Response:
+    """Render a reader page (or reuse its cached bytes) and remember its locale."""
     locale = reader_locale(request)
     origin, destination = corridor(request)
-    response = render(
-        request,
-        template,
-        {"origin": origin, "destination": destination, **context},
-    )
+    pages: PageCache = request.app.state.pages
+    key = (request.url.path, request.url.query, locale, origin, destination)
+    body = pages.get(key) if cache else None
+    if body is None:
+        rendered = render(
+            request, template, {"origin": origin, "destination": destination, **context()}
+        )
+        if cache:
+            pages.put(key, bytes(rendered.body))
+        response: Response = rendered
+    else:
+        response = HTMLResponse(body)
     remember_locale(request, response, locale)
     return response
 
@@ -62,13 +77,17 @@ async def root(request: Request) -> Response:
 async def home(request: Request) -> Response:
     """Corridor picker, journey stages and the way to help."""
     library = library_of(request)
-    _, destination = corridor(request)
-    emergency = [
-        s
-        for s in library.services.values()
-        if s.kind == "emergency" and s.country == destination and not s.verification_needed
-    ]
-    return page(request, "home.html", {"topics": library.topics, "emergency": emergency})
+
+    def context() -> dict[str, Any]:
+        _, destination = corridor(request)
+        emergency = [
+            s
+            for s in library.services.values()
+            if s.kind == "emergency" and s.country == destination and not s.verification_needed
+        ]
+        return {"topics": library.topics, "emergency": emergency}
+
+    return page(request, "home.html", context)
 
 
 async def topic(request: Request) -> Response:
@@ -78,11 +97,13 @@ async def topic(request: Request) -> Response:
     found = library.topic(str(request.path_params["topic_id"]))
     if found is None:
         raise HTTPException(status_code=404)
-    origin, destination = corridor(request)
-    articles = [
-        _article_entry(a, locale) for a in library.articles_in(found.id, origin, destination)
-    ]
-    return page(request, "topic.html", {"topic": found, "articles": articles})
+
+    def context() -> dict[str, Any]:
+        origin, destination = corridor(request)
+        chosen = library.articles_in(found.id, origin, destination)
+        return {"topic": found, "articles": [_article_entry(a, locale) for a in chosen]}
+
+    return page(request, "topic.html", context)
 
 
 async def article(request: Request) -> Response:
@@ -92,19 +113,24 @@ async def article(request: Request) -> Response:
     found = library.articles.get(str(request.path_params["slug"]))
     if found is None:
         raise HTTPException(status_code=404)
-    topics = [t for t in library.topics if t.id in found.topics]
-    return page(
-        request,
-        "article.html",
-        {**_article_entry(found, locale), "outdated": found.is_outdated(locale), "topics": topics},
-    )
+
+    def context() -> dict[str, Any]:
+        return {
+            **_article_entry(found, locale),
+            "outdated": found.is_outdated(locale),
+            "topics": [t for t in library.topics if t.id in found.topics],
+        }
+
+    return page(request, "article.html", context)
 
 
 async def help_page(request: Request) -> Response:
     """The directory for the chosen corridor, most urgent first."""
     origin, destination = corridor(request)
-    groups = library_of(request).help_groups(origin, destination)
-    return page(request, "help.html", {"groups": groups})
+    library = library_of(request)
+    return page(
+        request, "help.html", lambda: {"groups": library.help_groups(origin, destination)}
+    )
 
 
 async def service(request: Request) -> Response:
@@ -112,21 +138,21 @@ async def service(request: Request) -> Response:
     found = library_of(request).services.get(str(request.path_params["service_id"]))
     if found is None:
         raise HTTPException(status_code=404)
-    return page(request, "service.html", {"service": found})
+    return page(request, "service.html", lambda: {"service": found})
 
 
 async def search(request: Request) -> Response:
-    """Search the reader's language."""
+    """Search the reader's language; results are not cached, queries are unbounded."""
     locale = reader_locale(request)
     query = request.query_params.get("q", "").strip()[:MAX_QUERY_LENGTH]
     index: SearchIndex = request.app.state.search[locale]
     hits = index.search(query) if query else []
-    return page(request, "search.html", {"query": query, "hits": hits})
+    return page(request, "search.html", lambda: {"query": query, "hits": hits}, cache=False)
 
 
 async def safety(request: Request) -> Response:
     """What the hub keeps, what a phone keeps, and how to leave quickly."""
-    return page(request, "safety.html", {})
+    return page(request, "safety.html", dict)
 
 
 def _local_path(target: str, locale: str) -> str:

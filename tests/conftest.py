@@ -1,0 +1,65 @@
+"""Fixtures: the real app on temp folders, and a copy of the content tree to change."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from starlette.testclient import TestClient
+
+from hub.app import create_app
+from hub.settings import PROJECT_ROOT, Settings
+
+CONTENT = PROJECT_ROOT / "content"
+LOCALES = ("en", "fil", "id", "vi", "th", "km", "my")
+FIXTURES = Path(__file__).parent / "fixtures"
+
+ClientFactory = Callable[..., TestClient]
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """Settings on the starter content with state in a temp folder."""
+    return Settings(data_dir=tmp_path / "var")
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient]:
+    """A client of the real app on the starter content."""
+    with TestClient(create_app(settings)) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def content_copy(tmp_path: Path) -> Path:
+    """A private copy of the starter content that a test may change."""
+    target = tmp_path / "content"
+    shutil.copytree(CONTENT, target)
+    return target
+
+
+@pytest.fixture
+def make_client(tmp_path: Path) -> Iterator[ClientFactory]:
+    """Start the real app on another content tree; every client is closed afterwards."""
+    opened: list[TestClient] = []
+
+    def factory(content_dir: Path, **kwargs: object) -> TestClient:
+        settings = Settings(data_dir=tmp_path / "var", content_dir=content_dir)
+        test_client = TestClient(create_app(settings), **kwargs)  # type: ignore[arg-type]
+        test_client.__enter__()
+        opened.append(test_client)
+        return test_client
+
+    yield factory
+    for test_client in opened:
+        test_client.__exit__(None, None, None)
+
+
+def set_corridor(client: TestClient, origin: str, destination: str) -> None:
+    """Choose a corridor the way a reader does, through the GET form."""
+    response = client.get(
+        "/en/corridor", params={"from": origin, "to": destination}, follow_redirects=False
+    )
+    assert response.status_code == 303

@@ -1,0 +1,143 @@
+"""`hub check`, invalid files that never take the site down, and the content model."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from hub.content import load_library
+from hub.content.markdown import revision, split_front_matter
+from tests.conftest import CONTENT, FIXTURES, LOCALES, ClientFactory
+
+BROKEN_LINES = [
+    "articles/no-front-matter/en.md: error: cannot be read: does not start with a '---'",
+    "articles/unknown-topic/en.md: error: unknown topic 'cooking'",
+    "articles/broken-link/en.md: error: link '../no-such-article/' does not lead to a page",
+    "articles/Bad_Slug: error: folder name must be lowercase words joined by '-'",
+    "articles/only-thai: error: has no English source (en.md)",
+    "articles/first-steps/th.md: warning: translates English revision 000000000000",
+    "articles/first-steps/vi.md: error: 'updated' must be a date written YYYY-MM-DD",
+    "services/bad-phone.yml: error: 'phone' must be written in E.164",
+    "services/future-check.yml: error: 'verified_on' 2999-01-01 is in the future",
+    "services/bad-country.yml: error: 'country' has 'XX', which is not an ISO 3166 country code",
+    "services/bad-kind.yml: error: 'kind' must be one of",
+    "services/not-yaml.yml: error: cannot be read",
+    "topics.yml: error: topic 3: id 'at-work' is used twice",
+]
+
+
+def hub(*args: str) -> subprocess.CompletedProcess[str]:
+    """Run the real `hub` command."""
+    return subprocess.run(
+        [sys.executable, "-m", "hub.cli", *args], capture_output=True, text=True, timeout=60
+    )
+
+
+def test_check_passes_on_the_starter_content() -> None:
+    result = hub("check", str(CONTENT))
+    assert result.returncode == 0, result.stdout
+    assert " error: " not in result.stdout
+    assert "0 errors" in result.stderr
+
+
+def test_check_passes_on_a_valid_fixture() -> None:
+    result = hub("check", str(FIXTURES / "valid"))
+    assert result.returncode == 0, result.stdout
+    assert result.stdout == ""
+    assert "1 articles, 1 services: 0 errors, 0 warnings" in result.stderr
+
+
+def test_check_reports_every_broken_file_and_fails() -> None:
+    result = hub("check", str(FIXTURES / "broken"))
+    assert result.returncode == 1
+    for line in BROKEN_LINES:
+        assert line in result.stdout, line
+
+
+def test_warnings_alone_exit_zero(tmp_path: Path) -> None:
+    import shutil
+
+    tree = tmp_path / "content"
+    shutil.copytree(FIXTURES / "valid", tree)
+    (tree / "articles" / "first-steps" / "th.md").write_text(
+        "---\ntitle: ขั้นตอนแรก\nsummary: ก่อน\nupdated: 2026-01-15\n"
+        "source_revision: 000000000000\n---\nอ่าน\n",
+        encoding="utf-8",
+    )
+    result = hub("check", str(tree))
+    assert result.returncode == 0
+    assert "warning: translates English revision 000000000000" in result.stdout
+
+
+def test_check_on_a_missing_folder_is_a_usage_error(tmp_path: Path) -> None:
+    result = hub("check", str(tmp_path / "nowhere"))
+    assert result.returncode == 2
+
+
+def test_revision_command_prints_the_english_body_revision() -> None:
+    result = hub("revision", "first-steps", "--content", str(FIXTURES / "valid"))
+    _, body = split_front_matter((FIXTURES / "valid/articles/first-steps/en.md").read_text())
+    assert result.stdout.strip() == revision(body)
+    assert len(revision(body)) == 12
+
+
+def test_invalid_files_never_take_the_site_down(
+    make_client: ClientFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.ERROR, logger="hub.app"):
+        client = make_client(FIXTURES / "broken")
+    logged = caplog.text
+    assert "services/bad-phone.yml: error: 'phone' must be written in E.164" in logged
+    assert "articles/no-front-matter/en.md: error" in logged
+    # The valid article and service are served; the invalid ones are not.
+    assert "Read your contract." in client.get("/en/articles/first-steps/").text
+    assert client.get("/en/articles/no-front-matter/").status_code == 404
+    assert client.get("/en/services/bad-phone").status_code == 404
+    assert client.get("/en/services/hk-emergency").status_code == 200
+    # An invalid translation falls back to English rather than failing.
+    vietnamese = client.get("/vi/articles/first-steps/").text
+    assert "Read your contract." in vietnamese
+
+
+def test_a_missing_content_folder_still_serves_pages(
+    make_client: ClientFactory, tmp_path: Path
+) -> None:
+    client = make_client(tmp_path / "empty")
+    assert client.get("/en/").status_code == 200
+    assert client.get("/en/help").status_code == 200
+
+
+def test_markdown_raw_html_and_images_are_not_rendered(tmp_path: Path) -> None:
+    import shutil
+
+    tree = tmp_path / "content"
+    shutil.copytree(FIXTURES / "valid", tree)
+    (tree / "articles" / "first-steps" / "en.md").write_text(
+        "---\ntitle: T\nsummary: S\ntopics: [at-work]\nupdated: 2026-01-15\n---\n"
+        '<script>alert(1)</script>\n\n![x](https://tracker.example/pixel.png)\n\n'
+        "[out](https://www.ilo.org/)\n",
+        encoding="utf-8",
+    )
+    library, _ = load_library(tree, today=dt.date(2026, 6, 1))
+    html = library.articles["first-steps"].source.html
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    assert "<img" not in html
+    assert 'href="https://www.ilo.org/" rel="noreferrer noopener"' in html
+
+
+def test_starter_content_has_enough_to_make_pages_meaningful() -> None:
+    library, problems = load_library(CONTENT)
+    assert [p for p in problems if p.level == "error"] == []
+    assert len(library.articles) >= 4
+    assert all("en" in a.texts for a in library.articles.values())
+    for origin, destination in (("PH", "HK"), ("ID", "MY")):
+        groups = dict(library.help_groups(origin, destination))
+        assert groups["emergency"], (origin, destination)
+        assert groups["home-hotline"], (origin, destination)
+        assert groups["embassy"], (origin, destination)
+    assert set(library.site.locales) == set(LOCALES)

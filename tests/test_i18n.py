@@ -1,0 +1,95 @@
+"""Negotiation, the locale cookie, and catalogs that are complete and compile."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pytest
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from starlette.testclient import TestClient
+
+from hub.i18n import I18n, parse_accept_language
+from hub.settings import PROJECT_ROOT
+from tests.conftest import LOCALES
+
+LOCALES_DIR = PROJECT_ROOT / "locales"
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("", "en"),
+        ("th-TH,th;q=0.9,en;q=0.5", "th"),
+        ("fil-PH", "fil"),
+        ("tl", "fil"),
+        ("my-MM,my", "my"),
+        ("km", "km"),
+        ("zh-HK,id;q=0.8", "id"),
+        ("vi;q=0.4,en;q=0.9", "en"),
+        ("de-DE", "en"),
+        ("id;q=0,vi", "vi"),
+        ("garbage;;q=x,,", "en"),
+    ],
+)
+def test_root_redirects_by_accept_language(client: TestClient, header: str, expected: str) -> None:
+    response = client.get("/", headers={"accept-language": header}, follow_redirects=False)
+    assert response.status_code == 302
+    assert response.headers["location"] == f"/{expected}/"
+    assert "Accept-Language" in response.headers["vary"]
+
+
+def test_cookie_wins_over_accept_language(client: TestClient) -> None:
+    client.get("/km/")
+    response = client.get("/", headers={"accept-language": "vi"}, follow_redirects=False)
+    assert response.headers["location"] == "/km/"
+
+
+def test_unknown_cookie_falls_back_to_negotiation(client: TestClient) -> None:
+    client.cookies.set("hub_locale", "xx")
+    response = client.get("/", headers={"accept-language": "th"}, follow_redirects=False)
+    assert response.headers["location"] == "/th/"
+
+
+def test_accept_language_parsing_orders_by_quality() -> None:
+    assert parse_accept_language("en;q=0.1, th, vi;q=0.5") == ["th", "vi", "en"]
+    assert parse_accept_language("*") == []
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_catalog_is_complete_and_compiles(locale: str) -> None:
+    path = LOCALES_DIR / locale / "LC_MESSAGES" / "messages.po"
+    with path.open("rb") as handle:
+        catalog = read_po(handle)
+    with (LOCALES_DIR / "messages.pot").open("rb") as handle:
+        template = read_po(handle)
+    assert {m.id for m in template if m.id} == {m.id for m in catalog if m.id}, "run make messages"
+    for message in catalog:
+        if not message.id:
+            continue
+        assert not message.fuzzy, message.id
+        strings = message.string if isinstance(message.string, tuple | list) else (message.string,)
+        assert all(strings), f"{locale}: untranslated {message.id!r}"
+    assert list(catalog.check()) == []
+    write_mo(io.BytesIO(), catalog, use_fuzzy=False)
+
+
+def test_every_locale_translates_the_interface() -> None:
+    i18n = I18n(LOCALES_DIR, LOCALES)
+    english = i18n.gettext("en", "Quick exit")
+    for locale in LOCALES:
+        if locale != "en":
+            assert i18n.gettext(locale, "Quick exit") != english, locale
+
+
+def test_templates_have_no_untranslated_text() -> None:
+    """Every visible text in a template goes through gettext (a crude but useful net)."""
+    templates = PROJECT_ROOT / "hub" / "templates"
+    for path in templates.glob("*.html"):
+        source = path.read_text(encoding="utf-8")
+        stripped = re.sub(r"{%-? trans.*?endtrans -?%}", "", source, flags=re.S)
+        stripped = re.sub(r"{%.*?%}|{{.*?}}|{#.*?#}", "", stripped, flags=re.S)
+        stripped = re.sub(r"<[^>]+>", " ", stripped)
+        leftover = re.findall(r"[A-Za-z]{3,}", stripped)
+        assert leftover == [], f"{path.name}: {leftover[:10]}"
