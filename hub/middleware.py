@@ -27,7 +27,7 @@ CONTENT_SECURITY_POLICY = "; ".join(
         "frame-ancestors 'none'",
     ]
 )
-SECURITY_HEADERS = {
+SECURITY_HEADERS: dict[str, str] = {
     "content-security-policy": CONTENT_SECURITY_POLICY,
     "referrer-policy": "no-referrer",
     "x-content-type-options": "nosniff",
@@ -41,8 +41,13 @@ SECURITY_HEADERS = {
 }
 
 
+RAW_SECURITY_HEADERS = [
+    (name.encode("latin-1"), value.encode("latin-1")) for name, value in SECURITY_HEADERS.items()
+]
+
+
 class SecurityHeaders:
-    """Adds the security headers to every HTTP response."""
+    """Adds the security headers to every HTTP response that does not set its own."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -54,10 +59,11 @@ class SecurityHeaders:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                for name, value in SECURITY_HEADERS.items():
-                    if name not in headers:
-                        headers[name] = value
+                # Raw tuples: this runs on every response, so skip the Headers machinery.
+                raw = list(message.get("headers", []))
+                present = {name.lower() for name, _ in raw}
+                raw.extend(h for h in RAW_SECURITY_HEADERS if h[0] not in present)
+                message = {**message, "headers": raw}
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
@@ -94,8 +100,30 @@ class AccessLog:
             )
 
 
+def etag_of(body: bytes) -> str:
+    """A strong ETag for a response body."""
+    return '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
+
+
+def _matches(if_none_match: str, etag: str) -> bool:
+    wanted = {tag.strip() for tag in if_none_match.split(",")}
+    return etag in wanted or f"W/{etag}" in wanted or "*" in wanted
+
+
+def _not_modified(start: Message) -> Message:
+    raw = [
+        (name, value)
+        for name, value in start.get("headers", [])
+        if name.lower() not in (b"content-length", b"content-type", b"content-encoding")
+    ]
+    return {**start, "status": 304, "headers": raw}
+
+
 class HTMLETag:
-    """Gives HTML responses a strong ETag and answers a matching If-None-Match with 304."""
+    """Gives 200 HTML responses a strong ETag and answers a matching If-None-Match with 304.
+
+    A response that already carries an ETag (a cached page) is not buffered or hashed.
+    """
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -106,17 +134,28 @@ class HTMLETag:
             return
         wanted = Headers(scope=scope).get("if-none-match", "")
         start: Message | None = None
+        skip_body = False
         chunks: list[bytes] = []
 
-        async def buffer_html(message: Message) -> None:
-            nonlocal start
+        async def send_with_etag(message: Message) -> None:
+            nonlocal start, skip_body
             if message["type"] == "http.response.start":
                 headers = Headers(raw=message["headers"])
-                is_html = headers.get("content-type", "").startswith("text/html")
-                if message["status"] == 200 and is_html and "etag" not in headers:
+                if message["status"] != 200 or not headers.get("content-type", "").startswith(
+                    "text/html"
+                ):
+                    await send(message)
+                elif "etag" in headers:
+                    if wanted and _matches(wanted, headers["etag"]):
+                        skip_body = True
+                        await send(_not_modified(message))
+                        await send({"type": "http.response.body", "body": b""})
+                    else:
+                        await send(message)
+                else:
                     start = message
-                    return
-                await send(message)
+                return
+            if skip_body:
                 return
             if start is None or message["type"] != "http.response.body":
                 await send(message)
@@ -125,18 +164,13 @@ class HTMLETag:
             if message.get("more_body", False):
                 return
             body = b"".join(chunks)
-            etag = '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
-            headers = MutableHeaders(scope=start)
-            headers["etag"] = etag
-            headers.append("vary", "Cookie")
-            if etag in {tag.strip() for tag in wanted.split(",")} or wanted.strip() == "*":
-                del headers["content-length"]
-                if "content-type" in headers:
-                    del headers["content-type"]
-                await send({**start, "status": 304})
+            etag = etag_of(body)
+            MutableHeaders(scope=start)["etag"] = etag
+            if wanted and _matches(wanted, etag):
+                await send(_not_modified(start))
                 await send({"type": "http.response.body", "body": b""})
                 return
             await send(start)
             await send({"type": "http.response.body", "body": body})
 
-        await self.app(scope, receive, buffer_html)
+        await self.app(scope, receive, send_with_etag)

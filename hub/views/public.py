@@ -39,17 +39,19 @@ def page(
     locale = reader_locale(request)
     origin, destination = corridor(request)
     pages: PageCache = request.app.state.pages
-    key = (request.url.path, request.url.query, locale, origin, destination)
-    body = pages.get(key) if cache else None
-    if body is None:
-        rendered = render(
-            request, template, {"origin": origin, "destination": destination, **context()}
-        )
-        if cache:
-            pages.put(key, bytes(rendered.body))
-        response: Response = rendered
+
+    def fresh() -> Response:
+        values = {"origin": origin, "destination": destination, **context()}
+        return render(request, template, values)
+
+    if cache:
+        key = (request.url.path, request.url.query, locale, origin, destination)
+        entry = pages.get(key) or pages.put(key, bytes(fresh().body))
+        response = HTMLResponse(entry[0], headers={"etag": entry[1]})
     else:
-        response = HTMLResponse(body)
+        response = fresh()
+    # The page depends on the preference cookies, so shared caches must key on them.
+    response.headers["vary"] = "Cookie"
     remember_locale(request, response, locale)
     return response
 
