@@ -14,11 +14,11 @@ from starlette.middleware.gzip import GZipMiddleware
 from hub.content import build_index, load_library
 from hub.i18n import I18n
 from hub.middleware import AccessLog, HTMLETag, SecurityHeaders
+from hub.response_cache import ResponseCache
 from hub.routes import build_routes
 from hub.settings import Settings
 from hub.static import StaticAssets
 from hub.store import open_store
-from hub.views.cache import PageCache
 from hub.views.errors import http_error, server_error
 from hub.views.render import make_templates
 
@@ -42,7 +42,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
         app.state.i18n = i18n
         app.state.search = {code: build_index(library, code) for code in i18n.codes}
         app.state.store = store
-        app.state.pages = PageCache()
         log.info(
             "content: %d articles, %d services, %d problems",
             len(library.articles),
@@ -60,6 +59,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         middleware=[
             Middleware(AccessLog),
             Middleware(SecurityHeaders),
+            Middleware(ResponseCache),
             Middleware(GZipMiddleware, minimum_size=500),
             Middleware(HTMLETag),
         ],

@@ -105,25 +105,27 @@ def etag_of(body: bytes) -> str:
     return '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
 
 
-def _matches(if_none_match: str, etag: str) -> bool:
+def etag_matches(if_none_match: str, etag: str) -> bool:
+    """Whether an If-None-Match header names this ETag."""
     wanted = {tag.strip() for tag in if_none_match.split(",")}
     return etag in wanted or f"W/{etag}" in wanted or "*" in wanted
 
 
-def _not_modified(start: Message) -> Message:
+def not_modified(start: Message) -> list[Message]:
+    """The 304 messages that answer in place of a response starting with `start`."""
     raw = [
         (name, value)
         for name, value in start.get("headers", [])
         if name.lower() not in (b"content-length", b"content-type", b"content-encoding")
     ]
-    return {**start, "status": 304, "headers": raw}
+    return [
+        {"type": "http.response.start", "status": 304, "headers": raw},
+        {"type": "http.response.body", "body": b""},
+    ]
 
 
 class HTMLETag:
-    """Gives 200 HTML responses a strong ETag and answers a matching If-None-Match with 304.
-
-    A response that already carries an ETag (a cached page) is not buffered or hashed.
-    """
+    """Gives 200 HTML responses a strong ETag and answers a matching If-None-Match with 304."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -134,29 +136,16 @@ class HTMLETag:
             return
         wanted = Headers(scope=scope).get("if-none-match", "")
         start: Message | None = None
-        skip_body = False
         chunks: list[bytes] = []
 
         async def send_with_etag(message: Message) -> None:
-            nonlocal start, skip_body
+            nonlocal start
             if message["type"] == "http.response.start":
                 headers = Headers(raw=message["headers"])
-                if message["status"] != 200 or not headers.get("content-type", "").startswith(
-                    "text/html"
-                ):
-                    await send(message)
-                elif "etag" in headers:
-                    if wanted and _matches(wanted, headers["etag"]):
-                        skip_body = True
-                        await send(_not_modified(message))
-                        await send({"type": "http.response.body", "body": b""})
-                    else:
-                        await send(message)
-                else:
+                is_html = headers.get("content-type", "").startswith("text/html")
+                if message["status"] == 200 and is_html and "etag" not in headers:
                     start = message
-                return
-            if skip_body:
-                return
+                    return
             if start is None or message["type"] != "http.response.body":
                 await send(message)
                 return
@@ -166,9 +155,9 @@ class HTMLETag:
             body = b"".join(chunks)
             etag = etag_of(body)
             MutableHeaders(scope=start)["etag"] = etag
-            if wanted and _matches(wanted, etag):
-                await send(_not_modified(start))
-                await send({"type": "http.response.body", "body": b""})
+            if wanted and etag_matches(wanted, etag):
+                for reply in not_modified(start):
+                    await send(reply)
                 return
             await send(start)
             await send({"type": "http.response.body", "body": body})

@@ -8,10 +8,11 @@ from urllib.parse import urlsplit
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response
 
 from hub.content import Article, SearchIndex
 from hub.i18n import I18n
+from hub.response_cache import CACHEABLE
 from hub.views.reader import (
     DESTINATION_COOKIE,
     LOCALE_COOKIE,
@@ -22,7 +23,6 @@ from hub.views.reader import (
     remember_locale,
     set_preference,
 )
-from hub.views.cache import PageCache
 from hub.views.render import render
 
 MAX_QUERY_LENGTH = 200
@@ -33,26 +33,18 @@ def page(
     template: str,
     context: Callable[[], dict[str, Any]],
     *,
-    cache: bool = True,
+    cacheable: bool = True,
 ) -> Response:
-    """Render a reader page (or reuse its cached bytes) and remember its locale."""
+    """Render a reader page with its corridor, and remember its locale."""
     locale = reader_locale(request)
     origin, destination = corridor(request)
-    pages: PageCache = request.app.state.pages
-
-    def fresh() -> Response:
-        values = {"origin": origin, "destination": destination, **context()}
-        return render(request, template, values)
-
-    if cache:
-        key = (request.url.path, request.url.query, locale, origin, destination)
-        entry = pages.get(key) or pages.put(key, bytes(fresh().body))
-        response = HTMLResponse(entry[0], headers={"etag": entry[1]})
-    else:
-        response = fresh()
+    response = render(
+        request, template, {"origin": origin, "destination": destination, **context()}
+    )
     # The page depends on the preference cookies, so shared caches must key on them.
     response.headers["vary"] = "Cookie"
     remember_locale(request, response, locale)
+    request.scope[CACHEABLE] = cacheable
     return response
 
 
@@ -144,12 +136,14 @@ async def service(request: Request) -> Response:
 
 
 async def search(request: Request) -> Response:
-    """Search the reader's language; results are not cached, queries are unbounded."""
+    """Search the reader's language; not cached, since queries are unbounded."""
     locale = reader_locale(request)
     query = request.query_params.get("q", "").strip()[:MAX_QUERY_LENGTH]
     index: SearchIndex = request.app.state.search[locale]
     hits = index.search(query) if query else []
-    return page(request, "search.html", lambda: {"query": query, "hits": hits}, cache=False)
+    return page(
+        request, "search.html", lambda: {"query": query, "hits": hits}, cacheable=False
+    )
 
 
 async def safety(request: Request) -> Response:
