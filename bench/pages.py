@@ -25,8 +25,8 @@ from starlette.testclient import TestClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from hub.app import create_app  # noqa: E402
-from hub.settings import Settings  # noqa: E402
+from hub.app import create_app
+from hub.settings import Settings
 
 LOCALES = ("en", "fil", "id", "vi", "th", "km", "my")
 PAGES = {"home": "/{loc}/", "article": "/{loc}/articles/keep-your-passport/", "help": "/{loc}/help"}
@@ -117,9 +117,7 @@ def main() -> int:
             loop.run_until_complete(requests_per_second(app, ARTICLE, 0.5))  # warm up
             for _ in range(5):
                 hub_runs.append(loop.run_until_complete(requests_per_second(app, ARTICLE, 1.0)))
-                bare_runs.append(
-                    loop.run_until_complete(requests_per_second(floor, ARTICLE, 1.0))
-                )
+                bare_runs.append(loop.run_until_complete(requests_per_second(floor, ARTICLE, 1.0)))
             loop.close()
         hub_rps = statistics.median(hub_runs)
         bare_rps = statistics.median(bare_runs)

@@ -119,7 +119,7 @@ def test_markdown_raw_html_and_images_are_not_rendered(tmp_path: Path) -> None:
     shutil.copytree(FIXTURES / "valid", tree)
     (tree / "articles" / "first-steps" / "en.md").write_text(
         "---\ntitle: T\nsummary: S\ntopics: [at-work]\nupdated: 2026-01-15\n---\n"
-        '<script>alert(1)</script>\n\n![x](https://tracker.example/pixel.png)\n\n'
+        "<script>alert(1)</script>\n\n![x](https://tracker.example/pixel.png)\n\n"
         "[out](https://www.ilo.org/)\n",
         encoding="utf-8",
     )

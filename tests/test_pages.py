@@ -42,9 +42,9 @@ class Focusables(HTMLParser):
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         attributes = dict(attrs)
-        if (tag == "a" and "href" in attributes) or tag in {"button", "input", "select"}:
-            if attributes.get("type") != "hidden":
-                self.found.append({"tag": tag, **attributes})
+        focusable = (tag == "a" and "href" in attributes) or tag in {"button", "input", "select"}
+        if focusable and attributes.get("type") != "hidden":
+            self.found.append({"tag": tag, **attributes})
 
 
 @pytest.mark.parametrize("locale", LOCALES)

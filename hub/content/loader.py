@@ -319,4 +319,3 @@ def load_library(root: Path, today: dt.date | None = None) -> tuple[Library, lis
     loader = _Loader(root, today or dt.date.today())
     library = loader.load()
     return library, loader.problems
-

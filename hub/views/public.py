@@ -122,9 +122,7 @@ async def help_page(request: Request) -> Response:
     """The directory for the chosen corridor, most urgent first."""
     origin, destination = corridor(request)
     library = library_of(request)
-    return page(
-        request, "help.html", lambda: {"groups": library.help_groups(origin, destination)}
-    )
+    return page(request, "help.html", lambda: {"groups": library.help_groups(origin, destination)})
 
 
 async def service(request: Request) -> Response:
@@ -141,9 +139,7 @@ async def search(request: Request) -> Response:
     query = request.query_params.get("q", "").strip()[:MAX_QUERY_LENGTH]
     index: SearchIndex = request.app.state.search[locale]
     hits = index.search(query) if query else []
-    return page(
-        request, "search.html", lambda: {"query": query, "hits": hits}, cacheable=False
-    )
+    return page(request, "search.html", lambda: {"query": query, "hits": hits}, cacheable=False)
 
 
 async def safety(request: Request) -> Response:

@@ -43,7 +43,9 @@ def test_one_escape_does_nothing(page: Any, live_server: str) -> None:
     assert urlsplit(page.url).path == "/en/help"
 
 
-def test_quick_exit_works_without_javascript(browser: Any, live_server: str, neutral_site: str) -> None:
+def test_quick_exit_works_without_javascript(
+    browser: Any, live_server: str, neutral_site: str
+) -> None:
     context = browser.new_context(java_script_enabled=False)
     page = context.new_page()
     page.goto(live_server + "/en/")
@@ -59,7 +61,9 @@ def test_no_request_leaves_the_origin_and_no_csp_violation(
     requests: list[str] = []
     errors: list[str] = []
     page.on("request", lambda request: requests.append(request.url))
-    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    page.on(
+        "console", lambda message: errors.append(message.text) if message.type == "error" else None
+    )
     page.goto(live_server + f"/{locale}/")
     page.select_option("#corridor-from", "PH")
     page.select_option("#corridor-to", "HK")
