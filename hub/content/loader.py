@@ -22,7 +22,8 @@ from hub.content.markdown import (
     revision,
     split_front_matter,
 )
-from hub.content.model import SERVICE_KINDS, Article, ArticleText, Chat, Service, Site, Topic
+from hub.content.model import Article, ArticleText, Service, Site, Topic
+from hub.content.services import parse_service
 
 DEFAULT_SITE = Site(
     names={"en": "Hub"},
@@ -210,68 +211,13 @@ class _Loader:
         if data is None:
             return None
         try:
-            if not f.SLUG.match(path.stem):
-                raise f.FieldError("file name must be lowercase words joined by '-'")
-            if not isinstance(data, dict):
-                raise f.FieldError("must be a mapping")
-            country = f.country(data.get("country"))
-            verified_on = f.date(data, "verified_on", required=False)
-            needed = data.get("verification") == "needed"
-            if data.get("verification") not in (None, "needed"):
-                raise f.FieldError("'verification' can only be 'needed'")
-            if verified_on is None and not needed:
-                raise f.FieldError("needs 'verified_on' (YYYY-MM-DD) or 'verification: needed'")
-            if verified_on is not None and needed:
-                raise f.FieldError("has both 'verified_on' and 'verification: needed'")
-            if verified_on is not None and verified_on > self.today:
-                raise f.FieldError(f"'verified_on' {verified_on} is in the future")
-            phone = f.phone(data["phone"]) if data.get("phone") is not None else None
-            short = data.get("short_number")
-            short_number = f.short_number(short) if short is not None else None
-            # libphonenumber lacks some national hotlines (the Philippines' 1348), so an
-            # unlisted short number is a warning for a curator to re-check, not a rejection.
-            if short_number is not None and not f.short_number_known(short_number, country):
-                self.problem(
-                    path,
-                    f"short number {short_number} is not in libphonenumber's data for "
-                    f"{country}; make sure the source confirms it",
-                    "warning",
-                )
-            if not needed and phone is None and short_number is None:
-                raise f.FieldError("a verified entry needs 'phone' or 'short_number'")
-            chats = []
-            for item in data.get("chat") or []:
-                if not isinstance(item, dict):
-                    raise f.FieldError("'chat' must be a list of {label, url}")
-                chats.append(Chat(f.text(item, "label") or "", f.url(item, "url") or ""))
-            languages = f.strings(data, "languages")
-            for code in languages:
-                if code not in f.known_languages():
-                    raise f.FieldError(f"'languages' has '{code}', which is not a language code")
-            confidential = data.get("confidential")
-            if confidential is not None and not isinstance(confidential, bool):
-                raise f.FieldError("'confidential' must be true or false")
-            return Service(
-                id=path.stem,
-                kind=f.choice(data, "kind", SERVICE_KINDS),
-                name=f.localized(data, "name", site.locales),
-                description=f.localized(data, "description", site.locales, required=False),
-                country=country,
-                serves=frozenset(f.countries(data, "serves")),
-                phone=phone,
-                short_number=short_number,
-                chat=tuple(chats),
-                website=f.url(data, "website", required=False),
-                hours=f.localized(data, "hours", site.locales, required=False),
-                languages=languages,
-                cost=f.choice(data, "cost", ("free", "paid", "unknown"), "unknown"),
-                confidential=confidential,
-                source=f.url(data, "source") or "",
-                verified_on=verified_on,
-            )
+            service, warnings = parse_service(path.stem, data, site.locales, self.today)
         except f.FieldError as exc:
             self.problem(path, str(exc))
             return None
+        for warning in warnings:
+            self.problem(path, warning, "warning")
+        return service
 
     def cross_check(self, library: Library) -> None:
         known_topics = {topic.id for topic in library.topics}
