@@ -28,6 +28,7 @@ BROKEN_LINES = [
     "services/bad-kind.yml: error: 'kind' must be one of",
     "services/not-yaml.yml: error: cannot be read",
     "topics.yml: error: topic 3: id 'at-work' is used twice",
+    "services/hk-emergency.yml: error: id 'hk-emergency' is used by another file too",
 ]
 
 

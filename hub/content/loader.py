@@ -250,8 +250,13 @@ class _Loader:
                 if article is not None:
                     articles[article.slug] = article
         services: dict[str, Service] = {}
+        seen: set[str] = set()
         folder = self.root / "services"
         for path in sorted(folder.glob("*.y*ml")) if folder.is_dir() else []:
+            if path.stem in seen:
+                self.problem(path, f"id '{path.stem}' is used by another file too")
+                continue
+            seen.add(path.stem)
             service = self.service(path, site)
             if service is not None:
                 services[service.id] = service
