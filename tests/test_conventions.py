@@ -90,3 +90,45 @@ def test_lifespan_creates_the_data_dir(tmp_path: Path) -> None:
     with TestClient(create_app(Settings(data_dir=data_dir))) as client:
         assert client.get("/en/").status_code == 200
     assert (data_dir / "hub.json").exists()
+
+
+def _imports(path: Path) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+    return names
+
+
+def _modules() -> list[tuple[str, Path]]:
+    found = []
+    for path in sorted((PROJECT_ROOT / "hub").rglob("*.py")):
+        parts = path.relative_to(PROJECT_ROOT).with_suffix("").parts
+        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        found.append((name, path))
+    return found
+
+
+def test_dependencies_point_one_way() -> None:
+    for name, path in _modules():
+        imported = _imports(path)
+        if not name.startswith("hub.views") and name not in ("hub.app", "hub.routes"):
+            assert not any(i.startswith("hub.views") for i in imported), name
+        if name.startswith("hub.content"):
+            assert not any(i.startswith("starlette") for i in imported), name
+
+
+def test_every_module_imports_on_its_own() -> None:
+    """Each module imported first, in a fresh interpreter: no circular imports."""
+    import subprocess
+    import sys
+
+    script = "; ".join(
+        f"subprocess.run([sys.executable, '-c', 'import {name}'], check=True)"
+        for name, _ in _modules()
+    )
+    subprocess.run(
+        [sys.executable, "-c", f"import subprocess, sys; {script}"], check=True, timeout=120
+    )
