@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -31,16 +30,14 @@ MAX_QUERY_LENGTH = 200
 def page(
     request: Request,
     template: str,
-    context: Callable[[], dict[str, Any]],
+    context: dict[str, Any],
     *,
     cacheable: bool = True,
 ) -> Response:
     """Render a reader page with its corridor, and remember its locale."""
     locale = reader_locale(request)
     origin, destination = corridor(request)
-    response = render(
-        request, template, {"origin": origin, "destination": destination, **context()}
-    )
+    response = render(request, template, {"origin": origin, "destination": destination, **context})
     # The page depends on the preference cookies, so shared caches must key on them.
     response.headers["vary"] = "Cookie"
     remember_locale(request, response, locale)
@@ -71,17 +68,13 @@ async def root(request: Request) -> Response:
 async def home(request: Request) -> Response:
     """Corridor picker, journey stages and the way to help."""
     library = library_of(request)
-
-    def context() -> dict[str, Any]:
-        _, destination = corridor(request)
-        emergency = [
-            s
-            for s in library.services.values()
-            if s.kind == "emergency" and s.country == destination and not s.verification_needed
-        ]
-        return {"topics": library.topics, "emergency": emergency}
-
-    return page(request, "home.html", context)
+    _, destination = corridor(request)
+    emergency = [
+        s
+        for s in library.services.values()
+        if s.kind == "emergency" and s.country == destination and not s.verification_needed
+    ]
+    return page(request, "home.html", {"topics": library.topics, "emergency": emergency})
 
 
 async def topic(request: Request) -> Response:
@@ -91,13 +84,9 @@ async def topic(request: Request) -> Response:
     found = library.topic(str(request.path_params["topic_id"]))
     if found is None:
         raise HTTPException(status_code=404)
-
-    def context() -> dict[str, Any]:
-        origin, destination = corridor(request)
-        chosen = library.articles_in(found.id, origin, destination)
-        return {"topic": found, "articles": [_article_entry(a, locale) for a in chosen]}
-
-    return page(request, "topic.html", context)
+    chosen = library.articles_in(found.id, *corridor(request))
+    articles = [_article_entry(a, locale) for a in chosen]
+    return page(request, "topic.html", {"topic": found, "articles": articles})
 
 
 async def article(request: Request) -> Response:
@@ -107,22 +96,18 @@ async def article(request: Request) -> Response:
     found = library.articles.get(str(request.path_params["slug"]))
     if found is None:
         raise HTTPException(status_code=404)
-
-    def context() -> dict[str, Any]:
-        return {
-            **_article_entry(found, locale),
-            "outdated": found.is_outdated(locale),
-            "topics": [t for t in library.topics if t.id in found.topics],
-        }
-
+    context = {
+        **_article_entry(found, locale),
+        "outdated": found.is_outdated(locale),
+        "topics": [t for t in library.topics if t.id in found.topics],
+    }
     return page(request, "article.html", context)
 
 
 async def help_page(request: Request) -> Response:
     """The directory for the chosen corridor, most urgent first."""
-    origin, destination = corridor(request)
-    library = library_of(request)
-    return page(request, "help.html", lambda: {"groups": library.help_groups(origin, destination)})
+    groups = library_of(request).help_groups(*corridor(request))
+    return page(request, "help.html", {"groups": groups})
 
 
 async def service(request: Request) -> Response:
@@ -130,7 +115,7 @@ async def service(request: Request) -> Response:
     found = library_of(request).services.get(str(request.path_params["service_id"]))
     if found is None:
         raise HTTPException(status_code=404)
-    return page(request, "service.html", lambda: {"service": found})
+    return page(request, "service.html", {"service": found})
 
 
 async def search(request: Request) -> Response:
@@ -139,12 +124,12 @@ async def search(request: Request) -> Response:
     query = request.query_params.get("q", "").strip()[:MAX_QUERY_LENGTH]
     index: SearchIndex = request.app.state.search[locale]
     hits = index.search(query) if query else []
-    return page(request, "search.html", lambda: {"query": query, "hits": hits}, cacheable=False)
+    return page(request, "search.html", {"query": query, "hits": hits}, cacheable=False)
 
 
 async def safety(request: Request) -> Response:
     """What the hub keeps, what a phone keeps, and how to leave quickly."""
-    return page(request, "safety.html", dict)
+    return page(request, "safety.html", {})
 
 
 def _local_path(target: str, locale: str) -> str:
