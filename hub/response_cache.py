@@ -1,12 +1,15 @@
 """An in-process cache of whole reader responses, keyed on what the page depends on.
 
 Content is fixed for the life of the app, so a reader page is a pure function of its path,
-query, preference cookies and whether the client takes gzip. A view marks its response
-cacheable by setting `scope["hub.cacheable"]`; responses that set a cookie are never kept.
+query, preference cookies, whether the client takes gzip, and the day (pages say whether an
+entry was verified within the last year, so the cache starts afresh each day). A view marks
+its response cacheable by setting `scope["hub.cacheable"]`; responses that set a cookie are
+never kept.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import OrderedDict
 from dataclasses import dataclass
 
@@ -40,6 +43,7 @@ class ResponseCache:
         self.app = app
         self.size = size
         self.entries: OrderedDict[Key, Stored] = OrderedDict()
+        self.day = dt.date.today()
 
     def key(self, scope: Scope, headers: Headers) -> Key:
         """What a reader page can depend on."""
@@ -55,6 +59,10 @@ class ResponseCache:
         if scope["type"] != "http" or scope["method"] != "GET":
             await self.app(scope, receive, send)
             return
+        today = dt.date.today()
+        if today != self.day:
+            self.entries.clear()
+            self.day = today
         headers = Headers(scope=scope)
         key = self.key(scope, headers)
         stored = self.entries.get(key)

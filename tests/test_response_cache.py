@@ -77,3 +77,14 @@ def test_only_marked_responses_are_kept_and_the_cache_is_bounded() -> None:
         assert len(cache.entries) == 2  # type: ignore[attr-defined]
         client.post("/a")  # never cached, never answered from the cache
         assert client.get("/a", params={"x": "1"}).text.endswith("</p>")
+
+
+def test_the_cache_starts_afresh_on_a_new_day() -> None:
+    import datetime as dt
+
+    cache, calls = _counting_app()
+    with TestClient(cache) as client:  # type: ignore[arg-type]
+        client.get("/a")
+        cache.day = dt.date(2000, 1, 1)  # type: ignore[attr-defined]
+        client.get("/a")
+        assert calls == ["/a", "/a"]
