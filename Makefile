@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 LOCALES := en fil id vi th km my
 
-.PHONY: serve test check messages bench clean
+.PHONY: serve test check messages icons bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,8 +20,8 @@ test: $(STAMP)
 	$(BIN)/python -m pytest
 
 check: $(STAMP)
-	$(BIN)/ruff check hub tests bench
-	$(BIN)/ruff format --check hub tests bench
+	$(BIN)/ruff check hub tests bench scripts
+	$(BIN)/ruff format --check hub tests bench scripts
 	$(BIN)/mypy
 
 messages: $(STAMP)
@@ -34,6 +34,9 @@ messages: $(STAMP)
 			$(BIN)/pybabel init -i locales/messages.pot -d locales -l $$loc; \
 		fi; \
 	done
+
+icons: $(STAMP)
+	$(BIN)/python scripts/make_icons.py
 
 bench: $(STAMP)
 	$(BIN)/python bench/pages.py

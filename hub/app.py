@@ -11,16 +11,18 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.gzip import GZipMiddleware
 
+from hub import __version__
 from hub.content import build_index, load_library
 from hub.i18n import I18n
 from hub.middleware import AccessLog, HTMLETag, SecurityHeaders
+from hub.offline import SERVICE_WORKER_DIR, render_service_worker, tree_version
 from hub.response_cache import ResponseCache
 from hub.routes import build_routes
 from hub.settings import Settings
 from hub.static import StaticAssets
 from hub.store import open_store
 from hub.views.errors import http_error, server_error
-from hub.views.render import make_templates
+from hub.views.render import TEMPLATES_DIR, make_templates
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +43,21 @@ def create_app(settings: Settings | None = None) -> Starlette:
         app.state.library = library
         app.state.i18n = i18n
         app.state.search = {code: build_index(library, code) for code in i18n.codes}
+        app.state.search_exports = {}
+        app.state.pack_sizes = {}
+        app.state.version = tree_version(
+            [
+                settings.static_dir,
+                settings.content_dir,
+                settings.locales_dir,
+                TEMPLATES_DIR,
+                SERVICE_WORKER_DIR,
+            ],
+            extra=[__version__],
+        )
+        app.state.service_worker = render_service_worker(
+            app.state.version, assets, library.site.locales
+        )
         app.state.store = store
         log.info(
             "content: %d articles, %d services, %d problems",

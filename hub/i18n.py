@@ -16,6 +16,7 @@ from babel.dates import format_date
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
+from babel.units import format_unit
 from markupsafe import Markup
 
 log = logging.getLogger(__name__)
@@ -136,3 +137,14 @@ class I18n:
     def date(self, value: dt.date, locale: str) -> str:
         """A date written the way the locale writes it."""
         return format_date(value, format="long", locale=self.info[locale].babel)
+
+    def size(self, n_bytes: int, locale: str) -> str:
+        """A download size in kB or MB, written the way the locale writes it."""
+        babel_locale = self.info[locale].babel
+        if n_bytes < 1_000_000:
+            kilobytes = max(1, round(n_bytes / 1000))
+            return str(
+                format_unit(kilobytes, "digital-kilobyte", length="short", locale=babel_locale)
+            )
+        megabytes = round(n_bytes / 1_000_000, 1)
+        return str(format_unit(megabytes, "digital-megabyte", length="short", locale=babel_locale))

@@ -10,6 +10,8 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 access_log = logging.getLogger("hub.access")
+# Set in the scope of requests the app makes to itself (measuring offline packs): not logged.
+INTERNAL = "hub.internal"
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -76,7 +78,7 @@ class AccessLog:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or scope.get(INTERNAL):
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
@@ -124,8 +126,11 @@ def not_modified(start: Message) -> list[Message]:
     ]
 
 
+ETAGGED_TYPES = ("text/html", "application/json")
+
+
 class HTMLETag:
-    """Gives 200 HTML responses a strong ETag and answers a matching If-None-Match with 304."""
+    """Gives 200 HTML and JSON responses a strong ETag; a matching If-None-Match gets 304."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -142,8 +147,8 @@ class HTMLETag:
             nonlocal start
             if message["type"] == "http.response.start":
                 headers = Headers(raw=message["headers"])
-                is_html = headers.get("content-type", "").startswith("text/html")
-                if message["status"] == 200 and is_html and "etag" not in headers:
+                is_document = headers.get("content-type", "").startswith(ETAGGED_TYPES)
+                if message["status"] == 200 and is_document and "etag" not in headers:
                     start = message
                     return
             if start is None or message["type"] != "http.response.body":

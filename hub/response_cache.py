@@ -18,9 +18,9 @@ from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hub.middleware import etag_matches, not_modified
+from hub.preferences import PREFERENCE_COOKIES
 
 CACHEABLE = "hub.cacheable"
-PREFERENCE_COOKIES = ("hub_locale", "hub_from", "hub_to")
 DEFAULT_SIZE = 2048
 
 Key = tuple[str, bytes, bool, tuple[str, ...]]

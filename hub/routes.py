@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp
 
-from hub.views import public
+from hub.views import offline, public
 
 
 def build_routes(static_app: ASGIApp) -> list[BaseRoute]:
@@ -13,6 +13,11 @@ def build_routes(static_app: ASGIApp) -> list[BaseRoute]:
     return [
         Route("/", public.root, name="root"),
         Mount("/static", app=static_app, name="static"),
+        # At the root because a worker's and a manifest's scope is where they are served.
+        Route("/sw.js", offline.service_worker, name="service_worker"),
+        Route("/manifest.webmanifest", offline.manifest, name="manifest"),
+        Route("/api/search/{locale}.json", offline.search_index, name="search_index"),
+        Route("/api/packs/{locale}.json", offline.pack, name="pack"),
         Mount(
             "/{locale}",
             routes=[
@@ -24,6 +29,10 @@ def build_routes(static_app: ASGIApp) -> list[BaseRoute]:
                 Route("/services/{service_id}", public.service, name="service"),
                 Route("/search", public.search, name="search"),
                 Route("/safety", public.safety, name="safety"),
+                Route("/offline", offline.save_for_offline, name="offline"),
+                Route("/unavailable", offline.unavailable, name="unavailable"),
+                Route("/discreet", offline.discreet, name="discreet"),
+                Route("/clear", offline.clear, name="clear"),
             ],
         ),
     ]

@@ -16,6 +16,7 @@ _NO_SPACE_SCRIPTS = re.compile("[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\uaa60-\
 _LATIN_MARKS = re.compile("[\u0300-\u036f]")
 WEIGHTS = (10, 3, 1)
 BODY_HITS_CAP = 5
+SEARCH_LIMIT = 50
 
 
 def normalize(text: str) -> str:
@@ -67,7 +68,18 @@ class SearchIndex:
     def __init__(self, documents: Iterable[Document]) -> None:
         self.documents = tuple(documents)
 
-    def search(self, query: str, limit: int = 50) -> list[Hit]:
+    def export(self) -> dict[str, object]:
+        """The index as plain data, for the same search to run offline in the browser."""
+        return {
+            "weights": list(WEIGHTS),
+            "body_hits_cap": BODY_HITS_CAP,
+            "limit": SEARCH_LIMIT,
+            "docs": [
+                [doc.kind, doc.key, doc.title, doc.summary, *doc.fields] for doc in self.documents
+            ],
+        }
+
+    def search(self, query: str, limit: int = SEARCH_LIMIT) -> list[Hit]:
         """Documents holding every word of the query, best first."""
         words = terms(query)
         if not words:

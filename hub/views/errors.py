@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from hub.i18n import I18n
-from hub.views.reader import LOCALE_COOKIE
+from hub.preferences import LOCALE_COOKIE
 from hub.views.render import render
 
 log = logging.getLogger(__name__)

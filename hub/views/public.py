@@ -11,11 +11,9 @@ from starlette.responses import RedirectResponse, Response
 
 from hub.content import Article, SearchIndex
 from hub.i18n import I18n
+from hub.preferences import DESTINATION_COOKIE, LOCALE_COOKIE, ORIGIN_COOKIE
 from hub.response_cache import CACHEABLE
 from hub.views.reader import (
-    DESTINATION_COOKIE,
-    LOCALE_COOKIE,
-    ORIGIN_COOKIE,
     corridor,
     library_of,
     reader_locale,
@@ -132,7 +130,7 @@ async def safety(request: Request) -> Response:
     return page(request, "safety.html", {})
 
 
-def _local_path(target: str, locale: str) -> str:
+def local_path(target: str, locale: str) -> str:
     """A same-site path to return to; anything else falls back to the home page."""
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith(f"/{locale}/"):
@@ -150,7 +148,7 @@ async def choose_corridor(request: Request) -> Response:
         destination and destination not in site.destinations
     ):
         raise HTTPException(status_code=400, detail="unknown-country")
-    back = _local_path(request.query_params.get("next", ""), locale)
+    back = local_path(request.query_params.get("next", ""), locale)
     response = RedirectResponse(back, status_code=303)
     for name, value in ((ORIGIN_COOKIE, origin), (DESTINATION_COOKIE, destination)):
         if value:

@@ -8,10 +8,8 @@ from starlette.responses import Response
 
 from hub.content import Library
 from hub.i18n import I18n
+from hub.preferences import DESTINATION_COOKIE, LOCALE_COOKIE, ORIGIN_COOKIE
 
-LOCALE_COOKIE = "hub_locale"
-ORIGIN_COOKIE = "hub_from"
-DESTINATION_COOKIE = "hub_to"
 COOKIE_MAX_AGE = 365 * 24 * 3600
 
 

@@ -14,6 +14,7 @@ from starlette.templating import Jinja2Templates
 
 from hub.content import Library, pick
 from hub.i18n import I18n
+from hub.preferences import DISCREET_COOKIE
 from hub.static import StaticAssets
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
@@ -76,6 +77,8 @@ def render(
         "site_name": pick(library.site.names, locale),
         "settings": state.settings,
         "today": dt.date.today(),
+        "discreet": request.cookies.get(DISCREET_COOKIE) == "1",
+        "no_service_worker": False,
         "pick": lambda texts: pick(texts, locale),
         "alternate": lambda code: alternate_path(request.url.path, request.url.query, locale, code),
         "phone_display": phone_display,
@@ -84,6 +87,7 @@ def render(
         "country_name": lambda code: i18n.country_name(code, locale),
         "language_name": lambda code: i18n.language_name(code, locale),
         "format_date": lambda value: i18n.date(value, locale),
+        "data_size": lambda n_bytes: i18n.size(n_bytes, locale),
         **i18n.gettext_callables(locale),
         **context,
     }

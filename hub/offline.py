@@ -1,0 +1,66 @@
+"""What the offline app needs: a version for the service worker, and the pages of a pack."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from pathlib import Path
+
+from hub.content import Library
+from hub.settings import PROJECT_ROOT
+from hub.static import StaticAssets
+
+SERVICE_WORKER_DIR = PROJECT_ROOT / "service_worker"
+CONFIG_MARKER = "/* CONFIG */"
+
+# Files whose change must ship a new service worker.
+VERSIONED_SUFFIXES = {".html", ".md", ".yml", ".yaml", ".po", ".js", ".css", ".png", ".py"}
+
+
+def tree_version(roots: Iterable[Path], extra: Iterable[str] = ()) -> str:
+    """A short hash of every versioned file under the roots (names and bytes)."""
+    digest = hashlib.sha256()
+    for root in roots:
+        if not root.exists():
+            continue
+        for path in sorted(p for p in root.rglob("*") if p.is_file()):
+            if path.suffix not in VERSIONED_SUFFIXES:
+                continue
+            digest.update(path.relative_to(root).as_posix().encode())
+            digest.update(hashlib.sha256(path.read_bytes()).digest())
+    for item in extra:
+        digest.update(item.encode())
+    return digest.hexdigest()[:12]
+
+
+def pack_paths(library: Library, locale: str, origin: str, destination: str) -> list[str]:
+    """Every page a reader of `locale` needs offline for one corridor, and the search index."""
+    paths = [
+        f"/{locale}/",
+        f"/{locale}/help",
+        f"/{locale}/search",
+        f"/{locale}/safety",
+    ]
+    slugs: dict[str, None] = {}
+    for topic in library.topics:
+        paths.append(f"/{locale}/topics/{topic.id}")
+        for article in library.articles_in(topic.id, origin, destination):
+            slugs.setdefault(article.slug, None)
+    paths += [f"/{locale}/articles/{slug}/" for slug in slugs]
+    for _, services in library.help_groups(origin, destination):
+        paths += [f"/{locale}/services/{service.id}" for service in services]
+    paths.append(f"/api/search/{locale}.json")
+    return paths
+
+
+def render_service_worker(version: str, assets: StaticAssets, locales: Iterable[str]) -> bytes:
+    """sw.js with its version and the shell to precache written into it."""
+    source = (SERVICE_WORKER_DIR / "sw.js").read_text(encoding="utf-8")
+    config = {
+        "version": version,
+        "shell": sorted("/static/" + hashed for hashed in assets.urls.values()),
+        "locales": list(locales),
+    }
+    rendered = source.replace(CONFIG_MARKER, f"const CONFIG = {json.dumps(config)};", 1)
+    return rendered.encode("utf-8")

@@ -1,0 +1,202 @@
+"""The installable, offline app: manifest, service worker, packs, offline index, clearing."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+
+from hub.content import SearchIndex, pick
+from hub.i18n import I18n
+from hub.middleware import INTERNAL
+from hub.offline import pack_paths
+from hub.preferences import DISCREET_COOKIE, PREFERENCE_COOKIES
+from hub.response_cache import CACHEABLE
+from hub.static import StaticAssets
+from hub.views.public import local_path, page
+from hub.views.reader import (
+    corridor,
+    library_of,
+    reader_locale,
+    set_preference,
+)
+from hub.views.render import render
+
+THEME_COLOR = "#0b575c"
+DISCREET_THEME_COLOR = "#f0f0f0"
+
+
+def _icons(assets: StaticAssets, name: str) -> list[dict[str, str]]:
+    def url(file: str) -> str:
+        return "/static/" + assets.url_path(f"icons/{file}")
+
+    return [
+        {"src": url(f"{name}-192.png"), "sizes": "192x192", "type": "image/png"},
+        {"src": url(f"{name}-512.png"), "sizes": "512x512", "type": "image/png"},
+        {
+            "src": url(f"{name}-maskable-512.png"),
+            "sizes": "512x512",
+            "type": "image/png",
+            "purpose": "maskable",
+        },
+    ]
+
+
+async def manifest(request: Request) -> Response:
+    """The web app manifest in the reader's language; `discreet=1` gives the neutral one."""
+    i18n: I18n = request.app.state.i18n
+    site = library_of(request).site
+    lang = request.query_params.get("lang", "")
+    if lang not in i18n.codes:
+        lang = i18n.default
+    discreet = request.query_params.get("discreet") == "1"
+    name = pick(site.discreet_names if discreet else site.names, lang)
+    data = {
+        "id": "/",
+        "name": name,
+        "short_name": name,
+        "lang": lang,
+        "dir": "ltr",
+        "start_url": f"/{lang}/",
+        "scope": "/",
+        "display": "standalone",
+        "background_color": "#ffffff",
+        "theme_color": DISCREET_THEME_COLOR if discreet else THEME_COLOR,
+        "icons": _icons(request.app.state.assets, "discreet" if discreet else "hub"),
+    }
+    return JSONResponse(
+        data, media_type="application/manifest+json", headers={"cache-control": "no-cache"}
+    )
+
+
+async def service_worker(request: Request) -> Response:
+    """The service worker, rendered at start-up with its version and precache list."""
+    return Response(
+        request.app.state.service_worker,
+        media_type="text/javascript",
+        headers={"cache-control": "no-cache"},
+    )
+
+
+async def measure_pack(request: Request, locale: str, origin: str, destination: str) -> Any:
+    """The pages of a pack with the gzip bytes each costs, measured once per process."""
+    sizes: dict[tuple[str, str, str], Any] = request.app.state.pack_sizes
+    key = (locale, origin, destination)
+    if key not in sizes:
+        cookie = f"hub_locale={locale}; hub_from={origin}; hub_to={destination}".encode()
+        entries = []
+        for path in pack_paths(library_of(request), locale, origin, destination):
+            entries.append({"url": path, "bytes": await _wire_bytes(request, path, cookie)})
+        sizes[key] = {"paths": entries, "bytes": sum(e["bytes"] for e in entries)}
+    return sizes[key]
+
+
+async def _wire_bytes(request: Request, path: str, cookie: bytes) -> int:
+    """Ask the app itself for a page, as a browser accepting gzip would, and count the body."""
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"hub"), (b"accept-encoding", b"gzip"), (b"cookie", cookie)],
+        "client": None,
+        "server": None,
+        INTERNAL: True,
+    }
+    size = 0
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        nonlocal size
+        if message["type"] == "http.response.body":
+            size += len(message.get("body", b""))
+
+    await request.app(scope, receive, send)
+    return size
+
+
+def _pack_corridor(request: Request) -> tuple[str, str]:
+    site = library_of(request).site
+    origin = request.query_params.get("from", "")
+    destination = request.query_params.get("to", "")
+    if origin not in site.origins or destination not in site.destinations:
+        raise HTTPException(status_code=400, detail="unknown-country")
+    return origin, destination
+
+
+async def pack(request: Request) -> Response:
+    """The list of what to save for offline, for one locale and corridor, with sizes."""
+    locale = reader_locale(request)
+    origin, destination = _pack_corridor(request)
+    measured = await measure_pack(request, locale, origin, destination)
+    data = {
+        "locale": locale,
+        "from": origin,
+        "to": destination,
+        "version": request.app.state.version,
+        **measured,
+    }
+    request.scope[CACHEABLE] = True
+    return JSONResponse(data)
+
+
+async def search_index(request: Request) -> Response:
+    """The locale's search index, for the same search offline."""
+    locale = reader_locale(request)
+    exported: dict[str, bytes] = request.app.state.search_exports
+    if locale not in exported:
+        index: SearchIndex = request.app.state.search[locale]
+        exported[locale] = json.dumps(
+            {"locale": locale, **index.export()}, ensure_ascii=False, separators=(",", ":")
+        ).encode()
+    request.scope[CACHEABLE] = True
+    return Response(exported[locale], media_type="application/json")
+
+
+async def save_for_offline(request: Request) -> Response:
+    """Choose the corridor, see the size, save every page of it on the phone."""
+    locale = reader_locale(request)
+    origin, destination = corridor(request)
+    measured = None
+    if origin and destination:
+        measured = await measure_pack(request, locale, origin, destination)
+    return page(request, "offline.html", {"pack": measured})
+
+
+async def unavailable(request: Request) -> Response:
+    """What the service worker shows for a page that is not saved, when there is no network."""
+    return page(request, "unavailable.html", {})
+
+
+async def discreet(request: Request) -> Response:
+    """Switch discreet mode (neutral install name and icon) on or off."""
+    locale = reader_locale(request)
+    response = RedirectResponse(
+        local_path(request.query_params.get("next", ""), locale), status_code=303
+    )
+    if request.query_params.get("on") == "1":
+        set_preference(request, response, DISCREET_COOKIE, "1")
+    else:
+        response.delete_cookie(DISCREET_COOKIE, path="/")
+    return response
+
+
+async def clear(request: Request) -> Response:
+    """Tell the browser to forget everything of this site: caches, storage, cookies, worker."""
+    reader_locale(request)
+    response = render(request, "cleared.html", {"no_service_worker": True})
+    response.headers["clear-site-data"] = '"cache", "cookies", "storage"'
+    response.headers["cache-control"] = "no-store"
+    for name in PREFERENCE_COOKIES:
+        response.delete_cookie(name, path="/")
+    return response

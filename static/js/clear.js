@@ -1,0 +1,31 @@
+// "Clear everything from this phone": what the browser keeps for this site, then the server's
+// Clear-Site-Data answer at the link's address removes the rest (and cookies, which are HttpOnly).
+(function () {
+  "use strict";
+  var link = document.getElementById("clear-everything");
+  if (!link) return;
+  function settle(promise) { return promise.then(function () {}, function () {}); }
+  link.addEventListener("click", function (event) {
+    event.preventDefault();
+    var steps = [];
+    try { localStorage.clear(); sessionStorage.clear(); } catch (error) { /* storage blocked */ }
+    if (window.caches) {
+      steps.push(settle(caches.keys().then(function (names) {
+        return Promise.all(names.map(function (name) { return caches.delete(name); }));
+      })));
+    }
+    if ("serviceWorker" in navigator) {
+      steps.push(settle(navigator.serviceWorker.getRegistrations().then(function (registrations) {
+        return Promise.all(registrations.map(function (registration) {
+          var unsubscribe = registration.pushManager
+            ? settle(registration.pushManager.getSubscription().then(function (subscription) {
+                return subscription && subscription.unsubscribe();
+              }))
+            : Promise.resolve();
+          return unsubscribe.then(function () { return registration.unregister(); });
+        }));
+      })));
+    }
+    Promise.all(steps).then(function () { window.location.replace(link.href); });
+  });
+})();
