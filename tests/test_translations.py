@@ -9,8 +9,8 @@ from pathlib import Path
 
 from starlette.testclient import TestClient
 
-from hub.content.markdown import revision, split_front_matter
 from hub.content import load_library
+from hub.content.markdown import split_front_matter
 from tests.conftest import CONTENT, ClientFactory
 
 SLUG = "keep-your-passport"
