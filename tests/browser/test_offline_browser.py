@@ -1,0 +1,272 @@
+"""The offline, installable app in the system Chromium: worker, offline pages, packs, search,
+updates, clearing, installability; and no request ever leaves the hub's origin."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import pytest
+
+from hub.i18n import I18n
+from hub.settings import PROJECT_ROOT
+from tests.browser.conftest import HubServer
+
+CONTENT = PROJECT_ROOT / "content"
+ARTICLE = "keep-your-passport"
+
+
+def _gettext(locale: str, message: str) -> str:
+    return I18n(PROJECT_ROOT / "locales", [locale]).gettext(locale, message)
+
+
+def _watch(context: Any, server: HubServer) -> list[str]:
+    """Every URL the context (pages and workers) asks for; checked to stay on the hub."""
+    seen: list[str] = []
+    context.on("request", lambda request: seen.append(request.url))
+    return seen
+
+
+def _assert_same_origin(seen: list[str], server: HubServer) -> None:
+    origin = urlsplit(server.base).netloc
+    strays = [url for url in seen if urlsplit(url).scheme in ("http", "https")]
+    strays = [url for url in strays if urlsplit(url).netloc != origin]
+    assert seen and strays == []
+
+
+def _wait_for(page: Any, expression: str, seconds: float = 20) -> None:
+    """Poll an expression (Playwright's wait_for_function evals strings, which the CSP bars)."""
+    deadline = time.monotonic() + seconds
+    while not page.evaluate(expression):
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for {expression}")
+        page.wait_for_timeout(100)
+
+
+def _controlled(page: Any, url: str) -> None:
+    """Open a page and wait until the service worker controls it."""
+    page.goto(url)
+    page.evaluate("navigator.serviceWorker.ready")
+    if not page.evaluate("!!navigator.serviceWorker.controller"):
+        page.reload()
+    _wait_for(page, "!!navigator.serviceWorker.controller")
+
+
+def _corridor(page: Any, server: HubServer, locale: str) -> None:
+    page.goto(f"{server.base}/{locale}/corridor?from=PH&to=HK&next=/{locale}/")
+
+
+def test_worker_installs_controls_and_pages_load_offline(
+    context: Any, hub_server: HubServer
+) -> None:
+    server = hub_server.start()
+    seen = _watch(context, server)
+    page = context.new_page()
+    _corridor(page, server, "en")
+    _controlled(page, f"{server.base}/en/")
+    page.goto(f"{server.base}/en/articles/{ARTICLE}/")
+    title = page.text_content("h1")
+    context.set_offline(True)
+    for path, expected in (
+        ("/en/", "Your journey"),
+        ("/en/help", "Hong Kong"),
+        (
+            f"/en/articles/{ARTICLE}/",
+            title,
+        ),
+    ):
+        page.goto(server.base + path)
+        assert expected in page.text_content("main"), path
+        note = page.locator("#offline-note")
+        assert note.is_visible()
+        assert re.search(r"\d{4}", note.text_content())  # when the copy was saved
+    context.set_offline(False)
+    _assert_same_origin(seen, server)
+
+
+def test_unvisited_page_offline_shows_the_offline_page_in_her_language(
+    context: Any, hub_server: HubServer
+) -> None:
+    server = hub_server.start()
+    page = context.new_page()
+    _controlled(page, f"{server.base}/th/")
+    context.set_offline(True)
+    page.goto(f"{server.base}/th/articles/rest-days-and-hours/")
+    assert page.text_content("h1") == _gettext("th", "Not saved on this phone")
+    assert page.get_attribute("html", "lang") == "th"
+    context.set_offline(False)
+
+
+def _server_results(server: HubServer, locale: str, query: str) -> list[str]:
+    url = f"{server.base}/{locale}/search?q={quote(query)}"
+    with urllib.request.urlopen(url, timeout=10) as response:
+        html = response.read().decode()
+    found = re.search(r'<ul id="search-results"[^>]*>(.*?)</ul>', html, re.S)
+    assert found is not None
+    return re.findall(r'<a href="([^"]+)"', found.group(1))
+
+
+def _save_pack(page: Any, server: HubServer, locale: str) -> dict[str, Any]:
+    _corridor(page, server, locale)
+    _controlled(page, f"{server.base}/{locale}/offline")
+    size = page.text_content("main")
+    assert re.search(r"\d+ (kB|MB)", size)  # the download size, before starting
+    page.click("#pack-save")
+    _wait_for(page, "!!document.getElementById('pack-status').dataset.savedOn")
+    assert page.evaluate("document.getElementById('pack-progress').value") == page.evaluate(
+        "document.getElementById('pack-progress').max"
+    )
+    with urllib.request.urlopen(
+        urllib.request.Request(
+            f"{server.base}/api/packs/{locale}.json?from=PH&to=HK",
+            headers={"cookie": f"hub_locale={locale}; hub_from=PH; hub_to=HK"},
+        ),
+        timeout=10,
+    ) as response:
+        manifest: dict[str, Any] = json.load(response)
+    return manifest
+
+
+@pytest.mark.parametrize(
+    ("locale", "query"),
+    [("th", "หนังสือเดินทาง"), ("my", "နိုင်ငံကူးလက်မှတ်"), ("vi", "ho chieu")],
+)
+def test_saved_pack_opens_offline_and_search_matches_the_server(
+    context: Any, hub_server: HubServer, locale: str, query: str
+) -> None:
+    server = hub_server.start()
+    seen = _watch(context, server)
+    page = context.new_page()
+    manifest = _save_pack(page, server, locale)
+    status = page.text_content("#pack-status")
+    assert status and re.search(r"\d", status)
+    expected = _server_results(server, locale, query)
+    assert expected, "the server finds it"
+    articles = [e["url"] for e in manifest["paths"] if "/articles/" in e["url"]]
+    assert len(articles) >= 6
+    context.set_offline(True)
+    for url in articles:
+        page.goto(server.base + url)
+        assert page.locator("article h1").count() == 1, url
+        assert page.locator("#offline-note").is_visible()
+    page.goto(f"{server.base}/{locale}/search?q={quote(query)}")
+    page.wait_for_selector("#search-results[data-offline-results]", state="attached")
+    offline = page.eval_on_selector_all(
+        "#search-results a", "links => links.map(a => a.getAttribute('href'))"
+    )
+    assert offline == expected
+    context.set_offline(False)
+    _assert_same_origin(seen, server)
+
+
+def _copy_content(tmp_path: Path) -> Path:
+    target = tmp_path / "content"
+    shutil.copytree(CONTENT, target)
+    return target
+
+
+def _change_article(content: Path, slug: str, text: str) -> None:
+    path = content / "articles" / slug / "en.md"
+    path.write_text(path.read_text(encoding="utf-8") + f"\n{text}\n", encoding="utf-8")
+
+
+def test_content_change_brings_a_new_worker_and_a_reload_prompt(
+    context: Any, hub_server: HubServer, tmp_path: Path
+) -> None:
+    content = _copy_content(tmp_path)
+    server = hub_server.start(content)
+    page = context.new_page()
+    _controlled(page, f"{server.base}/en/articles/{ARTICLE}/")
+    first = page.evaluate("navigator.serviceWorker.controller.scriptURL")
+    server.stop()
+    _change_article(content, ARTICLE, "A sentence added by the CSO today.")
+    server.start(content)
+    page.goto(f"{server.base}/en/")
+    page.wait_for_selector("#update-note", state="visible")
+    assert _gettext("en", "New information is available.") in page.text_content("#update-note")
+    page.click("#update-reload")
+    page.wait_for_load_state()
+    _wait_for(page, "navigator.serviceWorker.controller !== null")
+    page.goto(f"{server.base}/en/articles/{ARTICLE}/")
+    assert "A sentence added by the CSO today." in page.text_content("main")
+    assert page.evaluate("navigator.serviceWorker.controller.scriptURL") == first
+    versions = page.evaluate("caches.keys()")
+    assert len([v for v in versions if v.startswith("hub-shell-")]) == 1  # old one deleted
+
+
+def test_saved_pack_revalidates_instead_of_downloading_again(
+    context: Any, hub_server: HubServer, tmp_path: Path
+) -> None:
+    content = _copy_content(tmp_path)
+    server = hub_server.start(content)
+    page = context.new_page()
+    manifest = _save_pack(page, server, "en")
+    server.stop()
+    _change_article(content, ARTICLE, "New rule explained here.")
+    server.start(content)
+    before = len(server.access_lines())
+    page.goto(f"{server.base}/en/offline")
+    page.evaluate("document.getElementById('pack-status').removeAttribute('data-saved-on')")
+    page.click("#pack-save")
+    _wait_for(page, "!!document.getElementById('pack-status').dataset.savedOn")
+    lines = server.access_lines()[before:]
+    pack_urls = {e["url"] for e in manifest["paths"]}
+    statuses = {}
+    for line in lines:
+        _method, path, status = line.split()[:3]
+        if path in pack_urls:
+            statuses[path] = status
+    assert statuses[f"/en/articles/{ARTICLE}/"] == "200"
+    assert statuses["/api/search/en.json"] == "200"
+    unchanged = [p for p, s in statuses.items() if s == "304"]
+    assert len(unchanged) >= len(pack_urls) - 3
+    assert page.get_attribute("#pack", "data-kept") == str(len(unchanged))
+    context.set_offline(True)
+    page.goto(f"{server.base}/en/articles/{ARTICLE}/")
+    assert "New rule explained here." in page.text_content("main")
+    context.set_offline(False)
+
+
+def test_clear_everything_leaves_nothing(context: Any, hub_server: HubServer) -> None:
+    server = hub_server.start()
+    page = context.new_page()
+    _save_pack(page, server, "th")
+    assert page.evaluate("caches.keys()")
+    assert context.cookies()
+    page.goto(f"{server.base}/th/safety")
+    page.click("#clear-everything")
+    page.wait_for_url(f"{server.base}/th/clear")
+    page.wait_for_load_state()
+    assert page.evaluate("caches.keys()") == []
+    assert page.evaluate("navigator.serviceWorker.getRegistrations().then(r => r.length)") == 0
+    assert page.evaluate("localStorage.length + sessionStorage.length") == 0
+    assert context.cookies() == []
+    page.reload()
+    assert page.evaluate("navigator.serviceWorker.getRegistrations().then(r => r.length)") == 0
+
+
+@pytest.mark.parametrize("discreet", [False, True])
+def test_both_manifests_are_installable(
+    profile_context: Any, hub_server: HubServer, discreet: bool
+) -> None:
+    context = profile_context
+    server = hub_server.start()
+    page = context.new_page()
+    if discreet:
+        page.goto(f"{server.base}/th/discreet?on=1&next=/th/")
+    _controlled(page, f"{server.base}/th/")
+    href = page.get_attribute("link[rel=manifest]", "href")
+    assert ("discreet=1" in href) is discreet
+    manifest = page.evaluate("url => fetch(url).then(r => r.json())", href)
+    assert manifest["start_url"] == "/th/"
+    assert ("discreet" in manifest["icons"][0]["src"]) is discreet
+    session = context.new_cdp_session(page)
+    errors = session.send("Page.getInstallabilityErrors")
+    assert errors["installabilityErrors"] == []
+    session.detach()
