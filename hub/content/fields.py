@@ -140,7 +140,7 @@ def choice(
 def url(data: Mapping[str, Any], key: str, *, required: bool = True) -> str | None:
     """An absolute http(s) URL."""
     value = text(data, key, required=required)
-    if value is not None and not re.fullmatch(r"https?://[^\s/$.?#][^\s]*", value):
+    if value is not None and not re.fullmatch(r"https?://[^\s/$.?#\\][^\s\\]*", value):
         raise FieldError(f"'{key}' must be an http(s) URL")
     return value
 

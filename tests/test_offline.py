@@ -1,0 +1,162 @@
+"""The offline app's server side: manifest, worker, packs, index, discreet mode, clearing."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+import runpy
+from pathlib import Path
+
+import pytest
+from PIL import Image, ImageChops
+from starlette.testclient import TestClient
+
+from hub.offline import tree_version
+from hub.settings import PROJECT_ROOT
+from tests.conftest import LOCALES, ClientFactory, set_corridor
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_manifest_names_the_hub_in_her_language(client: TestClient, locale: str) -> None:
+    site = client.app.state.library.site  # type: ignore[attr-defined]
+    data = client.get("/manifest.webmanifest", params={"lang": locale}).json()
+    assert data["name"] == site.names[locale]
+    assert data["start_url"] == f"/{locale}/" and data["scope"] == "/"
+    assert data["display"] == "standalone" and data["id"] == "/"
+    sizes = {(i["sizes"], i.get("purpose", "any")) for i in data["icons"]}
+    assert sizes == {("192x192", "any"), ("512x512", "any"), ("512x512", "maskable")}
+    for icon in data["icons"]:
+        assert client.get(icon["src"]).headers["content-type"] == "image/png"
+
+
+def test_discreet_manifest_is_neutral(client: TestClient) -> None:
+    site = client.app.state.library.site  # type: ignore[attr-defined]
+    plain = client.get("/manifest.webmanifest", params={"lang": "th", "discreet": "1"}).json()
+    assert plain["name"] == site.discreet_names.get("th", site.discreet_names["en"])
+    assert all("/icons/discreet-" in icon["src"] for icon in plain["icons"])
+    assert "hub" not in json.dumps(plain).lower().replace("/static/", "")
+
+
+def test_discreet_mode_is_chosen_on_the_page_and_changes_the_manifest_link(
+    client: TestClient,
+) -> None:
+    assert "discreet=1" not in client.get("/en/offline").text
+    response = client.get(
+        "/en/discreet", params={"on": "1", "next": "/en/offline"}, follow_redirects=False
+    )
+    assert response.status_code == 303 and response.headers["location"] == "/en/offline"
+    html = client.get("/en/offline").text
+    assert 'rel="manifest" href="/manifest.webmanifest?lang=en&amp;discreet=1"' in html
+    assert "icons/discreet-192" in html
+    client.get("/en/discreet", params={"on": "0"})
+    assert "discreet=1" not in client.get("/en/offline").text
+
+
+def test_service_worker_carries_version_and_shell(client: TestClient) -> None:
+    response = client.get("/sw.js")
+    assert response.headers["content-type"].startswith("text/javascript")
+    assert response.headers["cache-control"] == "no-cache"
+    config = json.loads(re.search(r"const CONFIG = (\{.*?\});", response.text).group(1))  # type: ignore[union-attr]
+    assert config["version"] == client.app.state.version  # type: ignore[attr-defined]
+    css = re.search(r'href="(/static/css/[^"]+)"', client.get("/en/").text).group(1)  # type: ignore[union-attr]
+    assert css in config["shell"]
+    assert set(config["locales"]) == set(LOCALES)
+
+
+def test_version_follows_content_templates_and_static(tmp_path: Path) -> None:
+    tree = tmp_path / "content"
+    tree.mkdir()
+    (tree / "a.md").write_text("one")
+    first = tree_version([tree])
+    assert tree_version([tree]) == first
+    (tree / "a.md").write_text("two")
+    assert tree_version([tree]) != first
+
+
+def test_pages_register_the_worker_except_the_cleared_page(client: TestClient) -> None:
+    assert 'data-service-worker="/sw.js?locale=th"' in client.get("/th/").text
+    cleared = client.get("/th/clear")
+    assert "data-service-worker" not in cleared.text
+    assert 'rel="manifest"' not in cleared.text
+
+
+def test_pack_lists_the_corridor_pages_with_their_sizes(client: TestClient) -> None:
+    response = client.get("/api/packs/th.json", params={"from": "PH", "to": "HK"})
+    data = response.json()
+    urls = [entry["url"] for entry in data["paths"]]
+    library = client.app.state.library  # type: ignore[attr-defined]
+    for topic in library.topics:
+        assert f"/th/topics/{topic.id}" in urls
+    assert "/th/help" in urls and "/api/search/th.json" in urls
+    assert "/th/services/hk-emergency" in urls and "/th/services/my-emergency" not in urls
+    assert all(u.startswith("/th/") or u == "/api/search/th.json" for u in urls)
+    assert data["bytes"] == sum(entry["bytes"] for entry in data["paths"])
+    client.cookies.update({"hub_locale": "th", "hub_from": "PH", "hub_to": "HK"})
+    help_page = client.get("/th/help", headers={"accept-encoding": "gzip"})
+    measured = next(e["bytes"] for e in data["paths"] if e["url"] == "/th/help")
+    assert measured == int(help_page.headers["content-length"])
+    assert "etag" in response.headers
+
+
+def test_pack_with_unknown_country_is_a_400(client: TestClient) -> None:
+    response = client.get("/api/packs/th.json", params={"from": "PH", "to": "ZZ"})
+    assert response.status_code == 400
+    assert client.get("/api/packs/xx.json", params={"from": "PH", "to": "HK"}).status_code == 404
+
+
+def test_save_page_shows_the_size_before_downloading(client: TestClient) -> None:
+    html = client.get("/en/offline").text
+    assert 'name="from"' in html and 'id="pack"' not in html
+    set_corridor(client, "PH", "HK")
+    html = client.get("/en/offline").text
+    assert re.search(r"\d+ pages to save, about \d+ kB to download", html)
+    assert 'data-manifest="/api/packs/en.json?from=PH&amp;to=HK"' in html
+
+
+def test_search_index_reproduces_the_server_documents(client: TestClient) -> None:
+    data = client.get("/api/search/vi.json").json()
+    index = client.app.state.search["vi"]  # type: ignore[attr-defined]
+    assert data["weights"] == [10, 3, 1] and data["limit"] == 50
+    assert [d[:2] for d in data["docs"]] == [[d.kind, d.key] for d in index.documents]
+    passport = next(d for d in data["docs"] if d[1] == "keep-your-passport")
+    assert "ho chieu" in passport[6]  # stored normalized, diacritics folded
+    compressed = client.get("/api/search/vi.json", headers={"accept-encoding": "gzip"})
+    assert compressed.headers["content-encoding"] == "gzip"
+    assert len(gzip.compress(compressed.content)) < len(compressed.content)
+
+
+def test_clear_tells_the_browser_to_forget_everything(client: TestClient) -> None:
+    set_corridor(client, "PH", "HK")
+    client.get("/th/discreet", params={"on": "1"})
+    response = client.get("/th/clear")
+    assert response.headers["clear-site-data"] == '"cache", "cookies", "storage"'
+    assert response.headers["cache-control"] == "no-store"
+    deleted = response.headers.get_list("set-cookie")
+    for name in ("hub_locale", "hub_from", "hub_to", "hub_discreet"):
+        assert any(c.startswith(f'{name}=""') and "Max-Age=0" in c for c in deleted), name
+    assert '<html lang="th"' in response.text
+
+
+def test_unavailable_page_is_in_her_language(client: TestClient) -> None:
+    html = client.get("/km/unavailable").text
+    assert '<html lang="km"' in html and 'href="/km/help"' in html
+
+
+def test_icons_are_generated_from_their_source() -> None:
+    make_icons = runpy.run_path(str(PROJECT_ROOT / "scripts" / "make_icons.py"))
+    generated = {}
+    for source in sorted((PROJECT_ROOT / "icons").glob("*.png")):
+        generated.update(make_icons["icons_for"](source))
+    assert len(generated) == 6
+    for name, fresh in generated.items():
+        shipped = Image.open(PROJECT_ROOT / "static" / "icons" / name).convert("RGBA")
+        assert fresh.size == shipped.size
+        assert ImageChops.difference(fresh, shipped).getbbox() is None, f"run make icons: {name}"
+
+
+def test_discreet_cookie_keys_the_response_cache(make_client: ClientFactory) -> None:
+    client = make_client(PROJECT_ROOT / "content")
+    client.get("/en/offline")
+    client.get("/en/discreet", params={"on": "1"})
+    assert "discreet=1" in client.get("/en/offline").text
