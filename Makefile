@@ -40,6 +40,7 @@ icons: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/pages.py
+	$(BIN)/python bench/offline.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
