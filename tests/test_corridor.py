@@ -117,3 +117,12 @@ def test_topic_page_filters_articles_by_corridor(
     assert link not in client.get("/en/topics/at-work").text
     set_corridor(client, "PH", "HK")
     assert link in client.get("/en/topics/at-work").text
+
+
+def test_home_hotlines_are_those_for_her_people_abroad(client: TestClient) -> None:
+    set_corridor(client, "TH", "HK")
+    html = client.get("/en/help").text
+    home = html.split('id="group-home-hotline"', 1)[1].split("</section>\n</section>", 1)[0]
+    ids = _service_ids(home.split('id="group-', 1)[0])
+    library = client.app.state.library  # type: ignore[attr-defined]
+    assert ids and all("TH" in library.services[i].serves for i in ids)

@@ -55,8 +55,14 @@ class Library:
         groups: list[tuple[str, list[Service]]] = []
         for group, kinds in HELP_GROUPS:
             if group == "home-hotline":
+                # Her own country's lines for its people abroad, not the ones it runs for the
+                # migrant workers it hosts (Thailand is both an origin and a destination).
                 country = origin
-                items = [s for s in self.services.values() if s.country == country]
+                items = [
+                    s
+                    for s in self.services.values()
+                    if s.country == country and origin is not None and origin in s.serves
+                ]
             else:
                 country = destination
                 items = [
