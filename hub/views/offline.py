@@ -9,9 +9,9 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
+from hub import subrequest
 from hub.content import SearchIndex, pick
 from hub.i18n import I18n
-from hub.middleware import INTERNAL
 from hub.offline import pack_paths
 from hub.preferences import DISCREET_COOKIE, PREFERENCE_COOKIES
 from hub.response_cache import CACHEABLE
@@ -81,48 +81,22 @@ async def service_worker(request: Request) -> Response:
     )
 
 
-async def measure_pack(request: Request, locale: str, origin: str, destination: str) -> Any:
+async def measure_pack(
+    request: Request, locale: str, origin: str, destination: str
+) -> dict[str, Any]:
     """The pages of a pack with the gzip bytes each costs, measured once per process."""
-    sizes: dict[tuple[str, str, str], Any] = request.app.state.pack_sizes
+    sizes: dict[tuple[str, str, str], dict[str, Any]] = request.app.state.pack_sizes
     key = (locale, origin, destination)
     if key not in sizes:
         cookie = f"hub_locale={locale}; hub_from={origin}; hub_to={destination}".encode()
         entries = []
         for path in pack_paths(library_of(request), locale, origin, destination):
-            entries.append({"url": path, "bytes": await _wire_bytes(request, path, cookie)})
+            reply = await subrequest.get(
+                request.app, path, [(b"accept-encoding", b"gzip"), (b"cookie", cookie)]
+            )
+            entries.append({"url": path, "bytes": len(reply.body)})
         sizes[key] = {"paths": entries, "bytes": sum(e["bytes"] for e in entries)}
     return sizes[key]
-
-
-async def _wire_bytes(request: Request, path: str, cookie: bytes) -> int:
-    """Ask the app itself for a page, as a browser accepting gzip would, and count the body."""
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "headers": [(b"host", b"hub"), (b"accept-encoding", b"gzip"), (b"cookie", cookie)],
-        "client": None,
-        "server": None,
-        INTERNAL: True,
-    }
-    size = 0
-
-    async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    async def send(message: dict[str, Any]) -> None:
-        nonlocal size
-        if message["type"] == "http.response.body":
-            size += len(message.get("body", b""))
-
-    await request.app(scope, receive, send)
-    return size
 
 
 def _pack_corridor(request: Request) -> tuple[str, str]:
