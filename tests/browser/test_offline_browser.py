@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 import pytest
+from playwright.sync_api import Error as PlaywrightError
 
 from hub.i18n import I18n
 from hub.settings import PROJECT_ROOT
@@ -43,7 +44,13 @@ def _assert_same_origin(seen: list[str], server: HubServer) -> None:
 def _wait_for(page: Any, expression: str, seconds: float = 20) -> None:
     """Poll an expression (Playwright's wait_for_function evals strings, which the CSP bars)."""
     deadline = time.monotonic() + seconds
-    while not page.evaluate(expression):
+    while True:
+        try:
+            if page.evaluate(expression):
+                return
+        except PlaywrightError as error:  # a navigation replaced the page: ask the next one
+            if "context was destroyed" not in str(error):
+                raise
         if time.monotonic() > deadline:
             pytest.fail(f"timed out waiting for {expression}")
         page.wait_for_timeout(100)
@@ -190,7 +197,8 @@ def test_content_change_brings_a_new_worker_and_a_reload_prompt(
     page.goto(f"{server.base}/en/")
     page.wait_for_selector("#update-note", state="visible")
     assert _gettext("en", "New information is available.") in page.text_content("#update-note")
-    page.click("#update-reload")
+    with page.expect_navigation():
+        page.click("#update-reload")
     page.wait_for_load_state()
     _wait_for(page, "navigator.serviceWorker.controller !== null")
     page.goto(f"{server.base}/en/articles/{ARTICLE}/")
