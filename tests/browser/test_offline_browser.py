@@ -101,6 +101,7 @@ def test_unvisited_page_offline_shows_the_offline_page_in_her_language(
     context: Any, hub_server: HubServer
 ) -> None:
     server = hub_server.start()
+    seen = _watch(context, server)
     page = context.new_page()
     _controlled(page, f"{server.base}/th/")
     context.set_offline(True)
@@ -108,6 +109,7 @@ def test_unvisited_page_offline_shows_the_offline_page_in_her_language(
     assert page.text_content("h1") == _gettext("th", "Not saved on this phone")
     assert page.get_attribute("html", "lang") == "th"
     context.set_offline(False)
+    _assert_same_origin(seen, server)
 
 
 def _server_results(server: HubServer, locale: str, query: str) -> list[str]:
@@ -188,6 +190,7 @@ def test_content_change_brings_a_new_worker_and_a_reload_prompt(
 ) -> None:
     content = _copy_content(tmp_path)
     server = hub_server.start(content)
+    seen = _watch(context, server)
     page = context.new_page()
     _controlled(page, f"{server.base}/en/articles/{ARTICLE}/")
     first = page.evaluate("navigator.serviceWorker.controller.scriptURL")
@@ -206,6 +209,7 @@ def test_content_change_brings_a_new_worker_and_a_reload_prompt(
     assert page.evaluate("navigator.serviceWorker.controller.scriptURL") == first
     versions = page.evaluate("caches.keys()")
     assert len([v for v in versions if v.startswith("hub-shell-")]) == 1  # old one deleted
+    _assert_same_origin(seen, server)
 
 
 def test_saved_pack_revalidates_instead_of_downloading_again(
@@ -213,6 +217,7 @@ def test_saved_pack_revalidates_instead_of_downloading_again(
 ) -> None:
     content = _copy_content(tmp_path)
     server = hub_server.start(content)
+    seen = _watch(context, server)
     page = context.new_page()
     manifest = _save_pack(page, server, "en")
     server.stop()
@@ -239,10 +244,12 @@ def test_saved_pack_revalidates_instead_of_downloading_again(
     page.goto(f"{server.base}/en/articles/{ARTICLE}/")
     assert "New rule explained here." in page.text_content("main")
     context.set_offline(False)
+    _assert_same_origin(seen, server)
 
 
 def test_clear_everything_leaves_nothing(context: Any, hub_server: HubServer) -> None:
     server = hub_server.start()
+    seen = _watch(context, server)
     page = context.new_page()
     _save_pack(page, server, "th")
     assert page.evaluate("caches.keys()")
@@ -257,6 +264,7 @@ def test_clear_everything_leaves_nothing(context: Any, hub_server: HubServer) ->
     assert context.cookies() == []
     page.reload()
     assert page.evaluate("navigator.serviceWorker.getRegistrations().then(r => r.length)") == 0
+    _assert_same_origin(seen, server)
 
 
 @pytest.mark.parametrize("discreet", [False, True])
@@ -265,6 +273,7 @@ def test_both_manifests_are_installable(
 ) -> None:
     context = profile_context
     server = hub_server.start()
+    seen = _watch(context, server)
     page = context.new_page()
     if discreet:
         page.goto(f"{server.base}/th/discreet?on=1&next=/th/")
@@ -278,3 +287,4 @@ def test_both_manifests_are_installable(
     errors = session.send("Page.getInstallabilityErrors")
     assert errors["installabilityErrors"] == []
     session.detach()
+    _assert_same_origin(seen, server)
