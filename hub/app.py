@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -22,9 +23,10 @@ from hub.settings import Settings
 from hub.static import StaticAssets
 from hub.store import open_store
 from hub.views.errors import http_error, server_error
-from hub.views.render import TEMPLATES_DIR, make_templates
+from hub.views.render import make_templates
 
 log = logging.getLogger(__name__)
+PACKAGE_DIR = Path(__file__).resolve().parent
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
@@ -50,7 +52,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 settings.static_dir,
                 settings.content_dir,
                 settings.locales_dir,
-                TEMPLATES_DIR,
+                PACKAGE_DIR,  # templates and the code that renders them
                 SERVICE_WORKER_DIR,
             ],
             extra=[__version__],
