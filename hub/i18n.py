@@ -138,6 +138,18 @@ class I18n:
         """A date written the way the locale writes it."""
         return format_date(value, format="long", locale=self.info[locale].babel)
 
+    def date_template(self, locale: str) -> str:
+        """The long date format as "{d} {MMMM} {y}" parts, for browsers whose Intl lacks it."""
+        babel_locale = self.info[locale].babel
+        sample = format_date(dt.date(1999, 12, 31), format="long", locale=babel_locale)
+        december = str(babel_locale.months["format"]["wide"][12])
+        return sample.replace("1999", "{y}").replace("31", "{d}").replace(december, "{MMMM}")
+
+    def month_names(self, locale: str) -> list[str]:
+        """The twelve month names, as a long date writes them."""
+        months = self.info[locale].babel.months["format"]["wide"]
+        return [str(months[number]) for number in range(1, 13)]
+
     def size(self, n_bytes: int, locale: str) -> str:
         """A download size in kB or MB, written the way the locale writes it."""
         babel_locale = self.info[locale].babel

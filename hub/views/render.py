@@ -88,6 +88,8 @@ def render(
         "language_name": lambda code: i18n.language_name(code, locale),
         "format_date": lambda value: i18n.date(value, locale),
         "data_size": lambda n_bytes: i18n.size(n_bytes, locale),
+        "date_template": i18n.date_template(locale),
+        "month_names": "|".join(i18n.month_names(locale)),
         **i18n.gettext_callables(locale),
         **context,
     }

@@ -20,13 +20,28 @@
     });
   }
 
+  // Dates in the reader's language; where the browser's Intl lacks it (Khmer and Burmese in
+  // some builds), the server's CLDR month names and pattern stand in.
+  function formatDate(date) {
+    var intl = window.Intl && Intl.DateTimeFormat.supportedLocalesOf([root.lang]).length;
+    if (intl) {
+      // Gregorian, like the server's dates (Thai would otherwise count Buddhist-era years).
+      var options = { dateStyle: "long", timeStyle: "short", calendar: "gregory" };
+      return new Intl.DateTimeFormat(root.lang, options).format(date);
+    }
+    var note = document.getElementById("offline-note");
+    var months = note.getAttribute("data-months").split("|");
+    return note.getAttribute("data-date").replace("{d}", String(date.getDate()))
+      .replace("{y}", String(date.getFullYear())).replace("{MMMM}", months[date.getMonth()]);
+  }
+  window.Hub = { formatDate: formatDate };
+
   function show(id, date) {
     var note = document.getElementById(id);
     if (!note) return;
     if (date) {
       var text = note.getAttribute("data-saved");
-      var when = new Intl.DateTimeFormat(root.lang, { dateStyle: "long", timeStyle: "short" });
-      note.querySelector("span").textContent = text.replace("{date}", when.format(date));
+      note.querySelector("span").textContent = text.replace("{date}", formatDate(date));
     }
     note.hidden = false;
   }

@@ -21,8 +21,7 @@
     var meta = null;
     try { meta = JSON.parse(localStorage.getItem(key) || "null"); } catch (error) { meta = null; }
     if (!meta) return Promise.resolve();
-    var when = new Intl.DateTimeFormat(lang, { dateStyle: "long", timeStyle: "short" })
-      .format(new Date(meta.savedOn));
+    var when = window.Hub.formatDate(new Date(meta.savedOn));
     var text = box.getAttribute("data-saved").replace("{date}", when);
     var estimate = navigator.storage && navigator.storage.estimate
       ? navigator.storage.estimate() : Promise.resolve(null);

@@ -3,6 +3,7 @@ updates, clearing, installability; and no request ever leaves the hub's origin."
 
 from __future__ import annotations
 
+import datetime
 import json
 import re
 import shutil
@@ -288,3 +289,19 @@ def test_both_manifests_are_installable(
     assert errors["installabilityErrors"] == []
     session.detach()
     _assert_same_origin(seen, server)
+
+
+@pytest.mark.parametrize("locale", ["my", "km", "th"])
+def test_offline_note_dates_are_in_her_language(
+    context: Any, hub_server: HubServer, locale: str
+) -> None:
+    server = hub_server.start()
+    page = context.new_page()
+    _controlled(page, f"{server.base}/{locale}/")
+    context.set_offline(True)
+    page.goto(f"{server.base}/{locale}/")
+    note = page.text_content("#offline-note")
+    context.set_offline(False)
+    today = datetime.date.today()
+    month = I18n(PROJECT_ROOT / "locales", [locale]).month_names(locale)[today.month - 1]
+    assert month in note and str(today.year) in note
