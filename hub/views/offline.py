@@ -23,10 +23,7 @@ from hub.views.reader import (
     reader_locale,
     set_preference,
 )
-from hub.views.render import render
-
-THEME_COLOR = "#0b575c"
-DISCREET_THEME_COLOR = "#f0f0f0"
+from hub.views.render import DISCREET_THEME_COLOR, THEME_COLOR, render
 
 
 def _icons(assets: StaticAssets, name: str) -> list[dict[str, str]]:

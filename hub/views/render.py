@@ -18,6 +18,8 @@ from hub.preferences import DISCREET_COOKIE
 from hub.static import StaticAssets
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
+THEME_COLOR = "#0b575c"
+DISCREET_THEME_COLOR = "#f0f0f0"
 
 
 def make_templates() -> Jinja2Templates:
@@ -69,6 +71,7 @@ def render(
     i18n: I18n = state.i18n
     library: Library = state.library
     assets: StaticAssets = state.assets
+    discreet = request.cookies.get(DISCREET_COOKIE) == "1"
     page: dict[str, Any] = {
         "request": request,
         "locale": locale,
@@ -77,7 +80,8 @@ def render(
         "site_name": pick(library.site.names, locale),
         "settings": state.settings,
         "today": dt.date.today(),
-        "discreet": request.cookies.get(DISCREET_COOKIE) == "1",
+        "discreet": discreet,
+        "theme_color": DISCREET_THEME_COLOR if discreet else THEME_COLOR,
         "no_service_worker": False,
         "pick": lambda texts: pick(texts, locale),
         "alternate": lambda code: alternate_path(request.url.path, request.url.query, locale, code),
