@@ -13,7 +13,13 @@ from hub import subrequest
 from hub.content import SearchIndex, pick
 from hub.i18n import I18n
 from hub.offline import pack_paths
-from hub.preferences import DISCREET_COOKIE, PREFERENCE_COOKIES
+from hub.preferences import (
+    DESTINATION_COOKIE,
+    DISCREET_COOKIE,
+    LOCALE_COOKIE,
+    ORIGIN_COOKIE,
+    PREFERENCE_COOKIES,
+)
 from hub.response_cache import CACHEABLE
 from hub.static import StaticAssets
 from hub.views.public import local_path, page
@@ -85,7 +91,14 @@ async def measure_pack(
     sizes: dict[tuple[str, str, str], dict[str, Any]] = request.app.state.pack_sizes
     key = (locale, origin, destination)
     if key not in sizes:
-        cookie = f"hub_locale={locale}; hub_from={origin}; hub_to={destination}".encode()
+        cookie = "; ".join(
+            f"{name}={value}"
+            for name, value in (
+                (LOCALE_COOKIE, locale),
+                (ORIGIN_COOKIE, origin),
+                (DESTINATION_COOKIE, destination),
+            )
+        ).encode()
         entries = []
         for path in pack_paths(library_of(request), locale, origin, destination):
             reply = await subrequest.get(
