@@ -296,12 +296,14 @@ def test_offline_note_dates_are_in_her_language(
     context: Any, hub_server: HubServer, locale: str
 ) -> None:
     server = hub_server.start()
+    seen = _watch(context, server)
     page = context.new_page()
     _controlled(page, f"{server.base}/{locale}/")
     context.set_offline(True)
     page.goto(f"{server.base}/{locale}/")
     note = page.text_content("#offline-note")
     context.set_offline(False)
+    _assert_same_origin(seen, server)
     today = datetime.date.today()
     month = I18n(PROJECT_ROOT / "locales", [locale]).month_names(locale)[today.month - 1]
     assert month in note and str(today.year) in note
