@@ -69,10 +69,6 @@ class StaticAssets:
         """The hashed path of a static file, relative to the static mount."""
         return self.urls[name]
 
-    def read(self, name: str) -> bytes:
-        """The bytes of a static file by its logical name."""
-        return (self.source / name).read_bytes()
-
     def app(self) -> ASGIApp:
         """An ASGI app serving the hashed files, cached for a year as immutable."""
         hashed = set(self.urls.values())

@@ -65,6 +65,7 @@ def test_creating_the_app_does_no_io_at_import() -> None:
 def test_store_round_trip(tmp_path: Path) -> None:
     path = tmp_path / "nested" / "hub.json"
     store = open_store(path)
+    assert store.schema_version == 1  # type: ignore[attr-defined]
     doc_id = store.insert("subscriptions", {"endpoint": "https://push.example/1", "locale": "th"})
     assert store.get("subscriptions", doc_id) == {
         "endpoint": "https://push.example/1",
