@@ -66,6 +66,15 @@ def _controlled(page: Any, url: str) -> None:
     _wait_for(page, "!!navigator.serviceWorker.controller")
 
 
+def _offline_at(context: Any, server: HubServer, visited: str, path: str) -> Any:
+    """Let the worker take control on `visited`, cut the network, then open `path`."""
+    page = context.new_page()
+    _controlled(page, server.base + visited)
+    context.set_offline(True)
+    page.goto(server.base + path)
+    return page
+
+
 def _corridor(page: Any, server: HubServer, locale: str) -> None:
     page.goto(f"{server.base}/{locale}/corridor?from=PH&to=HK&next=/{locale}/")
 
@@ -103,10 +112,7 @@ def test_unvisited_page_offline_shows_the_offline_page_in_her_language(
 ) -> None:
     server = hub_server.start()
     seen = _watch(context, server)
-    page = context.new_page()
-    _controlled(page, f"{server.base}/th/")
-    context.set_offline(True)
-    page.goto(f"{server.base}/th/articles/rest-days-and-hours/")
+    page = _offline_at(context, server, "/th/", "/th/articles/rest-days-and-hours/")
     assert page.text_content("h1") == _gettext("th", "Not saved on this phone")
     assert page.get_attribute("html", "lang") == "th"
     context.set_offline(False)
@@ -297,10 +303,7 @@ def test_offline_note_dates_are_in_her_language(
 ) -> None:
     server = hub_server.start()
     seen = _watch(context, server)
-    page = context.new_page()
-    _controlled(page, f"{server.base}/{locale}/")
-    context.set_offline(True)
-    page.goto(f"{server.base}/{locale}/")
+    page = _offline_at(context, server, f"/{locale}/", f"/{locale}/")
     note = page.text_content("#offline-note")
     context.set_offline(False)
     _assert_same_origin(seen, server)
