@@ -84,6 +84,9 @@ class I18n:
         self.default = self.codes[0] if "en" not in self.codes else "en"
         self.translations: dict[str, NullTranslations] = {}
         self.info: dict[str, LocaleInfo] = {}
+        # Made once: every page render embeds them for the offline note.
+        self._month_names: dict[str, tuple[str, ...]] = {}
+        self._date_templates: dict[str, str] = {}
         for code in self.codes:
             babel_locale = Locale.parse(LOCALES.get(code, code))
             self.info[code] = LocaleInfo(
@@ -95,6 +98,15 @@ class I18n:
             self.translations[code] = (
                 compile_catalog(po_path) if po_path.exists() else NullTranslations()
             )
+            months = babel_locale.months["format"]["wide"]
+            self._month_names[code] = tuple(str(months[n]) for n in range(1, 13))
+            self._date_templates[code] = self._date_template(babel_locale)
+
+    @staticmethod
+    def _date_template(babel_locale: Locale) -> str:
+        sample = format_date(dt.date(1999, 12, 31), format="long", locale=babel_locale)
+        december = str(babel_locale.months["format"]["wide"][12])
+        return sample.replace("1999", "{y}").replace("31", "{d}").replace(december, "{MMMM}")
 
     def negotiate(self, accept_language: str) -> str:
         """The best shipped locale for an Accept-Language header, else the default."""
@@ -140,15 +152,11 @@ class I18n:
 
     def date_template(self, locale: str) -> str:
         """The long date format as "{d} {MMMM} {y}" parts, for browsers whose Intl lacks it."""
-        babel_locale = self.info[locale].babel
-        sample = format_date(dt.date(1999, 12, 31), format="long", locale=babel_locale)
-        december = str(babel_locale.months["format"]["wide"][12])
-        return sample.replace("1999", "{y}").replace("31", "{d}").replace(december, "{MMMM}")
+        return self._date_templates[locale]
 
-    def month_names(self, locale: str) -> list[str]:
+    def month_names(self, locale: str) -> tuple[str, ...]:
         """The twelve month names, as a long date writes them."""
-        months = self.info[locale].babel.months["format"]["wide"]
-        return [str(months[number]) for number in range(1, 13)]
+        return self._month_names[locale]
 
     def size(self, n_bytes: int, locale: str) -> str:
         """A download size in kB or MB, written the way the locale writes it."""
