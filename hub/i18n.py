@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import io
 import logging
+import re
+import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -168,3 +171,72 @@ class I18n:
             )
         megabytes = round(n_bytes / 1_000_000, 1)
         return str(format_unit(megabytes, "digital-megabyte", length="short", locale=babel_locale))
+
+
+# The digit zero of each CLDR numbering system a shipped locale may default to; the other nine
+# follow it in Unicode. Babel names a locale's system but does not carry its digits.
+NUMBERING_ZEROS: Mapping[str, str] = {
+    "latn": "0",
+    "mymr": "\u1040",
+    "khmr": "\u17e0",
+    "thai": "\u0e50",
+}
+ASCII_DIGITS = "0123456789"
+# A run of text between whitespace that names or addresses something (e-mail, URL, "COVID-19",
+# "wa.me/...") keeps its digits as typed: it must stay recognisable and usable as written.
+_LATIN = re.compile(r"[A-Za-z\u00c0-\u024f@]")
+_ENTITY = re.compile(r"&#?[0-9A-Za-z]+;")
+_TOKEN = re.compile(r"\S+")
+_DIGIT_OR_ENTITY = re.compile(r"&#?[0-9A-Za-z]+;|\d")
+# Markup whose digits are not text to read: tags with their attributes, comments, and the
+# content of elements that hold code or a form value.
+_NOT_TEXT = re.compile(
+    r"<!--.*?-->|<(script|style|textarea)\b.*?</\1\s*>|<[^>]*>", re.DOTALL | re.IGNORECASE
+)
+
+
+@functools.lru_cache(maxsize=32)
+def locale_digits(locale: str) -> str:
+    """The ten digits 0-9 of the locale's CLDR default numbering system (ASCII if unknown)."""
+    babel_locale = Locale.parse(LOCALES.get(locale, locale).replace("-", "_"))
+    zero = NUMBERING_ZEROS.get(babel_locale.default_numbering_system, "0")
+    return "".join(chr(ord(zero) + n) for n in range(10))
+
+
+def _convert_token(match: re.Match[str], digits: str) -> str:
+    token = match.group(0)
+    if _LATIN.search(_ENTITY.sub("", token)):
+        return token
+
+    def swap(found: re.Match[str]) -> str:
+        char = found.group(0)
+        return char if len(char) > 1 else digits[unicodedata.decimal(char)]
+
+    return _DIGIT_OR_ENTITY.sub(swap, token)
+
+
+def localize_digits(text: str, locale: str) -> str:
+    """Plain text with every decimal digit, of any script, written in the locale's digits.
+
+    Runs of non-space characters holding a Latin letter or "@" (addresses, codes like
+    "COVID-19") keep their digits; character references such as "&#39;" are left whole.
+    Locales whose default is Latin digits get the text as typed.
+    """
+    digits = locale_digits(locale)
+    if digits == ASCII_DIGITS:
+        return text
+    return _TOKEN.sub(lambda match: _convert_token(match, digits), text)
+
+
+def localize_digits_html(html: str, locale: str) -> Markup:
+    """HTML whose visible text uses the locale's digits; tags, attributes and scripts unchanged."""
+    if locale_digits(locale) == ASCII_DIGITS:
+        return Markup(html)
+    parts: list[str] = []
+    start = 0
+    for match in _NOT_TEXT.finditer(html):
+        parts.append(localize_digits(html[start : match.start()], locale))
+        parts.append(match.group(0))
+        start = match.end()
+    parts.append(localize_digits(html[start:], locale))
+    return Markup("".join(parts))

@@ -13,7 +13,7 @@ from starlette.responses import HTMLResponse
 from starlette.templating import Jinja2Templates
 
 from hub.content import Library, pick
-from hub.i18n import I18n
+from hub.i18n import I18n, localize_digits_html
 from hub.preferences import DISCREET_COOKIE
 from hub.static import StaticAssets
 
@@ -33,6 +33,8 @@ def make_templates() -> Jinja2Templates:
         undefined=jinja2.StrictUndefined,
     )
     env.policies["ext.i18n.trimmed"] = True
+    # base.html passes the whole page through it: one place writes a locale's own digits.
+    env.filters["local_digits"] = localize_digits_html
     return Jinja2Templates(env=env)
 
 
