@@ -33,6 +33,8 @@ DEFAULT_SITE = Site(
     origins=("PH", "ID", "VN", "TH", "KH", "MM"),
     destinations=("HK", "SG", "MY", "TW", "TH", "SA", "AE", "JP", "KR"),
 )
+# Home-screen labels longer than this (in code points) are cut by Android launchers.
+SHORT_NAME_MAX = 12
 Level = Literal["error", "warning"]
 
 
@@ -90,17 +92,37 @@ class _Loader:
             if "en" not in locales:
                 raise f.FieldError("'locales' must include 'en', the source language")
             default = f.choice(data, "default_locale", locales, "en")
-            return Site(
+            site = Site(
                 names=f.localized(data, "names", locales),
                 discreet_names=f.localized(data, "discreet_names", locales),
                 default_locale=default,
                 locales=locales,
                 origins=f.countries(data, "origins", required=True),
                 destinations=f.countries(data, "destinations", required=True),
+                short_names=f.localized(data, "short_names", locales, required=False),
+                discreet_short_names=f.localized(
+                    data, "discreet_short_names", locales, required=False
+                ),
             )
         except f.FieldError as exc:
             self.problem(path, str(exc))
             return DEFAULT_SITE
+        self.check_short_names(path, site)
+        return site
+
+    def check_short_names(self, path: Path, site: Site) -> None:
+        """A Problem for each home-screen label longer than SHORT_NAME_MAX code points."""
+        # A long label is cut under the icon, but the rest of site.yml still serves.
+        for discreet, key in ((False, "short_names"), (True, "discreet_short_names")):
+            for locale in site.locales:
+                label = site.short_name(locale, discreet=discreet)
+                if len(label) > SHORT_NAME_MAX:
+                    self.problem(
+                        path,
+                        f"the home-screen name for '{locale}' ('{label}') has {len(label)} "
+                        f"characters, but only {SHORT_NAME_MAX} fit under the icon: "
+                        f"give '{key}.{locale}' a shorter name",
+                    )
 
     def topics(self, site: Site) -> tuple[Topic, ...]:
         path = self.root / "topics.yml"

@@ -39,6 +39,24 @@ class Site:
     locales: tuple[str, ...]
     origins: tuple[str, ...]
     destinations: tuple[str, ...]
+    # Home-screen labels per locale; a locale without one uses its name (see short_name).
+    short_names: Mapping[str, str] = field(default_factory=dict)
+    discreet_short_names: Mapping[str, str] = field(default_factory=dict)
+
+    def name(self, locale: str, *, discreet: bool = False) -> str:
+        """The site's name in `locale`: the neutral one in discreet mode."""
+        return pick(self.discreet_names if discreet else self.names, locale)
+
+    def short_name(self, locale: str, *, discreet: bool = False) -> str:
+        """The home-screen label in `locale`: its short name, else its name."""
+        shorts = self.discreet_short_names if discreet else self.short_names
+        names = self.discreet_names if discreet else self.names
+        # Her own language first: a short name, else the full name, else the English short name.
+        if locale in shorts:
+            return shorts[locale]
+        if locale in names or not shorts:
+            return pick(names, locale)
+        return pick(shorts, locale)
 
 
 @dataclass(frozen=True)

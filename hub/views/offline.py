@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from hub import subrequest
-from hub.content import SearchIndex, pick
+from hub.content import SearchIndex
 from hub.i18n import I18n
 from hub.offline import pack_paths
 from hub.preferences import (
@@ -56,11 +56,10 @@ async def manifest(request: Request) -> Response:
     if lang not in i18n.codes:
         lang = i18n.default
     discreet = request.query_params.get("discreet") == "1"
-    name = pick(site.discreet_names if discreet else site.names, lang)
     data = {
         "id": "/",
-        "name": name,
-        "short_name": name,
+        "name": site.name(lang, discreet=discreet),
+        "short_name": site.short_name(lang, discreet=discreet),
         "lang": lang,
         "dir": "ltr",
         "start_url": f"/{lang}/",

@@ -80,6 +80,8 @@ def render(
         "locales": i18n.info,
         "site": library.site,
         "site_name": pick(library.site.names, locale),
+        # What the tab, the history and the header call the site: neutral in discreet mode.
+        "brand_name": library.site.name(locale, discreet=discreet),
         "settings": state.settings,
         "today": dt.date.today(),
         "discreet": discreet,
