@@ -36,7 +36,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        library, problems = load_library(settings.content_dir)
+        library, problems = load_library(
+            settings.content_dir, source_max_age_years=settings.source_max_age_years
+        )
         for problem in problems:
             level = logging.ERROR if problem.level == "error" else logging.WARNING
             log.log(level, "content %s", problem)

@@ -39,7 +39,7 @@ def _check(args: argparse.Namespace, settings: Settings) -> int:
     if not root.is_dir():
         print(f"{root}: not a folder", file=sys.stderr)
         return 2
-    library, problems = load_library(root)
+    library, problems = load_library(root, source_max_age_years=settings.source_max_age_years)
     for problem in problems:
         print(problem)
     errors = sum(1 for p in problems if p.level == "error")

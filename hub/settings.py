@@ -49,6 +49,12 @@ class Settings:
     https_only: bool = field(
         default=False, metadata={"doc": "Mark cookies Secure (set behind HTTPS)"}
     )
+    source_max_age_years: int = field(
+        default=4,
+        metadata={
+            "doc": "`hub check` warns on a directory number whose newest source is older (years)"
+        },
+    )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

@@ -54,7 +54,9 @@ def test_every_article_is_plain_sourced_and_ends_with_help(library: Library) -> 
 def test_every_directory_entry_is_named_in_every_locale(library: Library) -> None:
     for service in library.services.values():
         assert set(service.name) == set(LOCALES), service.id
-        assert service.source.startswith("https://") or service.source.startswith("http://")
+        assert service.sources, service.id
+        for source in service.sources:
+            assert source.url.startswith(("https://", "http://")), service.id
 
 
 def test_journey_stages_are_all_covered(library: Library) -> None:

@@ -12,6 +12,8 @@ import phonenumbers
 from babel import Locale
 from phonenumbers import shortnumberinfo
 
+from hub.content.model import SourceDate
+
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
 
@@ -145,17 +147,28 @@ def url(data: Mapping[str, Any], key: str, *, required: bool = True) -> str | No
     return value
 
 
+def e164(value: object, key: str = "phone") -> str:
+    """A phone number written in E.164 that libphonenumber can read (valid or not)."""
+    if not isinstance(value, str) or not re.fullmatch(r"\+[1-9]\d{6,14}", value):
+        raise FieldError(f"'{key}' must be written in E.164, like +85221234567")
+    try:
+        phonenumbers.parse(value)
+    except phonenumbers.NumberParseException as exc:
+        raise FieldError(f"'{key}' {value} cannot be read: {exc}") from exc
+    return value
+
+
+def valid_number(value: str) -> bool:
+    """Whether libphonenumber's data lists an E.164 number as valid."""
+    return bool(phonenumbers.is_valid_number(phonenumbers.parse(value)))
+
+
 def phone(value: object) -> str:
     """A valid phone number written in E.164."""
-    if not isinstance(value, str) or not re.fullmatch(r"\+[1-9]\d{6,14}", value):
-        raise FieldError("'phone' must be written in E.164, like +85221234567")
-    try:
-        parsed = phonenumbers.parse(value)
-    except phonenumbers.NumberParseException as exc:
-        raise FieldError(f"'phone' {value} cannot be read: {exc}") from exc
-    if not phonenumbers.is_valid_number(parsed):
-        raise FieldError(f"'phone' {value} is not a valid number")
-    return value
+    number = e164(value, "phone")
+    if not valid_number(number):
+        raise FieldError(f"'phone' {number} is not a valid number")
+    return number
 
 
 def short_number(value: object) -> str:
@@ -169,3 +182,19 @@ def short_number_known(number: str, region: str) -> bool:
     """Whether libphonenumber's short-number data lists the number as valid in `region`."""
     parsed = phonenumbers.parse(number, region)
     return bool(shortnumberinfo.is_valid_short_number(parsed))
+
+
+def source_date(value: object, key: str = "date") -> SourceDate:
+    """A source's date: YYYY-MM-DD, "YYYY-MM" or YYYY, as precise as the page says."""
+    if isinstance(value, dt.datetime):
+        value = value.date()
+    if isinstance(value, dt.date):
+        return SourceDate(value.year, value.month, value.day)
+    if isinstance(value, int) and not isinstance(value, bool) and 1900 <= value <= 9999:
+        return SourceDate(value)
+    if isinstance(value, str):
+        found = re.fullmatch(r"(\d{4})(?:-(\d{2}))?", value.strip())
+        if found and (found.group(2) is None or 1 <= int(found.group(2)) <= 12):
+            month = found.group(2)
+            return SourceDate(int(found.group(1)), int(month) if month else None)
+    raise FieldError(f"'{key}' must be a date written YYYY-MM-DD, \"YYYY-MM\" or YYYY")

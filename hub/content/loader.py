@@ -23,7 +23,7 @@ from hub.content.markdown import (
     split_front_matter,
 )
 from hub.content.model import Article, ArticleText, Service, Site, Topic
-from hub.content.services import parse_service
+from hub.content.services import SOURCE_MAX_AGE_YEARS, parse_service
 
 DEFAULT_SITE = Site(
     names={"en": "Hub"},
@@ -51,9 +51,10 @@ class Problem:
 
 
 class _Loader:
-    def __init__(self, root: Path, today: dt.date) -> None:
+    def __init__(self, root: Path, today: dt.date, source_max_age_years: int) -> None:
         self.root = root
         self.today = today
+        self.source_max_age_years = source_max_age_years
         self.problems: list[Problem] = []
         self.md: MarkdownIt = make_renderer()
 
@@ -233,7 +234,14 @@ class _Loader:
         if data is None:
             return None
         try:
-            service, warnings = parse_service(path.stem, data, site.locales, self.today)
+            service, warnings = parse_service(
+                path.stem,
+                data,
+                site.locales,
+                self.today,
+                origins=site.origins,
+                source_max_age_years=self.source_max_age_years,
+            )
         except f.FieldError as exc:
             self.problem(path, str(exc))
             return None
@@ -287,8 +295,17 @@ class _Loader:
         return library
 
 
-def load_library(root: Path, today: dt.date | None = None) -> tuple[Library, list[Problem]]:
-    """Load every valid file under `root`; return the library and the problems found."""
-    loader = _Loader(root, today or dt.date.today())
+def load_library(
+    root: Path,
+    today: dt.date | None = None,
+    *,
+    source_max_age_years: int = SOURCE_MAX_AGE_YEARS,
+) -> tuple[Library, list[Problem]]:
+    """Load every valid file under `root`; return the library and the problems found.
+
+    Directory numbers whose newest source is more than `source_max_age_years` old (by year)
+    are warned about.
+    """
+    loader = _Loader(root, today or dt.date.today(), source_max_age_years)
     library = loader.load()
     return library, loader.problems

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 SERVICE_KINDS = (
     "emergency",
@@ -129,6 +130,35 @@ class Chat:
 
 
 @dataclass(frozen=True)
+class SourceDate:
+    """When a source page was published or last updated, to the day, month or year it says."""
+
+    year: int
+    month: int | None = None
+    day: int | None = None
+
+    @property
+    def earliest(self) -> dt.date:
+        """The first day the date can mean, for comparing ages."""
+        return dt.date(self.year, self.month or 1, self.day or 1)
+
+
+@dataclass(frozen=True)
+class Source:
+    """A public page that states some of a service's numbers, and its date."""
+
+    url: str
+    date: SourceDate
+    numbers: tuple[str, ...] = ()
+
+    @property
+    def site(self) -> str:
+        """The page's site name for readers: its host without a leading "www."."""
+        host = urlsplit(self.url).hostname or self.url
+        return host.removeprefix("www.")
+
+
+@dataclass(frozen=True)
 class Service:
     """A directory entry: a hotline, office or organisation that helps."""
 
@@ -136,11 +166,12 @@ class Service:
     kind: str
     name: Mapping[str, str]
     country: str
-    source: str
+    sources: tuple[Source, ...]
     description: Mapping[str, str] = field(default_factory=dict)
     serves: frozenset[str] = frozenset()
     phone: str | None = None
     short_number: str | None = None
+    phone_from_abroad: str | None = None
     chat: tuple[Chat, ...] = ()
     website: str | None = None
     hours: Mapping[str, str] = field(default_factory=dict)
@@ -148,6 +179,11 @@ class Service:
     cost: str = "unknown"
     confidential: bool | None = None
     verified_on: dt.date | None = None
+
+    @property
+    def numbers(self) -> tuple[str, ...]:
+        """Every number of the entry as written in its file: phone, short number, from abroad."""
+        return tuple(n for n in (self.phone, self.short_number, self.phone_from_abroad) if n)
 
     @property
     def verification_needed(self) -> bool:

@@ -7,7 +7,12 @@ from collections.abc import Collection
 from typing import Any
 
 from hub.content import fields as f
-from hub.content.model import SERVICE_KINDS, Chat, Service
+from hub.content.dialing import first_dialable, readers_place
+from hub.content.model import SERVICE_KINDS, Chat, Service, Source, SourceDate
+
+# A number whose newest stating source is older than this many years (counted by year) is
+# flagged for re-checking; the content review of 2026-11 set "2022 or later".
+SOURCE_MAX_AGE_YEARS = 4
 
 
 def _verification(data: dict[str, Any], today: dt.date) -> dt.date | None:
@@ -33,6 +38,72 @@ def _chats(data: dict[str, Any]) -> tuple[Chat, ...]:
     return tuple(chats)
 
 
+def _sources(data: dict[str, Any], today: dt.date) -> tuple[Source, ...]:
+    if "source" in data and "sources" not in data:
+        # TRANSITIONAL (removed once every file is converted): the old single URL.
+        url = f.url(data, "source") or ""
+        numbers = [str(data[k]) for k in ("phone", "short_number", "phone_from_abroad") if k in data]
+        return (Source(url, SourceDate(today.year), tuple(numbers)),)
+    if "source" in data:
+        raise f.FieldError(
+            "'source' is replaced by 'sources': a list of {url, date, numbers} "
+            "(see docs/content-format.md)"
+        )
+    items = data.get("sources")
+    if not isinstance(items, list) or not items:
+        raise f.FieldError("'sources' must list at least one {url, date, numbers}")
+    sources = []
+    for index, item in enumerate(items, start=1):
+        if not isinstance(item, dict):
+            raise f.FieldError(f"sources {index}: must be a mapping of url, date and numbers")
+        unknown = set(item) - {"url", "date", "numbers"}
+        if unknown:
+            raise f.FieldError(f"sources {index}: unknown key '{sorted(unknown)[0]}'")
+        try:
+            date = f.source_date(item.get("date"))
+            if date.earliest > today:
+                raise f.FieldError(f"'date' {date.earliest} is in the future")
+            numbers = item.get("numbers")
+            if not isinstance(numbers, list) or not all(
+                isinstance(n, str | int) and not isinstance(n, bool) for n in numbers
+            ):
+                raise f.FieldError("'numbers' must list the entry's numbers the page states")
+            url = f.url(item, "url") or ""
+        except f.FieldError as exc:
+            raise f.FieldError(f"sources {index}: {exc}") from exc
+        sources.append(Source(url, date, tuple(str(n) for n in numbers)))
+    return tuple(sources)
+
+
+def _check_sources(service: Service, today: dt.date, max_age_years: int) -> list[str]:
+    """Errors for numbers no source states; warnings for numbers only old sources state."""
+    warnings = []
+    for index, source in enumerate(service.sources, start=1):
+        for number in source.numbers:
+            if number not in service.numbers:
+                raise f.FieldError(
+                    f"sources {index}: '{number}' is not one of this entry's numbers "
+                    f"({', '.join(service.numbers) or 'none'})"
+                )
+    oldest_year = today.year - max_age_years
+    for number in service.numbers:
+        stating = [s.date.earliest for s in service.sources if number in s.numbers]
+        if not stating:
+            if service.verified_on is not None:
+                raise f.FieldError(
+                    f"no source states {number}: list it under 'numbers' of the source that "
+                    "gives it, or mark the entry 'verification: needed'"
+                )
+            continue
+        newest = max(stating)
+        if newest.year < oldest_year:
+            warnings.append(
+                f"{number}: its newest source is from {newest.year}; add a source from "
+                f"{oldest_year} or later that states it, or mark 'verification: needed'"
+            )
+    return warnings
+
+
 def _languages(data: dict[str, Any]) -> tuple[str, ...]:
     languages = f.strings(data, "languages")
     for code in languages:
@@ -42,9 +113,19 @@ def _languages(data: dict[str, Any]) -> tuple[str, ...]:
 
 
 def parse_service(
-    service_id: str, data: object, locales: Collection[str], today: dt.date
+    service_id: str,
+    data: object,
+    locales: Collection[str],
+    today: dt.date,
+    *,
+    origins: Collection[str] = (),
+    source_max_age_years: int = SOURCE_MAX_AGE_YEARS,
 ) -> tuple[Service, list[str]]:
-    """The Service a file describes, with warnings; raises FieldError when it is invalid."""
+    """The Service a file describes, with warnings; raises FieldError when it is invalid.
+
+    `origins` are the site's origin countries (an origin's line for its own people is read from
+    abroad); numbers stated only by sources older than `source_max_age_years` are warned about.
+    """
     if not f.SLUG.match(service_id):
         raise f.FieldError("file name must be lowercase words joined by '-'")
     if not isinstance(data, dict):
@@ -53,6 +134,15 @@ def parse_service(
     country = f.country(data.get("country"))
     verified_on = _verification(data, today)
     phone = f.phone(data["phone"]) if data.get("phone") is not None else None
+    abroad = data.get("phone_from_abroad")
+    phone_from_abroad = f.e164(abroad, "phone_from_abroad") if abroad is not None else None
+    # The number a ministry gives for callers abroad may be one libphonenumber does not list
+    # (the Philippines' +632 1348): shown for reading, but no call button is promised for it.
+    if phone_from_abroad is not None and not f.valid_number(phone_from_abroad):
+        warnings.append(
+            f"phone_from_abroad {phone_from_abroad} is not a valid number in libphonenumber's "
+            "data, so it gets no call button; make sure the source confirms it"
+        )
     short = data.get("short_number")
     short_number = f.short_number(short) if short is not None else None
     # libphonenumber lacks some national hotlines (the Philippines' 1348), so an
@@ -64,6 +154,8 @@ def parse_service(
         )
     if verified_on is not None and phone is None and short_number is None:
         raise f.FieldError("a verified entry needs 'phone' or 'short_number'")
+    if phone_from_abroad is not None and phone_from_abroad == phone:
+        raise f.FieldError("'phone_from_abroad' repeats 'phone'; leave it out")
     confidential = data.get("confidential")
     if confidential is not None and not isinstance(confidential, bool):
         raise f.FieldError("'confidential' must be true or false")
@@ -76,13 +168,24 @@ def parse_service(
         serves=frozenset(f.countries(data, "serves")),
         phone=phone,
         short_number=short_number,
+        phone_from_abroad=phone_from_abroad,
         chat=_chats(data),
         website=f.url(data, "website", required=False),
         hours=f.localized(data, "hours", locales, required=False),
         languages=_languages(data),
         cost=f.choice(data, "cost", ("free", "paid", "unknown"), "unknown"),
         confidential=confidential,
-        source=f.url(data, "source") or "",
+        sources=_sources(data, today),
         verified_on=verified_on,
     )
+    if "source" in data:
+        warnings.append("'source' is the old format: write 'sources' (see docs/content-format.md)")
+    warnings.extend(_check_sources(service, today, source_max_age_years))
+    place = readers_place(service, origins)
+    if not service.verification_needed and first_dialable(service, place) is None:
+        where = "abroad" if place is None else f"in {place}"
+        warnings.append(
+            f"no number can be dialled by its readers, who are usually {where}; add a "
+            "number they can call (for callers abroad: 'phone_from_abroad')"
+        )
     return service, warnings
