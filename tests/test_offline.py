@@ -117,7 +117,7 @@ def test_save_page_shows_the_size_before_downloading(client: TestClient) -> None
 def test_search_index_reproduces_the_server_documents(client: TestClient) -> None:
     data = client.get("/api/search/vi.json").json()
     index = client.app.state.search["vi"]  # type: ignore[attr-defined]
-    assert data["weights"] == [10, 3, 1] and data["limit"] == 50
+    assert data["weights"] == [10, 3, 1] and data["per_page"] == 10
     assert [d[:2] for d in data["docs"]] == [[d.kind, d.key] for d in index.documents]
     passport = next(d for d in data["docs"] if d[1] == "keep-your-passport")
     assert "ho chieu" in passport[6]  # stored normalized, diacritics folded

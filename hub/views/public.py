@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -10,6 +11,8 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from hub.content import Article, SearchIndex
+from hub.content.search import page_number
+from hub.content.text import trim
 from hub.i18n import I18n
 from hub.preferences import DESTINATION_COOKIE, LOCALE_COOKIE, ORIGIN_COOKIE
 from hub.response_cache import CACHEABLE
@@ -54,7 +57,7 @@ def _article_entry(article: Article, locale: str) -> dict[str, Any]:
 async def root(request: Request) -> Response:
     """Send the reader to her language: cookie first, then Accept-Language, else English."""
     i18n: I18n = request.app.state.i18n
-    locale = request.cookies.get(LOCALE_COOKIE, "")
+    locale = request.cookies.get(LOCALE_COOKIE, "").lower()
     if locale not in i18n.codes:
         locale = i18n.negotiate(request.headers.get("accept-language", ""))
     response = RedirectResponse(request.url_for("home", locale=locale).path, status_code=302)
@@ -117,12 +120,32 @@ async def service(request: Request) -> Response:
 
 
 async def search(request: Request) -> Response:
-    """Search the reader's language; not cached, since queries are unbounded."""
+    """Search the reader's language, her corridor first, a page at a time; never cached.
+
+    A page number that is not a whole number from 1 is a 400, one past the last page a 404;
+    both show the search form, the count and a way back to the first page.
+    """
     locale = reader_locale(request)
-    query = request.query_params.get("q", "").strip()[:MAX_QUERY_LENGTH]
+    params = request.query_params
+    query = trim(params.get("q", ""))[:MAX_QUERY_LENGTH]
+    everywhere = params.get("all") == "1"
+    number = page_number(params.get("page")) if query else 1
     index: SearchIndex = request.app.state.search[locale]
-    hits = index.search(query) if query else []
-    return page(request, "search.html", {"query": query, "hits": hits}, cacheable=False)
+    origin, destination = corridor(request)
+    results = None
+    if query:
+        results = index.page(query, number or 1, origin, destination, everywhere=everywhere)
+        if number is None:
+            results = replace(results, exists=False, services=(), articles=(), hits=())
+    response = page(
+        request,
+        "search.html",
+        {"query": query, "results": results, "everywhere": everywhere},
+        cacheable=False,
+    )
+    if results is not None and not results.exists:
+        response.status_code = 400 if number is None else 404
+    return response
 
 
 async def safety(request: Request) -> Response:
