@@ -3,17 +3,50 @@
   "use strict";
   var root = document.documentElement;
 
-  // Quick exit: replace() keeps this page out of the Back button's history.
+  // Quick exit: replace() keeps this page out of the Back button's history. The pages
+  // opened before it are still there, so a per-tab flag (sessionStorage lives as long as
+  // the tab) marks the exit, and a page reached by Back while it is set leaves at once.
   var exit = document.querySelector("[data-quick-exit]");
+  var EXITED = "hub-exited";
+  function setExited(on) {
+    try {
+      if (on) window.sessionStorage.setItem(EXITED, "1");
+      else window.sessionStorage.removeItem(EXITED);
+    } catch (error) { /* storage blocked: the exit itself still works */ }
+  }
+  function exited() {
+    try { return window.sessionStorage.getItem(EXITED) === "1"; } catch (error) { return false; }
+  }
+  function navigationType() {
+    var entries = window.performance && performance.getEntriesByType
+      ? performance.getEntriesByType("navigation") : [];
+    return entries.length ? entries[0].type : "";
+  }
   function leave(event) {
     if (event) event.preventDefault();
+    setExited(true);
     window.location.replace(exit.href);
   }
+  function leaveUnseen() {
+    root.style.display = "none";
+    leave();
+  }
   if (exit) {
+    var arrival = navigationType();
+    // Back or Forward re-fetched this page: after an exit it must not be seen again.
+    if (arrival === "back_forward" && exited()) leaveUnseen();
+    // A typed address or a followed link is a deliberate visit: the hub works again.
+    else if (arrival === "navigate") setExited(false);
+    window.addEventListener("pageshow", function (event) {
+      // The same for a page restored whole from the back-forward cache.
+      if (event.persisted && exited()) leaveUnseen();
+    });
     exit.addEventListener("click", leave);
     var lastEscape = 0;
     document.addEventListener("keydown", function (event) {
-      if (event.key !== "Escape") return;
+      if (event.key !== "Escape" || event.repeat) return;
+      // An input method uses Escape to cancel what is being composed (229: still composing).
+      if (event.isComposing || event.keyCode === 229) return;
       var now = Date.now();
       if (now - lastEscape < 1000) leave(event);
       lastEscape = now;
