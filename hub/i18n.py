@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 from babel import Locale
-from babel.core import negotiate_locale
 from babel.dates import format_date
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
@@ -35,7 +34,19 @@ LOCALES: Mapping[str, str] = {
     "my": "my",
 }
 # Browsers send these codes for languages the hub serves under another code.
-ALIASES: Mapping[str, str] = {"tl": "fil", "in": "id", "kh": "km", "bur": "my"}
+# Lower case: tags are matched case-insensitively (RFC 5646 section 2.1.1).
+ALIASES: Mapping[str, str] = {
+    "tl": "fil",
+    "tgl": "fil",
+    "in": "id",
+    "ind": "id",
+    "vie": "vi",
+    "tha": "th",
+    "kh": "km",
+    "khm": "km",
+    "bur": "my",
+    "mya": "my",
+}
 DOMAIN = "messages"
 
 
@@ -49,22 +60,25 @@ def compile_catalog(po_path: Path) -> Translations:
     return Translations(buffer, domain=DOMAIN)
 
 
+# An RFC 9110 quality value: 0 to 1 with at most three decimals.
+_QUALITY = re.compile(r"0(\.[0-9]{0,3})?|1(\.0{0,3})?")
+
+
 def parse_accept_language(header: str) -> list[str]:
-    """Language tags of an Accept-Language header, most wanted first."""
+    """Language tags of an Accept-Language header, most wanted first, lower case, "_" between
+    subtags; parameter names and tags in any case (RFC 9110 section 12.4.2, RFC 5646)."""
     ranked: list[tuple[float, int, str]] = []
     for index, part in enumerate(header.split(",")):
         tag, _, params = part.strip().partition(";")
-        tag = tag.strip()
+        tag = tag.strip().lower()
         if not tag or tag == "*":
             continue
         quality = 1.0
         for param in params.split(";"):
             key, _, value = param.strip().partition("=")
-            if key == "q":
-                try:
-                    quality = float(value)
-                except ValueError:
-                    quality = 0.0
+            if key.strip().lower() == "q":
+                value = value.strip()
+                quality = float(value) if _QUALITY.fullmatch(value) else 0.0
         if quality > 0:
             ranked.append((-quality, index, tag.replace("-", "_")))
     return [tag for _, _, tag in sorted(ranked)]
@@ -112,12 +126,17 @@ class I18n:
         return sample.replace("1999", "{y}").replace("31", "{d}").replace(december, "{MMMM}")
 
     def negotiate(self, accept_language: str) -> str:
-        """The best shipped locale for an Accept-Language header, else the default."""
-        preferred = []
+        """The shipped locale (its code, lower case) that the header wants most, else the default.
+
+        A tag counts by its language subtag, in any case and through ALIASES: "Fil-PH" is fil,
+        "IN" is id; "zh-HK" is skipped, as the hub has no Chinese.
+        """
         for tag in parse_accept_language(accept_language):
-            language = tag.split("_", 1)[0].lower()
-            preferred.append(ALIASES.get(language, tag))
-        return negotiate_locale(preferred, list(self.codes), sep="_") or self.default
+            language = tag.split("_", 1)[0]
+            code = ALIASES.get(language, language)
+            if code in self.codes:
+                return code
+        return self.default
 
     def gettext_callables(self, locale: str) -> dict[str, Any]:
         """New-style gettext functions for templates: they format and escape their values."""

@@ -40,6 +40,44 @@ def test_root_redirects_by_accept_language(client: TestClient, header: str, expe
     assert "Accept-Language" in response.headers["vary"]
 
 
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        # The literal headers: parameter names and tags in any case.
+        ("th;Q=0.2, vi;q=0.5", "vi"),
+        ("th;q=0.2, VI;Q=0.5", "vi"),
+        ("EN", "en"),
+        ("Fil-PH", "fil"),
+        ("TH-th", "th"),
+        ("VI", "vi"),
+        ("KM-kh;q=0.9, en;q=0.1", "km"),
+        ("MY-MM", "my"),
+        # Aliases in any case: tl is Tagalog (Filipino), in is the old code of Indonesian.
+        ("tl", "fil"),
+        ("TL-ph", "fil"),
+        ("in", "id"),
+        ("IN-id", "id"),
+        ("zh-HK, In;Q=0.7", "id"),
+        # A quality outside 0-1 or not a number does not count.
+        ("th;q=2, vi;q=0.5", "vi"),
+        ("th;q=nan, vi;q=0.5", "vi"),
+    ],
+)
+def test_accept_language_in_any_case_redirects_to_a_shipped_lowercase_locale(
+    client: TestClient, header: str, expected: str
+) -> None:
+    response = client.get("/", headers={"accept-language": header}, follow_redirects=False)
+    assert response.status_code == 302
+    assert response.headers["location"] == f"/{expected}/"
+    assert client.get(response.headers["location"]).status_code == 200
+
+
+def test_a_cookie_in_another_case_still_names_the_locale(client: TestClient) -> None:
+    client.cookies.set("hub_locale", "KM")
+    response = client.get("/", headers={"accept-language": "vi"}, follow_redirects=False)
+    assert response.headers["location"] == "/km/"
+
+
 def test_cookie_wins_over_accept_language(client: TestClient) -> None:
     client.get("/km/")
     response = client.get("/", headers={"accept-language": "vi"}, follow_redirects=False)
@@ -55,6 +93,8 @@ def test_unknown_cookie_falls_back_to_negotiation(client: TestClient) -> None:
 def test_accept_language_parsing_orders_by_quality() -> None:
     assert parse_accept_language("en;q=0.1, th, vi;q=0.5") == ["th", "vi", "en"]
     assert parse_accept_language("*") == []
+    assert parse_accept_language("th;Q=0.2, vi;q=0.5") == ["vi", "th"]
+    assert parse_accept_language("Fil-PH, EN;Q=0.3") == ["fil_ph", "en"]
 
 
 @pytest.mark.parametrize("locale", LOCALES)
