@@ -54,18 +54,23 @@
   }
 
   // Dates in the reader's language; where the browser's Intl lacks it (Khmer and Burmese in
-  // some builds), the server's CLDR month names and pattern stand in.
+  // some builds), the server's CLDR month names and pattern stand in. Either way the digits are
+  // the page's own, as the server wrote them in #hub-digits (Myanmar digits on Burmese pages).
   function formatDate(date) {
+    var own = (document.getElementById("hub-digits") || {}).textContent || "0123456789";
     var intl = window.Intl && Intl.DateTimeFormat.supportedLocalesOf([root.lang]).length;
+    var text;
     if (intl) {
       // Gregorian, like the server's dates (Thai would otherwise count Buddhist-era years).
       var options = { dateStyle: "long", timeStyle: "short", calendar: "gregory" };
-      return new Intl.DateTimeFormat(root.lang, options).format(date);
+      text = new Intl.DateTimeFormat(root.lang, options).format(date);
+    } else {
+      var note = document.getElementById("offline-note");
+      var months = note.getAttribute("data-months").split("|");
+      text = note.getAttribute("data-date").replace("{d}", String(date.getDate()))
+        .replace("{y}", String(date.getFullYear())).replace("{MMMM}", months[date.getMonth()]);
     }
-    var note = document.getElementById("offline-note");
-    var months = note.getAttribute("data-months").split("|");
-    return note.getAttribute("data-date").replace("{d}", String(date.getDate()))
-      .replace("{y}", String(date.getFullYear())).replace("{MMMM}", months[date.getMonth()]);
+    return text.replace(/[0-9]/g, function (digit) { return own.charAt(Number(digit)); });
   }
   window.Hub = { formatDate: formatDate };
 

@@ -202,21 +202,3 @@ def test_no_request_leaves_the_origin_and_no_csp_violation(
     origin = urlsplit(live_server).netloc
     assert requests and all(urlsplit(url).netloc == origin for url in requests), requests
     assert errors == []
-
-
-@pytest.mark.parametrize("path", ["/my/", "/th/help", "/km/articles/keep-your-passport/", "/en/"])
-def test_readable_at_320px_with_44px_targets(browser: Any, live_server: str, path: str) -> None:
-    context = browser.new_context(viewport={"width": 320, "height": 640})
-    page = context.new_page()
-    page.goto(live_server + "/en/corridor?from=PH&to=HK&next=" + path)
-    page.goto(live_server + path)
-    assert page.evaluate("document.documentElement.scrollWidth") <= 320
-    small = page.evaluate(
-        """() => [...document.querySelectorAll(
-            'a.quick-exit, nav a, .card > a, a.button, a.call, a.chat, button, select, input')]
-          .filter(e => e.offsetParent !== null)
-          .map(e => [e.textContent.trim().slice(0, 30), e.getBoundingClientRect().height])
-          .filter(([, h]) => h < 44)"""
-    )
-    assert small == []
-    context.close()
