@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from babel import Locale
-from babel.dates import format_date
+from babel.dates import format_date, format_skeleton
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
@@ -191,6 +191,15 @@ class I18n:
         megabytes = round(n_bytes / 1_000_000, 1)
         return str(format_unit(megabytes, "digital-megabyte", length="short", locale=babel_locale))
 
+    def partial_date(self, locale: str, year: int, month: int | None, day: int | None) -> str:
+        """A date known to the year, month or day, written as precisely as it is known."""
+        babel_locale = self.info[locale].babel
+        if month is None:
+            return format_skeleton("y", dt.date(year, 1, 1), locale=babel_locale)
+        if day is None:
+            return format_skeleton("yMMMM", dt.date(year, month, 1), locale=babel_locale)
+        return self.date(dt.date(year, month, day), locale)
+
 
 # The digit zero of each CLDR numbering system a shipped locale may default to; the other nine
 # follow it in Unicode. Babel names a locale's system but does not carry its digits.
@@ -206,6 +215,7 @@ ASCII_DIGITS = "0123456789"
 _LATIN = re.compile(r"[A-Za-z\u00c0-\u024f@]")
 _ENTITY = re.compile(r"&#?[0-9A-Za-z]+;")
 _TOKEN = re.compile(r"\S+")
+_DIGIT = re.compile(r"\d")
 _DIGIT_OR_ENTITY = re.compile(r"&#?[0-9A-Za-z]+;|\d")
 # Markup whose digits are not text to read: tags with their attributes, comments, and the
 # content of elements that hold code or a form value.
@@ -242,7 +252,7 @@ def localize_digits(text: str, locale: str) -> str:
     Locales whose default is Latin digits get the text as typed.
     """
     digits = locale_digits(locale)
-    if digits == ASCII_DIGITS:
+    if digits == ASCII_DIGITS or not _DIGIT.search(text):
         return text
     return _TOKEN.sub(lambda match: _convert_token(match, digits), text)
 

@@ -6,4 +6,13 @@ LOCALE_COOKIE = "hub_locale"
 ORIGIN_COOKIE = "hub_from"
 DESTINATION_COOKIE = "hub_to"
 DISCREET_COOKIE = "hub_discreet"
-PREFERENCE_COOKIES = (LOCALE_COOKIE, ORIGIN_COOKIE, DESTINATION_COOKIE, DISCREET_COOKIE)
+# "origin" when she is in her own country now (before leaving, after coming home); absent means
+# she is in the country where she works.
+LOCATION_COOKIE = "hub_in"
+PREFERENCE_COOKIES = (
+    LOCALE_COOKIE,
+    ORIGIN_COOKIE,
+    DESTINATION_COOKIE,
+    DISCREET_COOKIE,
+    LOCATION_COOKIE,
+)

@@ -23,6 +23,7 @@ def build_routes(static_app: ASGIApp) -> list[BaseRoute]:
             routes=[
                 Route("/", public.home, name="home"),
                 Route("/corridor", public.choose_corridor, name="corridor"),
+                Route("/location", public.choose_location, name="location"),
                 Route("/topics/{topic_id}", public.topic, name="topic"),
                 Route("/articles/{slug}/", public.article, name="article"),
                 Route("/help", public.help_page, name="help"),

@@ -21,7 +21,7 @@ def test_corridor_form_sets_cookies_and_returns(client: TestClient) -> None:
         follow_redirects=False,
     )
     assert response.status_code == 303
-    assert response.headers["location"] == "/th/help"
+    assert response.headers["location"] == "/th/help?saved=1"
     cookies = response.headers.get_list("set-cookie")
     assert any(c.startswith("hub_from=ID") for c in cookies)
     assert any(c.startswith("hub_to=MY") for c in cookies)
@@ -38,7 +38,7 @@ def test_corridor_next_cannot_leave_the_site(client: TestClient) -> None:
         response = client.get(
             "/th/corridor", params={"from": "PH", "next": target}, follow_redirects=False
         )
-        assert response.headers["location"] == "/th/", target
+        assert response.headers["location"] == "/th/?saved=1", target
 
 
 def test_unknown_country_is_a_clear_400_that_changes_nothing(client: TestClient) -> None:
@@ -80,12 +80,131 @@ def test_help_for_the_other_corridor(client: TestClient) -> None:
 
 def test_directory_entry_shows_everything_a_caller_needs(client: TestClient) -> None:
     html = client.get("/en/services/hk-labour-department-fdh-hotline").text
+    # No corridor: she is taken to be abroad, so the number is dialled internationally.
     assert 'href="tel:+85221579537"' in html
     assert "+852 2157 9537" in html
-    for label in ("Hours", "Languages spoken", "Cost", "Confidential", "Source"):
+    for label in ("Hours", "Languages spoken", "Source"):
         assert f"<dt>{label}</dt>" in html
     assert "Last verified on" in html
     assert "Not recently verified" not in html
+    set_corridor(client, "PH", "HK")
+    html = client.get("/en/services/hk-labour-department-fdh-hotline").text
+    assert 'href="tel:21579537"' in html and "2157 9537" in html
+
+
+def _facts(html: str) -> str:
+    return html.split('<dl class="facts">', 1)[1].split("</dl>", 1)[0]
+
+
+def test_unknown_facts_are_left_out_and_sources_are_named(
+    content_copy: Path, make_client: ClientFactory
+) -> None:
+    path = content_copy / "services" / "hk-emergency.yml"
+    text = re.sub(r"^(cost|confidential): .*\n", "", path.read_text(encoding="utf-8"), flags=re.M)
+    path.write_text(text, encoding="utf-8")
+    client = make_client(content_copy)
+    facts = _facts(client.get("/en/services/hk-emergency").text)
+    assert "<dt>Cost</dt>" not in facts and "<dt>Confidential</dt>" not in facts
+    assert "Not known" not in facts
+    library = client.app.state.library  # type: ignore[attr-defined]
+    for source in library.services["hk-emergency"].sources:
+        # The link reads as the site's name and the page's date, never as the raw address.
+        site = source.url.split("/")[2].removeprefix("www.")
+        link = re.search(rf'<a href="{re.escape(source.url)}"[^>]*>([^<]+)</a>', facts)
+        assert link is not None, source.url
+        assert link.group(1).startswith(f"{site}, ") and str(source.date.year) in link.group(1)
+        assert "http" not in link.group(1)
+    thai = _facts(client.get("/th/services/hk-emergency").text)
+    assert "ไม่ทราบ" not in thai  # "not known"
+
+
+def test_help_opens_with_call_now_buttons(client: TestClient) -> None:
+    set_corridor(client, "PH", "HK")
+    html = client.get("/en/help").text
+    main = html.split("<main", 1)[1]
+    call_now = main.split('<section class="call-now"', 1)[1].split("</section>", 1)[0]
+    # Before any detail: the list comes before the first group of cards.
+    assert main.index('class="call-now"') < main.index('id="group-')
+    buttons = re.findall(
+        r'<a class="call big" href="tel:([^"]+)"><span class="who">([^<]+)</span>', call_now
+    )
+    assert buttons[0] == ("999", "Hong Kong emergency (police, fire, ambulance)")
+    names = [name for _, name in buttons]
+    assert "Labour Department hotline for foreign domestic helpers" in names
+    # One per group: as many buttons as groups with a verified number that can be called.
+    assert len(buttons) <= len(re.findall(r'id="group-', main))
+    # The Philippine hotline's short code works only at home, so its button is a number
+    # that can be called from Hong Kong, or it has none.
+    assert all(href != "1348" for href, _ in buttons)
+
+
+def test_change_link_returns_to_the_page_she_was_on(client: TestClient) -> None:
+    set_corridor(client, "PH", "HK")
+    html = client.get("/en/help").text
+    change = re.search(r'<a class="change" href="([^"]+)">Change</a>', html)
+    assert change is not None and change.group(1) == "/en/corridor?next=/en/help"
+    form = client.get(change.group(1).replace("&amp;", "&"))
+    assert form.status_code == 200
+    assert 'name="next" value="/en/help"' in form.text
+    assert '<option value="PH" selected>' in form.text
+    saved = client.get(
+        "/en/corridor", params={"from": "ID", "to": "SG", "next": "/en/help"}, follow_redirects=True
+    )
+    assert str(saved.url).endswith("/en/help?saved=1")
+    assert 'role="status"' in saved.text
+    assert "Saved. You will see information for people from Indonesia working in Singapore." in (
+        saved.text
+    )
+    # The confirmation is said once; the plain page does not repeat it.
+    assert "Saved." not in client.get("/en/help").text
+
+
+def test_home_form_confirms_and_returns_to_the_form(client: TestClient) -> None:
+    home = client.get("/en/").text
+    assert 'name="next" value="/en/#corridor"' in home
+    response = client.get(
+        "/en/corridor", params={"from": "VN", "to": "TW", "next": "/en/#corridor"},
+        follow_redirects=False,
+    )
+    assert response.headers["location"] == "/en/?saved=1#corridor"
+    page = client.get("/en/?saved=1").text
+    assert "Saved. You will see information for people from Vietnam working in Taiwan." in page
+
+
+def test_only_her_own_country_still_shows_its_hotline(client: TestClient) -> None:
+    client.get("/en/corridor", params={"from": "PH", "to": ""}, follow_redirects=False)
+    html = client.get("/en/help").text
+    assert "Choose where you work too" in html
+    assert 'name="to"' in html
+    assert "ph-dmw-hotline" in _service_ids(html)
+    assert 'id="group-emergency"' not in html
+    # Abroad in a country she has not named: numbers that work from any other country only.
+    assert "Numbers are shown to call from abroad." in html
+    assert 'href="tel:1348"' not in html
+    saved = client.get("/en/?saved=1").text
+    assert "Saved. You are from Philippines." in saved
+    assert "Choose where you work too" in saved
+
+
+def test_only_the_destination_still_shows_its_emergency_numbers(client: TestClient) -> None:
+    client.get("/en/corridor", params={"from": "", "to": "MY"}, follow_redirects=False)
+    html = client.get("/en/help").text
+    assert "Choose where you are from too" in html
+    ids = _service_ids(html)
+    assert ids[0] == "my-emergency"
+    assert 'id="group-embassy"' not in html and 'id="group-home-hotline"' not in html
+    assert re.search(r'href="tel:999">Emergency in Malaysia: call 999<', client.get("/en/").text)
+
+
+def test_at_home_her_own_hotline_comes_first(client: TestClient) -> None:
+    set_corridor(client, "PH", "HK")
+    client.get("/en/location", params={"in": "origin"}, follow_redirects=False)
+    html = client.get("/en/help").text
+    groups = re.findall(r'id="group-([a-z-]+)"', html)
+    assert groups[0] == "home-hotline"
+    assert "I am in Hong Kong SAR China now" in html
+    call_now = html.split('<section class="call-now"', 1)[1].split("</section>", 1)[0]
+    assert call_now.index('href="tel:1348"') < call_now.index('href="tel:+852')
 
 
 def test_unverified_entry_shows_a_notice_and_no_number(client: TestClient) -> None:
@@ -99,6 +218,7 @@ def test_old_verification_shows_a_notice(content_copy: Path, make_client: Client
     text = path.read_text(encoding="utf-8")
     path.write_text(re.sub(r"verified_on: .*", "verified_on: 2020-01-01", text), encoding="utf-8")
     client = make_client(content_copy)
+    set_corridor(client, "PH", "HK")
     html = client.get("/en/services/hk-emergency").text
     assert "last checked more than a year ago" in html
     assert 'href="tel:999"' in html

@@ -9,6 +9,17 @@ import phonenumbers
 
 from hub.content.model import Service
 
+# Toll-free, shared-cost, premium and universal-access numbers (SG 1800, JP 0120/0570, KR 1577,
+# AE 800) are national services: operators do not carry them from abroad even where
+# libphonenumber's metadata does not forbid it, so from abroad they get no call button.
+NATIONAL_ONLY = frozenset(
+    {
+        phonenumbers.PhoneNumberType.TOLL_FREE,
+        phonenumbers.PhoneNumberType.SHARED_COST,
+        phonenumbers.PhoneNumberType.PREMIUM_RATE,
+        phonenumbers.PhoneNumberType.UAN,
+    }
+)
 # libphonenumber's "unknown region": dialling from it means dialling from outside the number's
 # own country, which is where a reader abroad is when we do not know which country she is in.
 ABROAD = "ZZ"
@@ -34,9 +45,16 @@ class Call:
         return self.href is not None
 
 
+def national_only(number: str) -> bool:
+    """Whether an E.164 number is a national service that cannot be called from abroad."""
+    return phonenumbers.number_type(phonenumbers.parse(number)) in NATIONAL_ONLY
+
+
 def _international(number: str, here: str, field: str) -> Call:
     parsed = phonenumbers.parse(number)
     digits = phonenumbers.format_number_for_mobile_dialing(parsed, here, with_formatting=False)
+    if digits.startswith("+") and national_only(number):
+        digits = ""
     if digits:
         grouped = phonenumbers.format_number_for_mobile_dialing(parsed, here, with_formatting=True)
         return Call(field, number, grouped, digits)
@@ -51,7 +69,7 @@ def calls(service: Service, here: str | None) -> list[Call]:
     A short number connects only inside the entry's country. An E.164 number is dialled with
     `phonenumbers.format_number_for_mobile_dialing`: national form where it must be (toll-free
     and shared-cost lines in their own country), international elsewhere, and not at all where
-    it cannot be dialled. The number for callers abroad is offered only outside the country.
+    it cannot be dialled (by libphonenumber's data, or a national-only service from abroad). The number for callers abroad is offered only outside the country.
     """
     region = here or ABROAD
     inside = here == service.country

@@ -49,9 +49,12 @@ class Library:
         ]
 
     def help_groups(
-        self, origin: str | None, destination: str | None
+        self, origin: str | None, destination: str | None, *, home_first: bool = False
     ) -> list[tuple[str, list[Service]]]:
-        """The directory for a corridor, grouped in the order a reader needs it."""
+        """The directory for a corridor, grouped in the order a reader needs it.
+
+        `home_first`: she is in her own country now, so its line for its workers comes first.
+        """
         groups: list[tuple[str, list[Service]]] = []
         for group, kinds in HELP_GROUPS:
             if group == "home-hotline":
@@ -78,6 +81,8 @@ class Library:
             chosen.sort(key=lambda s: (s.verification_needed, kinds.index(s.kind), s.id))
             if chosen:
                 groups.append((group, chosen))
+        if home_first:
+            groups.sort(key=lambda item: item[0] != "home-hotline")
         return groups
 
     def resolves(self, href: str, slug: str) -> bool:

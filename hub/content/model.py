@@ -129,6 +129,12 @@ class Chat:
     url: str
 
 
+def site_name(url: str) -> str:
+    """A web address as readers name a site: its host without a leading "www."."""
+    host = urlsplit(url).hostname or url
+    return host.removeprefix("www.")
+
+
 @dataclass(frozen=True)
 class SourceDate:
     """When a source page was published or last updated, to the day, month or year it says."""
@@ -154,8 +160,7 @@ class Source:
     @property
     def site(self) -> str:
         """The page's site name for readers: its host without a leading "www."."""
-        host = urlsplit(self.url).hostname or self.url
-        return host.removeprefix("www.")
+        return site_name(self.url)
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -14,7 +14,9 @@ from hub.content import Article, SearchIndex
 from hub.content.search import page_number
 from hub.content.text import trim
 from hub.i18n import I18n
-from hub.preferences import DESTINATION_COOKIE, LOCALE_COOKIE, ORIGIN_COOKIE
+from hub.content.dialing import calls, first_dialable
+from hub.content.model import Service, SourceDate, site_name
+from hub.preferences import DESTINATION_COOKIE, LOCALE_COOKIE, LOCATION_COOKIE, ORIGIN_COOKIE
 from hub.response_cache import CACHEABLE
 from hub.views.reader import (
     corridor,
@@ -22,10 +24,13 @@ from hub.views.reader import (
     reader_locale,
     remember_locale,
     set_preference,
+    whereabouts,
 )
 from hub.views.render import render
 
 MAX_QUERY_LENGTH = 200
+# Query flag of the page a preference form returns to, so that page confirms the choice.
+SAVED = "saved"
 
 
 def page(
@@ -35,15 +40,36 @@ def page(
     *,
     cacheable: bool = True,
 ) -> Response:
-    """Render a reader page with its corridor, and remember its locale."""
+    """Render a reader page with its corridor and where she is, and remember its locale."""
     locale = reader_locale(request)
     origin, destination = corridor(request)
-    response = render(request, template, {"origin": origin, "destination": destination, **context})
+    here = whereabouts(request, origin, destination)
+    saved = request.query_params.get(SAVED) == "1"
+    response = render(
+        request,
+        template,
+        {
+            "origin": origin,
+            "destination": destination,
+            "here": here,
+            "saved": saved,
+            "calls": lambda service: calls(service, here),
+            "site_of": site_name,
+            "source_date": lambda date: _source_date(request, locale, date),
+            **context,
+        },
+    )
     # The page depends on the preference cookies, so shared caches must key on them.
     response.headers["vary"] = "Cookie"
     remember_locale(request, response, locale)
-    request.scope[CACHEABLE] = cacheable
+    # A confirmation is said once, after a choice; the plain page is the one worth keeping.
+    request.scope[CACHEABLE] = cacheable and not saved
     return response
+
+
+def _source_date(request: Request, locale: str, date: SourceDate) -> str:
+    i18n: I18n = request.app.state.i18n
+    return i18n.partial_date(locale, date.year, date.month, date.day)
 
 
 def _article_entry(article: Article, locale: str) -> dict[str, Any]:
@@ -69,12 +95,14 @@ async def root(request: Request) -> Response:
 async def home(request: Request) -> Response:
     """Corridor picker, journey stages and the way to help."""
     library = library_of(request)
-    _, destination = corridor(request)
-    emergency = [
-        s
-        for s in library.services.values()
-        if s.kind == "emergency" and s.country == destination and not s.verification_needed
-    ]
+    origin, destination = corridor(request)
+    here = whereabouts(request, origin, destination)
+    emergency = []
+    for entry in library.services.values():
+        if entry.kind == "emergency" and entry.country == here and not entry.verification_needed:
+            call = first_dialable(entry, here)
+            if call is not None:
+                emergency.append((entry, call))
     return page(request, "home.html", {"topics": library.topics, "emergency": emergency})
 
 
@@ -106,9 +134,19 @@ async def article(request: Request) -> Response:
 
 
 async def help_page(request: Request) -> Response:
-    """The directory for the chosen corridor, most urgent first."""
-    groups = library_of(request).help_groups(*corridor(request))
-    return page(request, "help.html", {"groups": groups})
+    """The directory for the chosen corridor, most urgent first, dialled from where she is."""
+    origin, destination = corridor(request)
+    here = whereabouts(request, origin, destination)
+    at_home = here is not None and here == origin
+    groups = library_of(request).help_groups(origin, destination, home_first=at_home)
+    call_now: list[tuple[str, Service, Any]] = []
+    for group, entries in groups:
+        for entry in entries:
+            call = None if entry.verification_needed else first_dialable(entry, here)
+            if call is not None:
+                call_now.append((group, entry, call))
+                break
+    return page(request, "help.html", {"groups": groups, "call_now": call_now})
 
 
 async def service(request: Request) -> Response:
@@ -161,21 +199,48 @@ def local_path(target: str, locale: str) -> str:
     return target
 
 
+def confirmed(path: str) -> str:
+    """The same-site path with the flag that makes the page confirm a saved choice."""
+    parts = urlsplit(path)
+    query = "&".join(p for p in (parts.query, urlencode({SAVED: "1"})) if p)
+    return urlunsplit(("", "", parts.path, query, parts.fragment))
+
+
 async def choose_corridor(request: Request) -> Response:
-    """Remember the corridor from the plain GET form, then go back where the reader was."""
+    """The corridor form; submitted (plain GET), remember it and return where she was."""
     locale = reader_locale(request)
     site = library_of(request).site
-    origin = request.query_params.get("from", "")
-    destination = request.query_params.get("to", "")
+    params = request.query_params
+    back = local_path(params.get("next", ""), locale)
+    if "from" not in params and "to" not in params:
+        # Reached by a "Change" link: the form alone, returning to the page she came from.
+        return page(request, "corridor.html", {"next_path": back}, cacheable=False)
+    origin = params.get("from", "")
+    destination = params.get("to", "")
     if (origin and origin not in site.origins) or (
         destination and destination not in site.destinations
     ):
         raise HTTPException(status_code=400, detail="unknown-country")
-    back = local_path(request.query_params.get("next", ""), locale)
-    response = RedirectResponse(back, status_code=303)
+    response = RedirectResponse(confirmed(back), status_code=303)
     for name, value in ((ORIGIN_COOKIE, origin), (DESTINATION_COOKIE, destination)):
         if value:
             set_preference(request, response, name, value)
         else:
             response.delete_cookie(name, path="/")
+    return response
+
+
+async def choose_location(request: Request) -> Response:
+    """Remember whether she is in her own country now or where she works; then go back."""
+    locale = reader_locale(request)
+    where = request.query_params.get("in", "")
+    if where not in ("origin", "destination"):
+        raise HTTPException(status_code=400, detail="unknown-place")
+    response = RedirectResponse(
+        local_path(request.query_params.get("next", ""), locale), status_code=303
+    )
+    if where == "origin":
+        set_preference(request, response, LOCATION_COOKIE, "origin")
+    else:
+        response.delete_cookie(LOCATION_COOKIE, path="/")
     return response

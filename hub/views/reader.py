@@ -8,7 +8,7 @@ from starlette.responses import Response
 
 from hub.content import Library
 from hub.i18n import I18n
-from hub.preferences import DESTINATION_COOKIE, LOCALE_COOKIE, ORIGIN_COOKIE
+from hub.preferences import DESTINATION_COOKIE, LOCALE_COOKIE, LOCATION_COOKIE, ORIGIN_COOKIE
 
 COOKIE_MAX_AGE = 365 * 24 * 3600
 
@@ -38,6 +38,17 @@ def corridor(request: Request) -> tuple[str | None, str | None]:
         origin if origin in site.origins else None,
         destination if destination in site.destinations else None,
     )
+
+
+def whereabouts(request: Request, origin: str | None, destination: str | None) -> str | None:
+    """The country she is in now: her origin when she said so, else her destination.
+
+    None means abroad in a country she has not named, so only numbers that work from any
+    other country are offered.
+    """
+    if request.cookies.get(LOCATION_COOKIE) == "origin" and origin is not None:
+        return origin
+    return destination
 
 
 def set_preference(request: Request, response: Response, name: str, value: str) -> None:
