@@ -7,6 +7,7 @@ import re
 import pytest
 
 from hub.content import Library, load_library
+from hub.content.dialing import first_dialable
 from tests.conftest import CONTENT, LOCALES
 
 
@@ -25,6 +26,17 @@ def test_every_destination_has_an_emergency_number(library: Library) -> None:
             if s.kind == "emergency" and s.country == destination and not s.verification_needed
         ]
         assert numbers, destination
+        # ... that she can dial where she works.
+        assert any(first_dialable(s, destination) for s in numbers), destination
+
+
+def test_every_number_has_a_source_from_2022_or_later(library: Library) -> None:
+    for service in library.services.values():
+        if service.verification_needed:
+            continue
+        for number in service.numbers:
+            years = [s.date.year for s in service.sources if number in s.numbers]
+            assert years and max(years) >= 2022, (service.id, number)
 
 
 def test_every_origin_has_a_hotline(library: Library) -> None:

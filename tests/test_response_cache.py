@@ -47,6 +47,17 @@ def test_corridors_never_share_a_cached_page(client: TestClient) -> None:
     assert "my-emergency" in malaysia
 
 
+def test_where_she_is_never_shares_a_cached_page(client: TestClient) -> None:
+    client.get("/en/corridor", params={"from": "PH", "to": "HK"})
+    in_hong_kong = client.get("/en/help").text
+    client.get("/en/location", params={"in": "origin"})
+    at_home = client.get("/en/help").text
+    assert 'href="tel:999"' in in_hong_kong and 'href="tel:999"' not in at_home
+    assert 'href="tel:1348"' in at_home and 'href="tel:1348"' not in in_hong_kong
+    client.get("/en/location", params={"in": "destination"})
+    assert client.get("/en/help").text == in_hong_kong
+
+
 def _counting_app() -> tuple[Starlette, list[str]]:
     calls: list[str] = []
 
