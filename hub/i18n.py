@@ -261,6 +261,7 @@ def localize_digits_html(html: str, locale: str) -> Markup:
     """HTML whose visible text uses the locale's digits; tags, attributes and scripts unchanged."""
     if locale_digits(locale) == ASCII_DIGITS:
         return Markup(html)
+    html = str(html)  # slices of a Markup are Markup again, each one slower to make
     parts: list[str] = []
     start = 0
     for match in _NOT_TEXT.finditer(html):
