@@ -8,10 +8,12 @@ import json
 import re
 import shutil
 import time
+import unicodedata
+import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import pytest
 from playwright.sync_api import Error as PlaywrightError
@@ -19,6 +21,7 @@ from playwright.sync_api import Error as PlaywrightError
 from hub.i18n import I18n
 from hub.settings import PROJECT_ROOT
 from tests.browser.conftest import HubServer
+from tests.test_search import UNICODE_MYANMAR, ZAWGYI_MYANMAR
 
 CONTENT = PROJECT_ROOT / "content"
 ARTICLE = "keep-your-passport"
@@ -119,13 +122,38 @@ def test_unvisited_page_offline_shows_the_offline_page_in_her_language(
     _assert_same_origin(seen, server)
 
 
-def _server_results(server: HubServer, locale: str, query: str) -> list[str]:
-    url = f"{server.base}/{locale}/search?q={quote(query)}"
-    with urllib.request.urlopen(url, timeout=10) as response:
-        html = response.read().decode()
-    found = re.search(r'<ul id="search-results"[^>]*>(.*?)</ul>', html, re.S)
-    assert found is not None
-    return re.findall(r'<a href="([^"]+)"', found.group(1))
+def _search_url(server: HubServer, locale: str, params: dict[str, str]) -> str:
+    return f"{server.base}/{locale}/search?{urlencode(params)}"
+
+
+def _server_results(server: HubServer, locale: str, params: dict[str, str]) -> list[str]:
+    """The result links the server gives a reader of the PH -> HK corridor, outside the browser."""
+    request = urllib.request.Request(
+        _search_url(server, locale, params), headers={"cookie": "hub_from=PH; hub_to=HK"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            html = response.read().decode()
+    except urllib.error.HTTPError as error:  # a page past the last one is a 404 with a page
+        html = error.read().decode()
+    return re.findall(r'<a class="hit" href="([^"]+)"', html)
+
+
+# What a reader sees of a search: links in order, group of each, count, pages, notes, links.
+_SEARCH_STATE = """() => {
+  const box = document.getElementById("search-results");
+  const shown = (id) => !document.getElementById(id).closest("[hidden]");
+  const href = (id) => shown(id) ? document.getElementById(id).getAttribute("href") : null;
+  return {
+    links: [...box.querySelectorAll("a.hit")].map(a => a.getAttribute("href")),
+    groups: [...box.querySelectorAll("section:not([hidden]) h2")].map(h => h.textContent),
+    count: document.getElementById("search-count").textContent.trim(),
+    page: shown("search-page") ? document.getElementById("search-page").textContent : null,
+    prev: href("search-prev"), next: href("search-next"),
+    missing: shown("search-missing"),
+    all: href("search-scope-all"), only: href("search-scope-only"),
+  };
+}"""
 
 
 def _save_pack(page: Any, server: HubServer, locale: str) -> dict[str, Any]:
@@ -149,12 +177,26 @@ def _save_pack(page: Any, server: HubServer, locale: str) -> dict[str, Any]:
     return manifest
 
 
-@pytest.mark.parametrize(
-    ("locale", "query"),
-    [("th", "หนังสือเดินทาง"), ("my", "နိုင်ငံကူးလက်မှတ်"), ("vi", "ho chieu")],
-)
+# Each locale's queries, read by a reader of the PH -> HK corridor: her consulate first, pages,
+# all countries, a page past the last, zero-width characters, Unicode forms, Zawgyi.
+PARITY_QUERIES: dict[str, list[dict[str, str]]] = {
+    "en": [
+        {"q": "passport"},
+        {"q": "consulate", "page": "2"},
+        {"q": "passport", "all": "1"},
+        {"q": "passport", "all": "1", "page": "2"},
+        {"q": "passport", "page": "99999"},
+        {"q": "pass\u200bport\ufeff"},
+    ],
+    "th": [{"q": "หนังสือเดินทาง"}, {"q": "หนังสือ\u200cเดินทาง\u200d"}],
+    "my": [{"q": "နိုင်ငံကူးလက်မှတ်"}, {"q": UNICODE_MYANMAR}, {"q": ZAWGYI_MYANMAR}],
+    "vi": [{"q": "ho chieu"}, {"q": unicodedata.normalize("NFD", "hộ chiếu")}],
+}
+
+
+@pytest.mark.parametrize("locale", list(PARITY_QUERIES))
 def test_saved_pack_opens_offline_and_search_matches_the_server(
-    context: Any, hub_server: HubServer, locale: str, query: str
+    context: Any, hub_server: HubServer, locale: str
 ) -> None:
     server = hub_server.start()
     seen = _watch(context, server)
@@ -162,8 +204,17 @@ def test_saved_pack_opens_offline_and_search_matches_the_server(
     manifest = _save_pack(page, server, locale)
     status = page.text_content("#pack-status")
     assert status and re.search(r"\d", status)
-    expected = _server_results(server, locale, query)
-    assert expected, "the server finds it"
+    queries = PARITY_QUERIES[locale]
+    expected = [_server_results(server, locale, params) for params in queries]
+    assert expected[0], "the server finds it"
+    if locale == "en":
+        assert expected[0][0] == "/en/services/ph-consulate-hong-kong"  # her consulate first
+        assert "/en/services/hk-consulate-indonesia" not in expected[2][:1]
+        assert expected[4] == [] and expected[5] == expected[0]
+    if locale == "my":
+        assert expected[2] == expected[1] != []  # Zawgyi finds what Unicode finds
+    if locale in ("th", "vi"):
+        assert expected[1] == expected[0]
     articles = [e["url"] for e in manifest["paths"] if "/articles/" in e["url"]]
     assert len(articles) >= 6
     context.set_offline(True)
@@ -171,13 +222,23 @@ def test_saved_pack_opens_offline_and_search_matches_the_server(
         page.goto(server.base + url)
         assert page.locator("article h1").count() == 1, url
         assert page.locator("#offline-note").is_visible()
-    page.goto(f"{server.base}/{locale}/search?q={quote(query)}")
-    page.wait_for_selector("#search-results[data-offline-results]", state="attached")
-    offline = page.eval_on_selector_all(
-        "#search-results a", "links => links.map(a => a.getAttribute('href'))"
-    )
-    assert offline == expected
+    offline = []
+    for params in queries:
+        if params["q"] == ZAWGYI_MYANMAR:  # typed into the search box, as she would
+            page.goto(f"{server.base}/{locale}/search")
+            page.fill("#search-q", params["q"])
+            with page.expect_navigation():
+                page.press("#search-q", "Enter")
+        else:
+            page.goto(_search_url(server, locale, params))
+        page.wait_for_selector("#search-results[data-offline-results]", state="attached")
+        offline.append(page.evaluate(_SEARCH_STATE))
+    assert [state["links"] for state in offline] == expected
     context.set_offline(False)
+    for params, state in zip(queries, offline, strict=True):
+        page.goto(_search_url(server, locale, params))
+        assert page.get_attribute("#search-results", "data-offline-results") is None
+        assert page.evaluate(_SEARCH_STATE) == state, params  # groups, count, pages, links
     _assert_same_origin(seen, server)
 
 
