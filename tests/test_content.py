@@ -33,8 +33,8 @@ BROKEN_LINES = [
     "services/wrong-source-number.yml: error: sources 1: '112' is not one of this entry's numbers",
     "services/future-source.yml: error: sources 1: 'date' 2999-01-01 is in the future",
     "services/old-source.yml: warning: +85223020222: its newest source is from 2019; add a source",
-    "services/home-short-code.yml: warning: no number can be dialled by its readers, who are "
-    "usually abroad",
+    "services/home-short-code.yml: warning: no number can be dialled by its readers abroad",
+    "services/old-format.yml: error: 'source' is replaced by 'sources'",
 ]
 
 

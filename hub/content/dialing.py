@@ -89,9 +89,11 @@ def first_dialable(service: Service, here: str | None) -> Call | None:
     return next((c for c in calls(service, here) if c.dialable), None)
 
 
-def readers_place(service: Service, origins: Collection[str]) -> str | None:
+def readers_places(service: Service, origins: Collection[str]) -> list[str | None]:
     """Where the entry's readers usually are: abroad (None) for an origin country's line for its
-    own people abroad, else in the entry's country."""
-    if service.country in origins and service.country in service.serves:
-        return None
-    return service.country
+    own people, and in the entry's country for everyone else it serves."""
+    for_its_people_abroad = service.country in origins and service.country in service.serves
+    places: list[str | None] = [None] if for_its_people_abroad else []
+    if not for_its_people_abroad or service.serves - {service.country}:
+        places.append(service.country)
+    return places

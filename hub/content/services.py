@@ -7,8 +7,8 @@ from collections.abc import Collection
 from typing import Any
 
 from hub.content import fields as f
-from hub.content.dialing import first_dialable, readers_place
-from hub.content.model import SERVICE_KINDS, Chat, Service, Source, SourceDate
+from hub.content.dialing import first_dialable, readers_places
+from hub.content.model import SERVICE_KINDS, Chat, Service, Source
 
 # A number whose newest stating source is older than this many years (counted by year) is
 # flagged for re-checking; the content review of 2026-11 set "2022 or later".
@@ -39,11 +39,6 @@ def _chats(data: dict[str, Any]) -> tuple[Chat, ...]:
 
 
 def _sources(data: dict[str, Any], today: dt.date) -> tuple[Source, ...]:
-    if "source" in data and "sources" not in data:
-        # TRANSITIONAL (removed once every file is converted): the old single URL.
-        url = f.url(data, "source") or ""
-        numbers = [str(data[k]) for k in ("phone", "short_number", "phone_from_abroad") if k in data]
-        return (Source(url, SourceDate(today.year), tuple(numbers)),)
     if "source" in data:
         raise f.FieldError(
             "'source' is replaced by 'sources': a list of {url, date, numbers} "
@@ -178,14 +173,12 @@ def parse_service(
         sources=_sources(data, today),
         verified_on=verified_on,
     )
-    if "source" in data:
-        warnings.append("'source' is the old format: write 'sources' (see docs/content-format.md)")
     warnings.extend(_check_sources(service, today, source_max_age_years))
-    place = readers_place(service, origins)
-    if not service.verification_needed and first_dialable(service, place) is None:
-        where = "abroad" if place is None else f"in {place}"
-        warnings.append(
-            f"no number can be dialled by its readers, who are usually {where}; add a "
-            "number they can call (for callers abroad: 'phone_from_abroad')"
-        )
+    for place in [] if service.verification_needed else readers_places(service, origins):
+        if first_dialable(service, place) is None:
+            where = "abroad" if place is None else f"in {place}"
+            warnings.append(
+                f"no number can be dialled by its readers {where}; add a number they can "
+                "call (for callers abroad: 'phone_from_abroad')"
+            )
     return service, warnings
