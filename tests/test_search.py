@@ -127,7 +127,13 @@ def test_her_consulate_comes_first_and_other_corridors_are_left_out(
     assert status == 200
     links = _links(html)
     assert links[0] == PH_CONSULATE
+    for page in range(2, 10):  # nothing of another corridor on any page
+        status, html = _search(client, "en", q=query, page=str(page))
+        if status == 404:
+            break
+        links += _links(html)
     assert ID_CONSULATE not in links
+    assert "/en/services/sg-embassy-philippines" not in links  # hers, but not where she works
     assert 'href="/en/search?all=1&amp;q=' + query + '"' in html  # the plain link lifting it
 
 
