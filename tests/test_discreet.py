@@ -154,6 +154,8 @@ def test_every_page_is_neutral_in_discreet_mode(client: TestClient, locale: str)
         assert is_grey(theme) and theme == manifest["theme_color"] != normal_theme, path
         assert head.links["manifest"] == f"/manifest.webmanifest?lang={locale}&discreet=1", path
         assert "/icons/discreet-" in head.links["icon"] and head.links["icon"] != normal_icon
+        assert head.links["apple-touch-icon"] == head.links["icon"], path
+        assert head.metas["apple-mobile-web-app-title"] == manifest["short_name"], path
     icon = client.get(head.links["icon"])
     assert icon.headers["content-type"] == "image/png"
     assert icon.content != client.get(normal_icon).content
@@ -192,6 +194,7 @@ def test_normal_pages_keep_their_titles_and_name(client: TestClient, locale: str
     assert head.title == f"{title} · {SITE['names'][locale]}"
     assert head.brand.strip() == SITE["names"][locale]
     assert "/icons/hub-" in head.links["icon"] and "discreet" not in head.links["manifest"]
+    assert head.metas["apple-mobile-web-app-title"] == SITE["short_names"][locale]
 
 
 @pytest.mark.parametrize("locale", LOCALES)

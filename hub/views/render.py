@@ -82,6 +82,7 @@ def render(
         "site_name": pick(library.site.names, locale),
         # What the tab, the history and the header call the site: neutral in discreet mode.
         "brand_name": library.site.name(locale, discreet=discreet),
+        "short_brand_name": library.site.short_name(locale, discreet=discreet),
         "settings": state.settings,
         "today": dt.date.today(),
         "discreet": discreet,
