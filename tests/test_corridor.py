@@ -163,7 +163,8 @@ def test_home_form_confirms_and_returns_to_the_form(client: TestClient) -> None:
     home = client.get("/en/").text
     assert 'name="next" value="/en/#corridor"' in home
     response = client.get(
-        "/en/corridor", params={"from": "VN", "to": "TW", "next": "/en/#corridor"},
+        "/en/corridor",
+        params={"from": "VN", "to": "TW", "next": "/en/#corridor"},
         follow_redirects=False,
     )
     assert response.headers["location"] == "/en/?saved=1#corridor"

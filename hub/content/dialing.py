@@ -1,4 +1,4 @@
-"""How each number of a directory entry is dialled from where the reader is (libphonenumber's rule)."""
+"""How each number of a directory entry is dialled from where the reader is."""
 
 from __future__ import annotations
 
@@ -69,7 +69,8 @@ def calls(service: Service, here: str | None) -> list[Call]:
     A short number connects only inside the entry's country. An E.164 number is dialled with
     `phonenumbers.format_number_for_mobile_dialing`: national form where it must be (toll-free
     and shared-cost lines in their own country), international elsewhere, and not at all where
-    it cannot be dialled (by libphonenumber's data, or a national-only service from abroad). The number for callers abroad is offered only outside the country.
+    it cannot be dialled (by libphonenumber's data, or a national-only service from abroad).
+    The number for callers abroad is offered only outside the country.
     """
     region = here or ABROAD
     inside = here == service.country

@@ -42,7 +42,7 @@ _SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 def _safe_load(text: str) -> Any:
     """YAML's safe subset only (no tags that build objects), as `yaml.safe_load`."""
-    return yaml.load(text, Loader=_SAFE_LOADER)  # noqa: S506 - the loader is a safe one
+    return yaml.load(text, Loader=_SAFE_LOADER)
 
 
 @dataclass(frozen=True)

@@ -11,11 +11,11 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from hub.content import Article, SearchIndex
+from hub.content.dialing import calls, first_dialable
+from hub.content.model import Service, SourceDate, site_name
 from hub.content.search import page_number
 from hub.content.text import trim
 from hub.i18n import I18n
-from hub.content.dialing import calls, first_dialable
-from hub.content.model import Service, SourceDate, site_name
 from hub.preferences import DESTINATION_COOKIE, LOCALE_COOKIE, LOCATION_COOKIE, ORIGIN_COOKIE
 from hub.response_cache import CACHEABLE
 from hub.views.reader import (
