@@ -143,6 +143,9 @@ def test_dates_are_formatted_by_babel_in_the_reader_locale(client: TestClient) -
     for locale in LOCALES:
         html = client.get(f"/{locale}/services/hk-emergency").text
         expected = format_date(service.verified_on, format="long", locale=locale)
+        if Locale.parse(locale).default_numbering_system == "mymr":
+            # Babel writes Latin digits; Burmese pages write CLDR's default, Myanmar digits.
+            expected = expected.translate(str.maketrans("0123456789", "၀၁၂၃၄၅၆၇၈၉"))
         assert str(escape(expected)) in html, locale
 
 
