@@ -11,6 +11,7 @@ LOCALES = ("en", "km", "my")
 # One page of each type the reader meets; search with a word that finds something in the locale.
 PAGE_TYPES = {
     "home": "/{loc}/",
+    "home-choice-confirmed": "/{loc}/?saved=1",
     "topic": "/{loc}/topics/before-you-go",
     "article": "/{loc}/articles/keep-your-passport/",
     "help": "/{loc}/help",
