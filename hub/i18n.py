@@ -165,8 +165,9 @@ class I18n:
         return str(self.info[locale].babel.territories.get(code, code))
 
     def language_name(self, code: str, locale: str) -> str:
-        """The CLDR name of a language in the locale."""
-        return str(self.info[locale].babel.languages.get(code, code))
+        """The CLDR name of a language in the locale; an alias (tl) named as its code (fil)."""
+        names = self.info[locale].babel.languages
+        return str(names.get(code) or names.get(ALIASES.get(code, code)) or code)
 
     def date(self, value: dt.date, locale: str) -> str:
         """A date written the way the locale writes it."""

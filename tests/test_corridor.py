@@ -80,16 +80,16 @@ def test_help_for_the_other_corridor(client: TestClient) -> None:
 
 def test_directory_entry_shows_everything_a_caller_needs(client: TestClient) -> None:
     html = client.get("/en/services/hk-labour-department-fdh-hotline").text
-    # No corridor: she is taken to be abroad, so the number is dialled internationally.
-    assert 'href="tel:+85221579537"' in html
-    assert "+852 2157 9537" in html
+    # No corridor yet: dialled as from Hong Kong, where its readers are.
+    assert 'href="tel:21579537"' in html and "2157 9537" in html
     for label in ("Hours", "Languages spoken", "Source"):
         assert f"<dt>{label}</dt>" in html
     assert "Last verified on" in html
     assert "Not recently verified" not in html
     set_corridor(client, "PH", "HK")
+    client.get("/en/location", params={"in": "origin"}, follow_redirects=False)
     html = client.get("/en/services/hk-labour-department-fdh-hotline").text
-    assert 'href="tel:21579537"' in html and "2157 9537" in html
+    assert 'href="tel:+85221579537"' in html and "+852 2157 9537" in html
 
 
 def _facts(html: str) -> str:
@@ -197,12 +197,14 @@ def test_only_the_destination_still_shows_its_emergency_numbers(client: TestClie
     assert re.search(r'href="tel:999">Emergency in Malaysia: call 999<', client.get("/en/").text)
 
 
-def test_at_home_her_own_hotline_comes_first(client: TestClient) -> None:
+def test_at_home_her_own_country_comes_first(client: TestClient) -> None:
     set_corridor(client, "PH", "HK")
     client.get("/en/location", params={"in": "origin"}, follow_redirects=False)
     html = client.get("/en/help").text
     groups = re.findall(r'id="group-([a-z-]+)"', html)
-    assert groups[0] == "home-hotline"
+    assert groups[:2] == ["emergency", "home-hotline"]
+    assert "Emergency numbers in Philippines" in html
+    assert "Emergency numbers in Hong Kong" not in html and "hk-emergency" not in html
     assert "I am in Hong Kong SAR China now" in html
     call_now = html.split('<section class="call-now"', 1)[1].split("</section>", 1)[0]
     assert call_now.index('href="tel:1348"') < call_now.index('href="tel:+852')
@@ -247,3 +249,23 @@ def test_home_hotlines_are_those_for_her_people_abroad(client: TestClient) -> No
     ids = _service_ids(home.split('id="group-', 1)[0])
     library = client.app.state.library  # type: ignore[attr-defined]
     assert ids and all("TH" in library.services[i].serves for i in ids)
+
+
+def test_a_corridor_needs_two_countries_that_differ(client: TestClient) -> None:
+    response = client.get("/en/corridor", params={"from": "TH", "to": "TH"}, follow_redirects=False)
+    assert response.status_code == 400
+    assert "hub_from" not in response.headers.get("set-cookie", "")
+
+
+def test_a_next_path_longer_than_any_page_goes_home(client: TestClient) -> None:
+    target = "/en/" + "a" * 3000
+    for path, params in (("/en/corridor", {"from": "PH"}), ("/en/location", {"in": "origin"})):
+        response = client.get(path, params={**params, "next": target}, follow_redirects=False)
+        assert response.headers["location"].startswith("/en/?saved="), path
+
+
+def test_languages_spoken_are_named_in_every_locale(client: TestClient) -> None:
+    # The directory writes Tagalog as "tl"; Khmer and Burmese CLDR data name it as Filipino.
+    html = client.get("/km/services/ph-dmw-hotline").text
+    spoken = html.split("<dd>", 2)[2].split("</dd>", 1)[0]
+    assert "tl" not in spoken and "ហ្វ៊ីលីពីន" in spoken

@@ -202,9 +202,12 @@ def test_where_she_is_is_remembered_and_refuses_junk(client: TestClient) -> None
     response = client.get(
         "/en/location", params={"in": "origin", "next": "/en/help"}, follow_redirects=False
     )
-    assert response.status_code == 303 and response.headers["location"] == "/en/help"
+    assert response.status_code == 303 and response.headers["location"] == "/en/help?saved=place"
     cookie = response.headers["set-cookie"]
     assert cookie.startswith("hub_in=origin") and "httponly" in cookie.lower()
+    assert "Saved. Numbers are now shown to call from Indonesia." in (
+        client.get("/en/help?saved=place").text
+    )
     assert "Numbers are shown to call from Indonesia." in client.get("/en/help").text
     for junk in ("abroad", "", "ORIGIN"):
         bad = client.get("/en/location", params={"in": junk}, follow_redirects=False)
@@ -235,3 +238,11 @@ def test_check_warns_when_no_number_reaches_readers_abroad(
     _, problems = load_library(content_copy)
     mine = [str(p) for p in problems if p.path == "services/ph-dmw-hotline.yml"]
     assert any("no number can be dialled by its readers abroad" in m for m in mine)
+
+
+def test_before_any_choice_an_entry_dials_from_where_its_readers_are(client: TestClient) -> None:
+    # A shared link to an emergency line, opened before she has chosen her countries.
+    assert 'href="tel:999"' in client.get("/en/services/hk-emergency").text
+    dmw = client.get("/en/services/ph-dmw-hotline").text
+    assert 'href="tel:1348"' not in dmw and "1348 works only inside Philippines." in dmw
+    assert 'href="tel:+63287221144"' in dmw

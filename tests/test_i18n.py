@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import io
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from babel.messages.mofile import write_mo
@@ -133,3 +136,31 @@ def test_templates_have_no_untranslated_text() -> None:
         stripped = re.sub(r"<[^>]+>", " ", stripped)
         leftover = re.findall(r"[A-Za-z]{3,}", stripped)
         assert leftover == [], f"{path.name}: {leftover[:10]}"
+
+
+def test_the_message_template_holds_every_message_of_the_code(tmp_path: Path) -> None:
+    """`make messages` was run: what the templates and code say is what catalogs translate."""
+    fresh = tmp_path / "messages.pot"
+    subprocess.run(
+        [
+            str(Path(sys.executable).parent / "pybabel"),
+            "extract",
+            "-F",
+            "babel.cfg",
+            "--no-location",
+            "-k",
+            "pgettext:1c,2",
+            "-o",
+            str(fresh),
+            ".",
+        ],
+        cwd=PROJECT_ROOT,
+        check=True,
+        timeout=120,
+        capture_output=True,
+    )
+    with fresh.open("rb") as handle:
+        extracted = {m.id for m in read_po(handle) if m.id}
+    with (LOCALES_DIR / "messages.pot").open("rb") as handle:
+        committed = {m.id for m in read_po(handle) if m.id}
+    assert extracted - committed == set(), "run make messages"

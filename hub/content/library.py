@@ -49,11 +49,12 @@ class Library:
         ]
 
     def help_groups(
-        self, origin: str | None, destination: str | None, *, home_first: bool = False
+        self, origin: str | None, destination: str | None, *, at_home: bool = False
     ) -> list[tuple[str, list[Service]]]:
         """The directory for a corridor, grouped in the order a reader needs it.
 
-        `home_first`: she is in her own country now, so its line for its workers comes first.
+        `at_home`: she is in her own country now, so the emergency numbers are its own, and
+        its line for its workers follows them.
         """
         groups: list[tuple[str, list[Service]]] = []
         for group, kinds in HELP_GROUPS:
@@ -67,7 +68,7 @@ class Library:
                     if s.country == country and origin is not None and origin in s.serves
                 ]
             else:
-                country = destination
+                country = origin if at_home and group == "emergency" else destination
                 items = [
                     s
                     for s in self.services.values()
@@ -81,8 +82,6 @@ class Library:
             chosen.sort(key=lambda s: (s.verification_needed, kinds.index(s.kind), s.id))
             if chosen:
                 groups.append((group, chosen))
-        if home_first:
-            groups.sort(key=lambda item: item[0] != "home-hotline")
         return groups
 
     def resolves(self, href: str, slug: str) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
@@ -11,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from hub.content import Article, SearchIndex
-from hub.content.dialing import calls, first_dialable
+from hub.content.dialing import Call, calls, first_dialable, readers_places
 from hub.content.model import Service, SourceDate, site_name
 from hub.content.search import page_number
 from hub.content.text import trim
@@ -44,7 +45,8 @@ def page(
     locale = reader_locale(request)
     origin, destination = corridor(request)
     here = whereabouts(request, origin, destination)
-    saved = request.query_params.get(SAVED) == "1"
+    saved = request.query_params.get(SAVED, "")
+    saved = saved if saved in ("1", "place") else ""
     response = render(
         request,
         template,
@@ -53,7 +55,7 @@ def page(
             "destination": destination,
             "here": here,
             "saved": saved,
-            "calls": lambda service: calls(service, here),
+            "calls": _dialler(request, origin, destination, here),
             "site_of": site_name,
             "source_date": lambda date: _source_date(request, locale, date),
             **context,
@@ -65,6 +67,17 @@ def page(
     # A confirmation is said once, after a choice; the plain page is the one worth keeping.
     request.scope[CACHEABLE] = cacheable and not saved
     return response
+
+
+def _dialler(
+    request: Request, origin: str | None, destination: str | None, here: str | None
+) -> Callable[[Service], list[Call]]:
+    """How a page dials each entry: from where she is, or, before she has chosen any country,
+    from where the entry's readers usually are (a shared link to an emergency line works)."""
+    if origin is not None or destination is not None:
+        return lambda service: calls(service, here)
+    origins = library_of(request).site.origins
+    return lambda service: calls(service, readers_places(service, origins)[0])
 
 
 def _source_date(request: Request, locale: str, date: SourceDate) -> str:
@@ -138,7 +151,7 @@ async def help_page(request: Request) -> Response:
     origin, destination = corridor(request)
     here = whereabouts(request, origin, destination)
     at_home = here is not None and here == origin
-    groups = library_of(request).help_groups(origin, destination, home_first=at_home)
+    groups = library_of(request).help_groups(origin, destination, at_home=at_home)
     call_now: list[tuple[str, Service, Any]] = []
     for group, entries in groups:
         for entry in entries:
@@ -191,18 +204,28 @@ async def safety(request: Request) -> Response:
     return page(request, "safety.html", {})
 
 
+# Longer than any page of the hub's own; a longer `next` is not one of them.
+MAX_NEXT_LENGTH = 2000
+
+
 def local_path(target: str, locale: str) -> str:
     """A same-site path to return to; anything else falls back to the home page."""
     parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith(f"/{locale}/"):
+    if (
+        parts.scheme
+        or parts.netloc
+        or not target.startswith(f"/{locale}/")
+        or len(target) > MAX_NEXT_LENGTH
+    ):
         return f"/{locale}/"
     return target
 
 
-def confirmed(path: str) -> str:
-    """The same-site path with the flag that makes the page confirm a saved choice."""
+def confirmed(path: str, what: str = "1") -> str:
+    """The same-site path with the flag that makes the page confirm a saved choice
+    ("1": the corridor, "place": where she is now)."""
     parts = urlsplit(path)
-    query = "&".join(p for p in (parts.query, urlencode({SAVED: "1"})) if p)
+    query = "&".join(p for p in (parts.query, urlencode({SAVED: what})) if p)
     return urlunsplit(("", "", parts.path, query, parts.fragment))
 
 
@@ -217,8 +240,11 @@ async def choose_corridor(request: Request) -> Response:
         return page(request, "corridor.html", {"next_path": back}, cacheable=False)
     origin = params.get("from", "")
     destination = params.get("to", "")
-    if (origin and origin not in site.origins) or (
-        destination and destination not in site.destinations
+    if (
+        (origin and origin not in site.origins)
+        or (destination and destination not in site.destinations)
+        # Working in her own country is not a corridor the hub has numbers for.
+        or (origin and origin == destination)
     ):
         raise HTTPException(status_code=400, detail="unknown-country")
     response = RedirectResponse(confirmed(back), status_code=303)
@@ -236,9 +262,9 @@ async def choose_location(request: Request) -> Response:
     where = request.query_params.get("in", "")
     if where not in ("origin", "destination"):
         raise HTTPException(status_code=400, detail="unknown-place")
-    response = RedirectResponse(
-        local_path(request.query_params.get("next", ""), locale), status_code=303
-    )
+    back = local_path(request.query_params.get("next", ""), locale)
+    # Said on the page she returns to, so a change she did not make herself is seen.
+    response = RedirectResponse(confirmed(back, "place"), status_code=303)
     if where == "origin":
         set_preference(request, response, LOCATION_COOKIE, "origin")
     else:
