@@ -81,7 +81,9 @@ class _Loader:
         except FileNotFoundError:
             self.problem(path, "is missing")
             return None
-        except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        # YAML reads an impossible date (2026-02-30) as a ValueError, and very deep nesting
+        # as a RecursionError: each is this file's problem, never the whole tree's.
+        except (OSError, UnicodeDecodeError, yaml.YAMLError, ValueError, RecursionError) as exc:
             self.problem(path, f"cannot be read: {exc}".splitlines()[0])
             return None
         if data is None:
@@ -164,7 +166,14 @@ class _Loader:
         try:
             head, body = split_front_matter(path.read_text(encoding="utf-8"))
             meta = _safe_load(head)
-        except (OSError, UnicodeDecodeError, FrontMatterError, yaml.YAMLError) as exc:
+        except (
+            OSError,
+            UnicodeDecodeError,
+            FrontMatterError,
+            yaml.YAMLError,
+            ValueError,
+            RecursionError,
+        ) as exc:
             self.problem(path, f"cannot be read: {exc}".splitlines()[0])
             return None
         try:
