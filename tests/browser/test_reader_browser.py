@@ -195,7 +195,9 @@ def test_no_request_leaves_the_origin_and_no_csp_violation(
     page.select_option("#corridor-from", "PH")
     page.select_option("#corridor-to", "HK")
     page.click(".corridor button")
-    page.wait_for_url(live_server + f"/{locale}/")
+    # Back where she was, the choice confirmed.
+    page.wait_for_url(live_server + f"/{locale}/?saved=1#corridor")
+    assert page.locator('.notes [role="status"]').is_visible()
     page.click("a.help-link")
     page.wait_for_load_state()
     page.goto(live_server + f"/{locale}/articles/keep-your-passport/")
