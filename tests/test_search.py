@@ -250,6 +250,15 @@ def test_a_zawgyi_query_finds_what_the_unicode_one_finds(client: TestClient) -> 
     assert _links(_search(client, "my", q=f"\u200b{ZAWGYI_MYANMAR}\u200b")[1]) == unicode
 
 
+@pytest.mark.parametrize(("locale", "typed"), [("my", "၁၃၄၈"), ("th", "๑๓๔๘"), ("km", "១៣៤៨")])
+def test_digits_of_her_script_find_what_0_to_9_find(
+    client: TestClient, locale: str, typed: str
+) -> None:
+    ascii_digits = _links(_search(client, locale, q="1348")[1])
+    assert ascii_digits
+    assert _links(_search(client, locale, q=typed)[1]) == ascii_digits
+
+
 def test_the_offline_index_carries_corridors_and_zawgyi_only_where_needed(
     client: TestClient,
 ) -> None:

@@ -25,6 +25,10 @@ WHITESPACE = "\t\n\v\f\r \x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\
 # Burmese are part of the spelling and are kept.
 LATIN_MARKS = "\u0300-\u036f"
 MYANMAR = "\u1000-\u109f"
+# The digit zero of each script a reader may type numbers in (Thai, Lao, Myanmar, Shan, Khmer);
+# Burmese pages show Myanmar digits, so "၁၃၄၈" must find what "1348" finds. NFKD leaves them.
+DIGIT_ZEROS = "\u0e50\u0ed0\u1040\u1090\u17e0"
+_DIGITS = {ord(zero) + n: str(n) for zero in DIGIT_ZEROS for n in range(10)}
 # myanmartools' documented cut-off: above 0.95 the text is Zawgyi, below 0.05 Unicode.
 ZAWGYI_THRESHOLD = 0.95
 
@@ -47,8 +51,9 @@ def trim(text: str) -> str:
 
 
 def fold(text: str) -> str:
-    """Compatibility-decomposed, lower-cased, Latin accents and đ folded, NFC, spaces collapsed."""
-    folded = unicodedata.normalize("NFKD", visible(text)).lower()
+    """Compatibility-decomposed, lower-cased, Latin accents and đ folded, digits of any script
+    written 0-9, NFC, spaces collapsed."""
+    folded = unicodedata.normalize("NFKD", visible(text).translate(_DIGITS)).lower()
     folded = _LATIN_MARKS_RE.sub("", folded).replace("đ", "d")
     return _WHITESPACE_RE.sub(" ", unicodedata.normalize("NFC", folded)).strip(" ")
 
@@ -149,4 +154,5 @@ def export() -> dict[str, Any]:
         "whitespace": WHITESPACE,
         "latin_marks": LATIN_MARKS,
         "myanmar": MYANMAR,
+        "digit_zeros": DIGIT_ZEROS,
     }

@@ -56,8 +56,11 @@
   // Dates in the reader's language; where the browser's Intl lacks it (Khmer and Burmese in
   // some builds), the server's CLDR month names and pattern stand in. Either way the digits are
   // the page's own, as the server wrote them in #hub-digits (Myanmar digits on Burmese pages).
-  function formatDate(date) {
+  function localDigits(text) {
     var own = (document.getElementById("hub-digits") || {}).textContent || "0123456789";
+    return text.replace(/[0-9]/g, function (digit) { return own.charAt(Number(digit)); });
+  }
+  function formatDate(date) {
     var intl = window.Intl && Intl.DateTimeFormat.supportedLocalesOf([root.lang]).length;
     var text;
     if (intl) {
@@ -70,9 +73,9 @@
       text = note.getAttribute("data-date").replace("{d}", String(date.getDate()))
         .replace("{y}", String(date.getFullYear())).replace("{MMMM}", months[date.getMonth()]);
     }
-    return text.replace(/[0-9]/g, function (digit) { return own.charAt(Number(digit)); });
+    return localDigits(text);
   }
-  window.Hub = { formatDate: formatDate };
+  window.Hub = { formatDate: formatDate, localDigits: localDigits };
 
   function show(id, date) {
     var note = document.getElementById(id);

@@ -12,9 +12,12 @@
   var status = document.getElementById("pack-status");
   box.hidden = false;
 
+  // In the page's own digits: Intl falls back to 0-9 where the browser lacks Burmese.
   function megabytes(bytes) {
-    return new Intl.NumberFormat(lang, { style: "unit", unit: "megabyte", maximumFractionDigits: 1 })
-      .format(bytes / 1e6);
+    var format = new Intl.NumberFormat(lang, {
+      style: "unit", unit: "megabyte", maximumFractionDigits: 1
+    });
+    return window.Hub.localDigits(format.format(bytes / 1e6));
   }
 
   function describe() {

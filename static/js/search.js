@@ -18,12 +18,22 @@
     var space = new RegExp("[" + spec.whitespace + "]+", "g");
     var marks = cls(spec.latin_marks, "g");
     this.myanmar = cls(spec.myanmar, "");
+    var zeros = Array.from(spec.digit_zeros).map(function (zero) { return zero.charCodeAt(0); });
+    function digits(text) {
+      return text.replace(/[^\x00-\x7f]/g, function (ch) {
+        var code = ch.charCodeAt(0);
+        for (var i = 0; i < zeros.length; i++) {
+          if (code >= zeros[i] && code < zeros[i] + 10) return String(code - zeros[i]);
+        }
+        return ch;
+      });
+    }
     this.visible = function (text) { return text.replace(zeroWidth, ""); };
     this.trim = function (text) {
       return this.visible(text).replace(space, " ").replace(/^ +| +$/g, "");
     };
     this.fold = function (text) {
-      var folded = this.visible(text).normalize("NFKD").toLowerCase()
+      var folded = digits(this.visible(text)).normalize("NFKD").toLowerCase()
         .replace(marks, "").replace(/đ/g, "d").normalize("NFC");
       return folded.replace(space, " ").replace(/^ +| +$/g, "");
     };

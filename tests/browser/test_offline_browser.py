@@ -189,7 +189,13 @@ PARITY_QUERIES: dict[str, list[dict[str, str]]] = {
         {"q": "pass\u200bport\ufeff"},
     ],
     "th": [{"q": "หนังสือเดินทาง"}, {"q": "หนังสือ\u200cเดินทาง\u200d"}],
-    "my": [{"q": "နိုင်ငံကူးလက်မှတ်"}, {"q": UNICODE_MYANMAR}, {"q": ZAWGYI_MYANMAR}],
+    "my": [
+        {"q": "နိုင်ငံကူးလက်မှတ်"},
+        {"q": UNICODE_MYANMAR},
+        {"q": ZAWGYI_MYANMAR},
+        {"q": "1348"},
+        {"q": "၁၃၄၈"},  # the same number in the digits Burmese pages show
+    ],
     "vi": [{"q": "ho chieu"}, {"q": unicodedata.normalize("NFD", "hộ chiếu")}],
 }
 
@@ -213,6 +219,7 @@ def test_saved_pack_opens_offline_and_search_matches_the_server(
         assert expected[4] == [] and expected[5] == expected[0]
     if locale == "my":
         assert expected[2] == expected[1] != []  # Zawgyi finds what Unicode finds
+        assert expected[4] == expected[3] != []  # Myanmar digits find what 0-9 find
     if locale in ("th", "vi"):
         assert expected[1] == expected[0]
     articles = [e["url"] for e in manifest["paths"] if "/articles/" in e["url"]]
