@@ -152,7 +152,7 @@ async def help_page(request: Request) -> Response:
     here = whereabouts(request, origin, destination)
     at_home = here is not None and here == origin
     groups = library_of(request).help_groups(origin, destination, at_home=at_home)
-    call_now: list[tuple[str, Service, Any]] = []
+    call_now: list[tuple[str, Service, Call]] = []
     for group, entries in groups:
         for entry in entries:
             call = None if entry.verification_needed else first_dialable(entry, here)

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-import phonenumbers
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.templating import Jinja2Templates
@@ -36,12 +35,6 @@ def make_templates() -> Jinja2Templates:
     # base.html passes the whole page through it: one place writes a locale's own digits.
     env.filters["local_digits"] = localize_digits_html
     return Jinja2Templates(env=env)
-
-
-def phone_display(number: str) -> str:
-    """An E.164 number grouped the international way, for reading aloud."""
-    parsed = phonenumbers.parse(number)
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
 
 
 def alternate_path(path: str, query: str, current: str, code: str) -> str:
@@ -90,7 +83,6 @@ def render(
         "no_service_worker": False,
         "pick": lambda texts: pick(texts, locale),
         "alternate": lambda code: alternate_path(request.url.path, request.url.query, locale, code),
-        "phone_display": phone_display,
         "url_for": lambda name, **params: url_path(request, name, **params),
         "static": lambda name: url_path(request, "static", path=assets.url_path(name)),
         "country_name": lambda code: i18n.country_name(code, locale),
