@@ -19,7 +19,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
 from babel.units import format_unit
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 log = logging.getLogger(__name__)
 
@@ -259,10 +259,15 @@ def localize_digits(text: str, locale: str) -> str:
 
 
 def localize_digits_html(html: str, locale: str) -> Markup:
-    """HTML whose visible text uses the locale's digits; tags, attributes and scripts unchanged."""
+    """HTML whose visible text uses the locale's digits; tags, attributes and scripts unchanged.
+
+    Only markup already made safe (a Markup, as an autoescaped template's filter block gives)
+    passes as HTML; a plain string is escaped first, so no text can become markup here.
+    """
+    safe = escape(html)
     if locale_digits(locale) == ASCII_DIGITS:
-        return Markup(html)
-    html = str(html)  # slices of a Markup are Markup again, each one slower to make
+        return safe
+    html = str(safe)  # slices of a Markup are Markup again, each one slower to make
     parts: list[str] = []
     start = 0
     for match in _NOT_TEXT.finditer(html):

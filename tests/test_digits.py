@@ -7,6 +7,7 @@ from html.parser import HTMLParser
 
 import pytest
 from babel import Locale
+from markupsafe import Markup
 from starlette.testclient import TestClient
 
 from hub.i18n import locale_digits, localize_digits, localize_digits_html
@@ -96,7 +97,7 @@ def test_converter_on_literals(text: str, expected: str) -> None:
 def test_other_locales_keep_what_was_typed(locale: str) -> None:
     text = "Call 1348, ၁၂, ๑๒, ១២"
     assert localize_digits(text, locale) == text
-    assert localize_digits_html(f'<a href="tel:1348">{text}</a>', locale) == (
+    assert localize_digits_html(Markup(f'<a href="tel:1348">{text}</a>'), locale) == (
         f'<a href="tel:1348">{text}</a>'
     )
 
@@ -107,7 +108,7 @@ def test_html_converts_text_only() -> None:
         "<!-- build 12 --><script>var n = 12;</script><style>p{margin:0 2px}</style>"
         "<textarea name=q>12</textarea><p>Page 2 of 10 &#39;3&#39;</p>"
     )
-    assert localize_digits_html(html, "my") == (
+    assert localize_digits_html(Markup(html), "my") == (
         '<a href="tel:+6321348" aria-label="Call 1348" data-n="12">Call +၆၃ ၂ ၁၃၄၈</a>'
         "<!-- build 12 --><script>var n = 12;</script><style>p{margin:0 2px}</style>"
         "<textarea name=q>12</textarea><p>Page ၂ of ၁၀ &#39;၃&#39;</p>"
@@ -174,3 +175,9 @@ def test_no_myanmar_digits_written_by_the_hub_elsewhere(client: TestClient) -> N
         if locale != "my":
             html = client.get(f"/{locale}/help").text
             assert not any(d in html for d in MYANMAR), locale
+
+
+def test_plain_text_is_escaped_never_trusted_as_markup() -> None:
+    for locale in ("en", "my"):
+        out = localize_digits_html('<script>alert(1)</script> 12 & "x"', locale)
+        assert "<script>" not in out and "&lt;script&gt;" in out and "&amp;" in out
