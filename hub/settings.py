@@ -49,6 +49,10 @@ class Settings:
     https_only: bool = field(
         default=False, metadata={"doc": "Mark cookies Secure (set behind HTTPS)"}
     )
+    response_cache_bytes: int = field(
+        default=32 * 1024 * 1024,
+        metadata={"doc": "Most bytes of finished pages the response cache keeps in memory"},
+    )
     source_max_age_years: int = field(
         default=4,
         metadata={
