@@ -5,8 +5,11 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+from collections.abc import Awaitable, Callable
 
 from starlette.datastructures import Headers, MutableHeaders
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 access_log = logging.getLogger("hub.access")
@@ -43,6 +46,28 @@ SECURITY_HEADERS: dict[str, str] = {
 }
 
 
+# What a log line may not hold as such: C0 and C1 controls, DEL, the line and paragraph
+# separators, and the bidirectional controls that make a terminal show text out of order. Each
+# is written as a visible escape, and so is the backslash, so an escape cannot be forged either.
+_LOG_ESCAPES = {
+    code: f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+    for code in (
+        *range(0x00, 0x20),
+        *range(0x7F, 0xA0),
+        0x2028,
+        0x2029,
+        *range(0x202A, 0x202F),
+        *range(0x2066, 0x206A),
+    )
+}
+_LOG_ESCAPES[ord("\\")] = "\\\\"
+
+
+def loggable(text: str) -> str:
+    """Text from a request made safe for one log line: controls and separators escaped."""
+    return text.translate(_LOG_ESCAPES)
+
+
 RAW_SECURITY_HEADERS = [
     (name.encode("latin-1"), value.encode("latin-1")) for name, value in SECURITY_HEADERS.items()
 ]
@@ -71,6 +96,46 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
+class ServerErrors:
+    """Turns an exception from the layers below into the app's 500 page.
+
+    Starlette answers an unhandled exception outside every user middleware, so its 500 would
+    carry no security headers and miss the access log; placed inside both, this one does not.
+    An exception after the response started can only end it, so it is raised on. With `debug`
+    it is raised on too, so Starlette shows the traceback.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        handler: Callable[[Request, Exception], Awaitable[Response]],
+        debug: bool = False,
+    ) -> None:
+        self.app = app
+        self.handler = handler
+        self.debug = debug
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def send_tracking(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_tracking)
+        except Exception as exc:  # anything at all: the reader still gets a page
+            if started or self.debug:
+                raise
+            response = await self.handler(Request(scope), exc)
+            await response(scope, receive, send)
+
+
 class AccessLog:
     """Logs method, path, status and time; never the client address or the query string."""
 
@@ -95,8 +160,8 @@ class AccessLog:
         finally:
             access_log.info(
                 "%s %s %d %.1fms",
-                scope["method"],
-                scope["path"],
+                loggable(scope["method"]),
+                loggable(scope["path"]),
                 status,
                 (time.perf_counter() - started) * 1000,
             )

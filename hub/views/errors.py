@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import logging
 
+from markupsafe import escape
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import HTMLResponse, Response
 
 from hub.i18n import I18n
+from hub.middleware import loggable
 from hub.preferences import LOCALE_COOKIE
 from hub.views.render import render
 
@@ -17,10 +19,11 @@ log = logging.getLogger(__name__)
 
 def _error_locale(request: Request) -> str:
     i18n: I18n = request.app.state.i18n
-    first = request.url.path.strip("/").split("/", 1)[0]
+    # Locale codes are lower case; what a request sends may not be (RFC 5646 section 2.1.1).
+    first = request.url.path.strip("/").split("/", 1)[0].lower()
     if first in i18n.codes:
         return first
-    cookie = request.cookies.get(LOCALE_COOKIE, "")
+    cookie = request.cookies.get(LOCALE_COOKIE, "").lower()
     if cookie in i18n.codes:
         return cookie
     return i18n.negotiate(request.headers.get("accept-language", ""))
@@ -44,7 +47,33 @@ async def http_error(request: Request, exc: Exception) -> Response:
     return response
 
 
+# The page when even the error page cannot be rendered: no template, no catalog, still a way out.
+LAST_RESORT = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Something went wrong</title></head>
+<body><a class="quick-exit" href="{exit}" rel="noreferrer noopener" data-quick-exit>Quick exit</a>
+<h1>Something went wrong</h1>
+<p>The problem is on our side. Please try again in a moment.</p>
+<p><a href="/">Go to the home page</a></p></body></html>
+"""
+
+
 async def server_error(request: Request, exc: Exception) -> Response:
     """A localized 500 page; the traceback goes to the log, never to the reader."""
-    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return _error_page(request, 500)
+    log.error(
+        "unhandled error on %s %s",
+        loggable(request.method),
+        loggable(request.url.path),
+        exc_info=exc,
+    )
+    try:
+        return _error_page(request, 500)
+    except Exception:  # the last resort must answer, whatever broke the page
+        log.exception("the 500 page failed too")
+        exit_url = escape(request.app.state.settings.quick_exit_url)
+        return HTMLResponse(
+            LAST_RESORT.format(exit=exit_url),
+            status_code=500,
+            headers={"cache-control": "no-store"},
+        )
