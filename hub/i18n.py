@@ -21,6 +21,8 @@ from babel.support import NullTranslations, Translations
 from babel.units import format_unit
 from markupsafe import Markup, escape
 
+from hub.translation_check import refused
+
 log = logging.getLogger(__name__)
 
 # URL codes (BCP 47) of the locales the hub ships, and their gettext folder names.
@@ -51,9 +53,16 @@ DOMAIN = "messages"
 
 
 def compile_catalog(po_path: Path) -> Translations:
-    """Read a .po file and compile it in memory, with no build step."""
+    """Read a .po file and compile it in memory, with no build step.
+
+    A translation that would change a page's markup or fail to take its values is left out,
+    with a warning, so the page shows the English message (hub.translation_check).
+    """
     with po_path.open("rb") as handle:
         catalog = read_po(handle, domain=DOMAIN)
+    for message, reasons in list(refused(catalog)):
+        log.warning("%s: translation of %r refused: %s", po_path, message.id, "; ".join(reasons))
+        catalog.delete(message.id, context=message.context)
     buffer = io.BytesIO()
     write_mo(buffer, catalog, use_fuzzy=False)
     buffer.seek(0)

@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 import io
+import logging
+import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
+from babel.messages.pofile import read_po, write_po
 from starlette.testclient import TestClient
 
+from hub.app import create_app
 from hub.i18n import I18n, parse_accept_language
-from hub.settings import PROJECT_ROOT
+from hub.settings import PROJECT_ROOT, Settings
+from hub.translation_check import check_locales, refusals
 from tests.conftest import LOCALES
 
 LOCALES_DIR = PROJECT_ROOT / "locales"
@@ -164,3 +170,128 @@ def test_the_message_template_holds_every_message_of_the_code(tmp_path: Path) ->
     with (LOCALES_DIR / "messages.pot").open("rb") as handle:
         committed = {m.id for m in read_po(handle) if m.id}
     assert extracted - committed == set(), "run make messages"
+
+
+def test_every_shipped_catalog_adds_no_markup_and_takes_its_values() -> None:
+    assert check_locales(LOCALES_DIR) == []
+
+
+# A hostile or careless translation of messages the home page shows.
+HOSTILE = {
+    "Quick exit": '<script src="https://evil.example/x.js"></script>ออก',
+    "Get help": '<a href="https://evil.example/">ขอความช่วยเหลือ</a>',
+    "Search": '<img src=x onerror="alert(1)" ค้นหา',
+    "Safety": "ความปลอดภัย<!-- -->",
+}
+# A translation that makes the page's formatting fail: a 500 unless it is refused.
+BROKEN_FORMAT = ("You are offline. This copy was saved on %(date)s.", "ออฟไลน์ 100% %(date)s")
+
+
+def _plant(locales: Path, changes: dict[str, str]) -> Path:
+    """A copy of the shipped catalogs with some Thai translations replaced."""
+    shutil.copytree(LOCALES_DIR, locales)
+    path = locales / "th" / "LC_MESSAGES" / "messages.po"
+    with path.open("rb") as handle:
+        catalog = read_po(handle)
+    for message_id, string in changes.items():
+        message = catalog.get(message_id)
+        assert message is not None, message_id
+        message.string = string
+    with path.open("wb") as handle:
+        write_po(handle, catalog)
+    return path
+
+
+def test_hub_check_reports_each_translation_that_adds_markup(tmp_path: Path) -> None:
+    _plant(tmp_path / "locales", {**HOSTILE, BROKEN_FORMAT[0]: BROKEN_FORMAT[1]})
+    result = subprocess.run(
+        [sys.executable, "-m", "hub.cli", "check"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "HUB_LOCALES_DIR": str(tmp_path / "locales")},
+    )
+    assert result.returncode == 1
+    errors = [line for line in result.stdout.splitlines() if ": error: " in line]
+    assert len(errors) >= len(HOSTILE) + 1, result.stdout
+    for message_id in [*HOSTILE, BROKEN_FORMAT[0]]:
+        assert any(
+            line.startswith("locales/th/LC_MESSAGES/messages.po: error: ")
+            and repr(message_id) in line
+            for line in errors
+        ), message_id
+    assert f"{len(errors)} errors" in result.stderr
+
+
+def test_the_app_shows_english_instead_of_a_translation_that_adds_markup(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    _plant(tmp_path / "locales", {**HOSTILE, BROKEN_FORMAT[0]: BROKEN_FORMAT[1]})
+    settings = Settings(data_dir=tmp_path / "var", locales_dir=tmp_path / "locales")
+    with (
+        caplog.at_level(logging.WARNING, logger="hub.i18n"),
+        TestClient(create_app(settings)) as client,
+    ):
+        response = client.get("/th/")
+    assert response.status_code == 200
+    html = response.text
+    assert "evil.example" not in html and "onerror" not in html and "<!-- -->" not in html
+    for message_id in HOSTILE:
+        assert f">{message_id}<" in html, message_id
+    # The other translations still show.
+    assert translated("th", "Skip to content") in html
+    refused = " ".join(r.getMessage() for r in caplog.records if r.levelno == logging.WARNING)
+    for message_id in [*HOSTILE, BROKEN_FORMAT[0]]:
+        assert repr(message_id) in refused, message_id
+
+
+def translated(locale: str, message_id: str) -> str:
+    """The shipped translation of a message."""
+    with (LOCALES_DIR / locale / "LC_MESSAGES" / "messages.po").open("rb") as handle:
+        message = read_po(handle).get(message_id)
+    assert message is not None and isinstance(message.string, str)
+    return message.string
+
+
+@pytest.mark.parametrize(
+    ("english", "translation", "refused"),
+    [
+        ("Quick exit", "ออกด่วน", False),
+        ('Read <a href="/en/help">the help page</a>', "อ่าน <a href='/en/help'>หน้า</a>", False),
+        ('<a class="x" href="/h">a</a>', '<A HREF="/h" class="x">ก</A>', False),
+        ("Read <b>this</b>", "อ่าน <b>นี่</b> <b>นี่</b>", True),
+        ("Read <b>this</b>", "อ่าน นี่</b>", True),
+        ('Read <a href="/en/help">help</a>', 'อ่าน <a href="https://evil.example">ช่วย</a>', True),
+        ('Read <a href="/en/help">help</a>', 'อ่าน <a href="/en/help" onclick="x()">ช่วย</a>', True),
+        ("Search", "<svg onload=alert(1)>", True),
+        # Left open, a tag would take in the template text after the message.
+        ("Search", "ค้นหา <img src=x onerror=alert(1) ", True),
+        ("Search", "ค้นหา<!-- -->", True),
+        ("Search", "&lt;script&gt; is text", False),
+        ("Saved on %(date)s.", "บันทึก %(date)s", False),
+        ("Saved on %(date)s.", "บันทึก 100% %(date)s", True),
+        ("Saved on %(date)s.", "บันทึก %(day)s", True),
+    ],
+)
+def test_a_translation_holds_exactly_the_markup_of_its_english(
+    english: str, translation: str, refused: bool
+) -> None:
+    catalog = Catalog(locale="th")
+    catalog.add(english, translation, flags=["python-format"] if "%(" in english else [])
+    message = catalog.get(english)
+    assert message is not None
+    assert bool(refusals(message, catalog)) is refused
+
+
+def test_a_plural_translation_holds_the_markup_of_an_english_form() -> None:
+    catalog = Catalog(locale="th")
+    catalog.add(("%(num)d <b>page</b>", "%(num)d <b>pages</b>"), ("%(num)d <b>หน้า</b>",))
+    catalog.add(("%(num)d day", "%(num)d days"), ("%(num)d <i>วัน</i>",))
+    catalog.add(("%(num)d week", "%(num)d weeks"), ("%(num)d% สัปดาห์",))
+    page, day, week = (
+        catalog.get(key) for key in ("%(num)d <b>page</b>", "%(num)d day", "%(num)d week")
+    )
+    assert page is not None and day is not None and week is not None
+    assert refusals(page, catalog) == []
+    assert refusals(day, catalog) != []
+    assert refusals(week, catalog) != []
