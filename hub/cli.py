@@ -11,6 +11,7 @@ from pathlib import Path
 from hub.content import load_library
 from hub.content.markdown import FrontMatterError, revision, split_front_matter
 from hub.settings import Settings, SettingsError
+from hub.translation_check import check_locales
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
@@ -42,8 +43,14 @@ def _check(args: argparse.Namespace, settings: Settings) -> int:
     library, problems = load_library(root, source_max_age_years=settings.source_max_age_years)
     for problem in problems:
         print(problem)
-    errors = sum(1 for p in problems if p.level == "error")
-    warnings = len(problems) - errors
+    # Catalogs are code as much as text: a translation may not add markup to a page.
+    folder = settings.locales_dir
+    catalog_errors = check_locales(folder)
+    for path, reason in catalog_errors:
+        print(f"{folder.name}/{path.relative_to(folder).as_posix()}: error: {reason}")
+    content_errors = sum(1 for p in problems if p.level == "error")
+    errors = content_errors + len(catalog_errors)
+    warnings = len(problems) - content_errors
     print(
         f"{len(library.articles)} articles, {len(library.services)} services: "
         f"{errors} errors, {warnings} warnings",
