@@ -18,20 +18,13 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     from hub.app import create_app
+    from hub.server import behind_proxy, server_options
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     host = args.host or settings.host
     port = args.port or settings.port
-    # uvicorn's own access log prints client addresses; hub.access logs without them.
-    uvicorn.run(
-        create_app(settings),
-        host=host,
-        port=port,
-        access_log=False,
-        proxy_headers=False,
-        server_header=False,
-        log_level="info",
-    )
+    app = behind_proxy(create_app(settings), settings)
+    uvicorn.run(app, **server_options(settings, host, port))
     return 0
 
 

@@ -1,4 +1,4 @@
-"""One frozen Settings object, read from HUB_* environment variables."""
+"""One frozen Settings object, read from HUB_* environment variables and a .env file."""
 
 from __future__ import annotations
 
@@ -7,7 +7,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
+from dotenv import dotenv_values
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+ENV_FILE = Path(".env")
 
 
 class SettingsError(ValueError):
@@ -59,11 +62,60 @@ class Settings:
             "doc": "`hub check` warns on a directory number whose newest source is older (years)"
         },
     )
+    timeout_keep_alive: int = field(
+        default=5,
+        metadata={"doc": "Seconds an idle connection stays open after a response (uvicorn)"},
+    )
+    timeout_request: int = field(
+        default=20,
+        metadata={
+            "doc": "Seconds a client has to send a whole request, from connecting or from the "
+            "previous response; then the connection is closed"
+        },
+    )
+    limit_concurrency: int = field(
+        default=1000,
+        metadata={
+            "doc": "Most open connections and requests at once; past it uvicorn answers 503 "
+            "(0: no cap)"
+        },
+    )
+    max_header_bytes: int = field(
+        default=16 * 1024,
+        metadata={
+            "doc": "Most bytes of a request line and headers; a longer one is refused with 400 "
+            "and the connection closed"
+        },
+    )
+    backlog: int = field(
+        default=2048,
+        metadata={"doc": "Connections the kernel queues before the server accepts them"},
+    )
+    timeout_graceful_shutdown: int = field(
+        default=10,
+        metadata={"doc": "Seconds requests in progress get to finish on shutdown"},
+    )
+    forwarded_allow_ips: str = field(
+        default="",
+        metadata={
+            "doc": "Comma-separated proxy addresses whose X-Forwarded-Proto is trusted "
+            "(empty: proxy headers ignored)"
+        },
+    )
+
+    def __post_init__(self) -> None:
+        for name, least in _LEAST.items():
+            value = getattr(self, name)
+            if value < least:
+                raise SettingsError(f"HUB_{name.upper()}: at least {least}, not {value}")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
-        """Build Settings from HUB_* variables, falling back to the defaults."""
-        env = os.environ if environ is None else environ
+        """Build Settings from HUB_* variables, falling back to the defaults.
+
+        Given a mapping, only that mapping is read. Without one, the process environment is
+        read over `.env` in the current folder (see `process_environment`)."""
+        env = process_environment() if environ is None else environ
         values: dict[str, object] = {}
         for f in fields(cls):
             raw = env.get(f"HUB_{f.name.upper()}")
@@ -87,6 +139,40 @@ class Settings:
     def store_path(self) -> Path:
         """Path of the embedded TinyDB store file."""
         return self.data_dir / "hub.json"
+
+
+# The least value each server limit can take; a smaller one is refused, not clamped.
+_LEAST = {
+    "timeout_keep_alive": 1,
+    "timeout_request": 1,
+    "limit_concurrency": 0,
+    "max_header_bytes": 1024,
+    "backlog": 1,
+    "timeout_graceful_shutdown": 0,
+}
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """The HUB_* values of a .env file ({} when there is none); SettingsError on a name
+    that is no setting, so a typo is not silently ignored."""
+    if not path.is_file():
+        return {}
+    # Values are taken as written: no ${VAR} expansion from the environment.
+    values = dotenv_values(path, interpolate=False, encoding="utf-8")
+    known = set(documented())
+    for name in values:
+        if name.startswith("HUB_") and name not in known:
+            raise SettingsError(f"{path}: {name} is not a setting")
+    return {name: value for name, value in values.items() if value is not None}
+
+
+def process_environment(
+    environ: Mapping[str, str] | None = None, env_file: Path = ENV_FILE
+) -> dict[str, str]:
+    """The variables the hub is run with: `env_file` (default `.env` in the current folder)
+    overlaid by the environment (default os.environ), so an exported variable wins."""
+    env = os.environ if environ is None else environ
+    return {**read_env_file(env_file), **env}
 
 
 def documented() -> dict[str, str]:

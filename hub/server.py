@@ -1,0 +1,107 @@
+"""How `hub serve` runs uvicorn: its limits for slow or idle clients, from Settings."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import h11
+from starlette.types import ASGIApp, Receive, Scope, Send
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+from hub.settings import Settings
+
+
+class DeadlineH11Protocol(H11Protocol):
+    """uvicorn's h11 protocol, closing a connection that has not sent a whole request within
+    `request_timeout` seconds of connecting or of the previous response.
+
+    uvicorn's keep-alive timer starts only after a response and stops at the first byte of
+    the next request, so a client that connects and sends nothing, or trickles a request
+    byte by byte, would hold its connection (and a slot under the concurrency cap) forever.
+    """
+
+    request_timeout: float = 20.0
+    _deadline: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        """Accept the connection and start the clock for its first request."""
+        super().connection_made(transport)
+        self._arm()
+
+    def on_response_complete(self) -> None:
+        """Finish the response and start the clock for the next request."""
+        super().on_response_complete()
+        self._arm()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        """Forget the clock of a closed connection."""
+        self._disarm()
+        super().connection_lost(exc)
+
+    def _arm(self) -> None:
+        self._disarm()
+        if not self.transport.is_closing():
+            self._deadline = self.loop.call_later(self.request_timeout, self._expire)
+
+    def _disarm(self) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
+
+    def _expire(self) -> None:
+        self._deadline = None
+        # Only while a request is awaited or still arriving: a response under way is never cut.
+        if self.conn.their_state in (h11.IDLE, h11.SEND_BODY) and not self.transport.is_closing():
+            self.transport.close()
+
+
+def deadline_protocol(seconds: int) -> type[DeadlineH11Protocol]:
+    """DeadlineH11Protocol with a request deadline of `seconds`."""
+    return type("DeadlineH11Protocol", (DeadlineH11Protocol,), {"request_timeout": float(seconds)})
+
+
+def server_options(settings: Settings, host: str, port: int) -> dict[str, Any]:
+    """Keyword arguments of uvicorn.run (or uvicorn.Config) for `hub serve`."""
+    return {
+        "host": host,
+        "port": port,
+        # h11 always, so that max_header_bytes and the request deadline hold even when
+        # httptools happens to be installed.
+        "http": deadline_protocol(settings.timeout_request),
+        "ws": "none",
+        "lifespan": "on",
+        # uvicorn's own access log prints client addresses; hub.access logs without them.
+        "access_log": False,
+        "server_header": False,
+        "log_level": "info",
+        "timeout_keep_alive": settings.timeout_keep_alive,
+        "limit_concurrency": settings.limit_concurrency or None,
+        "h11_max_incomplete_event_size": settings.max_header_bytes,
+        "backlog": settings.backlog,
+        "timeout_graceful_shutdown": settings.timeout_graceful_shutdown,
+        # uvicorn's own proxy handling would put X-Forwarded-For into scope["client"];
+        # behind_proxy reads the scheme only.
+        "proxy_headers": False,
+    }
+
+
+def behind_proxy(app: ASGIApp, settings: Settings) -> ASGIApp:
+    """`app` taking the scheme from X-Forwarded-Proto when the connection comes from one of
+    HUB_FORWARDED_ALLOW_IPS; `app` itself when none are named.
+
+    X-Forwarded-For is dropped before uvicorn's ProxyHeadersMiddleware sees it, so the
+    client in scope stays the proxy and a reader's address never enters the hub."""
+    proxies = settings.forwarded_allow_ips.strip()
+    if not proxies:
+        return app
+    inner = ProxyHeadersMiddleware(app, trusted_hosts=proxies)  # type: ignore[arg-type]
+
+    async def scheme_from_proxy(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket"):
+            headers = [(n, v) for n, v in scope["headers"] if n != b"x-forwarded-for"]
+            scope = {**scope, "headers": headers}
+        await inner(scope, receive, send)  # type: ignore[arg-type]
+
+    return scheme_from_proxy

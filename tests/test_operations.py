@@ -1,0 +1,277 @@
+"""Operations: .env, the server's limits for slow or idle clients, and the scheme behind a
+proxy, through the real `hub serve` on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import select
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+
+from hub.server import behind_proxy, server_options
+from hub.settings import PROJECT_ROOT, Settings, SettingsError, process_environment
+
+HUB = Path(sys.executable).parent / "hub"
+# Far above every limit the served hub is given below, so a wait only ends early.
+BOUND = 20.0
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _environ(**extra: str) -> dict[str, str]:
+    """This process's environment without any HUB_* variable, plus `extra`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
+    return {**env, **extra}
+
+
+def _answers(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/en/", timeout=5) as response:
+            return bool(response.status == 200)
+    except OSError:
+        return False
+
+
+@contextmanager
+def _serving(cwd: Path, env: dict[str, str], port: int, log: Path) -> Iterator[None]:
+    """`hub serve` started in `cwd`, answering on `port`; killed however the block ends."""
+    with log.open("wb") as out:
+        server = subprocess.Popen(
+            [str(HUB), "serve"], cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT
+        )
+        try:
+            deadline = time.monotonic() + 60
+            while not _answers(port):
+                assert server.poll() is None, log.read_text()
+                assert time.monotonic() < deadline, log.read_text()
+                time.sleep(0.2)
+            yield
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait(timeout=15)
+
+
+def _until_closed(sock: socket.socket, bound: float = BOUND) -> bytes | None:
+    """All the server sends until it closes the connection; None if still open after `bound`."""
+    data = b""
+    deadline = time.monotonic() + bound
+    while time.monotonic() < deadline:
+        readable, _, _ = select.select([sock], [], [], 0.2)
+        if not readable:
+            continue
+        try:
+            chunk = sock.recv(65536)
+        except ConnectionResetError:
+            return data
+        if not chunk:
+            return data
+        data += chunk
+    return None
+
+
+@pytest.fixture(scope="module")
+def limited(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
+    """The port of a hub served with small limits, given as exported variables."""
+    root = tmp_path_factory.mktemp("limited")
+    port = _free_port()
+    env = _environ(
+        HUB_DATA_DIR=str(root / "var"),
+        HUB_PORT=str(port),
+        HUB_TIMEOUT_KEEP_ALIVE="1",
+        HUB_TIMEOUT_REQUEST="2",
+        HUB_MAX_HEADER_BYTES="4096",
+        HUB_LIMIT_CONCURRENCY="3",
+    )
+    with _serving(PROJECT_ROOT, env, port, root / "hub.log"):
+        yield port
+
+
+def _connect(port: int) -> socket.socket:
+    return socket.create_connection(("127.0.0.1", port), timeout=5)
+
+
+def test_an_idle_keep_alive_connection_is_closed_by_the_server(limited: int) -> None:
+    with _connect(limited) as sock:
+        sock.sendall(b"GET /en/ HTTP/1.1\r\nHost: hub.test\r\n\r\n")
+        received = _until_closed(sock)
+    assert received is not None, "still open"
+    head = received.split(b"\r\n\r\n", 1)[0].lower()
+    assert head.startswith(b"http/1.1 200")
+    # Kept alive, so it is the idle timer that closed it, not the response.
+    assert b"connection: close" not in head
+
+
+def test_a_connection_that_sends_nothing_is_closed(limited: int) -> None:
+    with _connect(limited) as sock:
+        assert _until_closed(sock) == b""
+
+
+def test_a_request_trickled_byte_by_byte_is_cut_off(limited: int) -> None:
+    endless = b"GET /en/ HTTP/1.1\r\nHost: hub.test\r\nX-Slow: " + b"a" * 400
+    closed = False
+    with _connect(limited) as sock:
+        for byte in endless:  # 400 bytes a tenth of a second apart: past BOUND
+            try:
+                sock.sendall(bytes([byte]))
+            except OSError:
+                closed = True
+                break
+            readable, _, _ = select.select([sock], [], [], 0.1)
+            if readable:
+                closed = _until_closed(sock, 1.0) is not None
+                break
+    assert closed
+
+
+def test_an_oversized_request_head_is_refused_not_buffered(limited: int) -> None:
+    # Twice HUB_MAX_HEADER_BYTES and unfinished; under h11's own default of 16 KiB it would
+    # be buffered and waited on. uvicorn answers h11's "too long" with 400, not 431.
+    with _connect(limited) as sock:
+        sock.sendall(b"GET /en/ HTTP/1.1\r\nHost: hub.test\r\nX-Big: " + b"a" * 8192)
+        received = _until_closed(sock)
+    assert received is not None, "still open"
+    assert received.startswith(b"HTTP/1.1 400 ")
+    assert b"connection: close" in received.lower()
+
+
+def test_past_the_concurrency_cap_the_server_answers_503(limited: int) -> None:
+    idle = [_connect(limited), _connect(limited)]
+    try:
+        with _connect(limited) as sock:
+            sock.sendall(b"GET /en/ HTTP/1.1\r\nHost: hub.test\r\n\r\n")
+            received = _until_closed(sock)
+    finally:
+        for sock in idle:
+            sock.close()
+    assert received is not None and received.startswith(b"HTTP/1.1 503 ")
+    deadline = time.monotonic() + BOUND
+    while not _answers(limited):  # the idle connections' slots come back
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+
+
+def test_env_file_in_the_working_folder_is_read_and_exported_variables_win(
+    tmp_path: Path,
+) -> None:
+    from_file, exported = _free_port(), _free_port()
+    (tmp_path / ".env").write_text(
+        f"# read by hub serve\nHUB_PORT={from_file}\nHUB_DATA_DIR='{tmp_path / 'from-env'}'\n"
+    )
+    env = _environ(HUB_PORT=str(exported))
+    with _serving(tmp_path, env, exported, tmp_path / "hub.log"):
+        assert not _answers(from_file)
+    assert (tmp_path / "from-env" / "hub.json").is_file()
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("HUB_PORT=eighty", "hub: HUB_PORT: invalid literal"),
+        ("HUB_TIMEOUT_KEEP_ALIVE=0", "hub: HUB_TIMEOUT_KEEP_ALIVE: at least 1, not 0"),
+        ("HUB_PROT=8001", "hub: .env: HUB_PROT is not a setting"),
+    ],
+)
+def test_a_bad_line_in_env_file_is_reported_not_a_traceback(
+    tmp_path: Path, line: str, message: str
+) -> None:
+    (tmp_path / ".env").write_text(line + "\n")
+    result = subprocess.run(
+        [str(HUB), "check"],
+        cwd=tmp_path,
+        env=_environ(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert result.stderr.startswith(message), result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_the_environment_wins_over_env_file(tmp_path: Path) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text("HUB_PORT=8001\nHUB_DEBUG=yes\nexport HUB_HOST=0.0.0.0\n")
+    settings = Settings.from_env(process_environment({"HUB_PORT": "9002"}, env_file))
+    assert (settings.port, settings.debug, settings.host) == (9002, True, "0.0.0.0")
+    assert Settings.from_env(process_environment({}, tmp_path / "missing")) == Settings()
+
+
+def test_a_limit_below_its_least_value_is_refused() -> None:
+    with pytest.raises(SettingsError, match="HUB_TIMEOUT_REQUEST: at least 1"):
+        Settings(timeout_request=0)
+
+
+async def _noop(scope: Any, receive: Any, send: Any) -> None:
+    return None
+
+
+def test_settings_become_uvicorns_limits() -> None:
+    settings = Settings(
+        timeout_keep_alive=7,
+        limit_concurrency=0,
+        max_header_bytes=8192,
+        backlog=64,
+        timeout_graceful_shutdown=3,
+        forwarded_allow_ips="127.0.0.1",
+    )
+    config = uvicorn.Config(_noop, **server_options(settings, "127.0.0.1", 8123))
+    assert (config.host, config.port) == ("127.0.0.1", 8123)
+    assert config.timeout_keep_alive == 7
+    assert config.limit_concurrency is None
+    assert config.h11_max_incomplete_event_size == 8192
+    assert config.backlog == 64
+    assert config.timeout_graceful_shutdown == 3
+    # Client addresses: never uvicorn's access log, never its proxy handling.
+    assert config.access_log is False and config.proxy_headers is False
+    config = uvicorn.Config(_noop, **server_options(Settings(), "127.0.0.1", 8123))
+    assert config.limit_concurrency == 1000
+
+
+def _seen(settings: Settings, client: tuple[str, int]) -> dict[str, Any]:
+    """What the app sees of a request with proxy headers from `client`."""
+    seen: dict[str, Any] = {}
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        seen.update(scheme=scope["scheme"], client=scope["client"], headers=scope["headers"])
+
+    scope = {
+        "type": "http",
+        "scheme": "http",
+        "client": client,
+        "headers": [
+            (b"host", b"hub.example"),
+            (b"x-forwarded-proto", b"https"),
+            (b"x-forwarded-for", b"203.0.113.7"),
+        ],
+    }
+    asyncio.run(behind_proxy(app, settings)(scope, _noop, _noop))
+    return seen
+
+
+def test_https_is_known_from_a_trusted_proxy_and_no_client_address_enters() -> None:
+    trusting = Settings(forwarded_allow_ips="127.0.0.1, ::1")
+    seen = _seen(trusting, ("127.0.0.1", 40000))
+    assert seen["scheme"] == "https"
+    assert seen["client"] == ("127.0.0.1", 40000)
+    assert b"203.0.113.7" not in b"".join(value for _, value in seen["headers"])
+    assert _seen(trusting, ("192.0.2.9", 40000))["scheme"] == "http"
+    assert _seen(Settings(), ("127.0.0.1", 40000))["scheme"] == "http"
