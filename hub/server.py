@@ -53,7 +53,9 @@ class DeadlineH11Protocol(H11Protocol):
     def _expire(self) -> None:
         self._deadline = None
         # Only while a request is awaited or still arriving: a response under way is never cut.
-        if self.conn.their_state in (h11.IDLE, h11.SEND_BODY) and not self.transport.is_closing():
+        responding = self.cycle is not None and not self.cycle.response_complete
+        awaited = self.conn.their_state in (h11.IDLE, h11.SEND_BODY)
+        if awaited and not responding and not self.transport.is_closing():
             self.transport.close()
 
 
