@@ -1,59 +1,63 @@
-"""An in-process cache of whole reader responses, keyed on what the page depends on.
+"""An in-process cache of whole reader responses, keyed on the request's one Reading.
 
-Content is fixed for the life of the app, so a reader page is a pure function of its path,
-query, preference cookies, whether the client takes gzip, and the day (pages say whether an
-entry was verified within the last year, so the cache starts afresh each day). A view marks
-its response cacheable by setting `scope["hub.cacheable"]`; responses that set a cookie are
-never kept.
+Content is fixed for the life of the app, so a reader page is a pure function of the values of
+its `Reading` (hub/reading.py) and of the day (pages say whether an entry was verified within
+the last year, so the cache starts afresh each day). A view marks its response cacheable by
+setting `scope["hub.cacheable"]`; responses that set a cookie are never kept. Each page is kept
+once, gzipped when that makes it smaller; a client that does not take gzip gets it inflated.
+The cache holds at most `max_bytes` of bodies, headers and keys, least recently used out first.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import gzip
 from collections import OrderedDict
 from dataclasses import dataclass
 
 from starlette.datastructures import Headers
-from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from hub.middleware import etag_matches, not_modified
-from hub.preferences import PREFERENCE_COOKIES
+from hub import encoding
+from hub.reading import Key, reading_of
+from hub.remember import PAGE_LOCALE
 
 CACHEABLE = "hub.cacheable"
-DEFAULT_SIZE = 2048
-
-Key = tuple[str, bytes, bool, tuple[str, ...]]
+DEFAULT_MAX_BYTES = 32 * 1024 * 1024
+# What Python spends on an entry besides its bytes: the key tuple, the record, the dict slot.
+ENTRY_OVERHEAD = 600
+# No one page may take more than this share of the cache, so one cannot empty it.
+LARGEST_SHARE = 16
 
 
 @dataclass(frozen=True)
 class Stored:
-    """A complete response: status, raw headers, body and its ETag."""
+    """One page: its headers (without those of a representation), body and identity ETag."""
 
     status: int
     headers: list[tuple[bytes, bytes]]
     body: bytes
-    etag: bytes
+    gzipped: bool
+    etag: str
+    locale: str | None
+    size: int
+
+
+def _size(key: Key, headers: list[tuple[bytes, bytes]], body: bytes) -> int:
+    keyed = len(key[0]) + sum(len(name) + len(value) for name, value in key[1])
+    return len(body) + sum(len(n) + len(v) for n, v in headers) + keyed + ENTRY_OVERHEAD
 
 
 class ResponseCache:
     """Answers repeat requests for cacheable pages without routing or rendering."""
 
-    def __init__(self, app: ASGIApp, size: int = DEFAULT_SIZE) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
         self.app = app
-        self.size = size
+        self.max_bytes = max_bytes
+        self.bytes = 0
+        self.hits = 0
         self.entries: OrderedDict[Key, Stored] = OrderedDict()
         self.day = dt.date.today()
-
-    def key(self, scope: Scope, headers: Headers) -> Key:
-        """What a reader page can depend on."""
-        cookies = cookie_parser(headers.get("cookie", ""))
-        return (
-            scope["path"],
-            scope["query_string"],
-            "gzip" in headers.get("accept-encoding", ""),
-            tuple(cookies.get(name, "") for name in PREFERENCE_COOKIES),
-        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] != "GET":
@@ -61,26 +65,40 @@ class ResponseCache:
             return
         today = dt.date.today()
         if today != self.day:
-            self.entries.clear()
+            self.clear()
             self.day = today
-        headers = Headers(scope=scope)
-        key = self.key(scope, headers)
+        key = reading_of(scope).key
         stored = self.entries.get(key)
-        if stored is not None:
-            self.entries.move_to_end(key)
-            await self.replay(stored, headers.get("if-none-match", ""), send)
+        if stored is None:
+            await self.record(scope, receive, send, key)
             return
-        await self.record(scope, receive, send, key)
+        self.entries.move_to_end(key)
+        self.hits += 1
+        scope[PAGE_LOCALE] = stored.locale
+        headers = Headers(scope=scope)
+        for message in self.replay(
+            stored,
+            encoding.accepts_gzip(headers.get("accept-encoding", "")),
+            headers.get("if-none-match", ""),
+        ):
+            await send(message)
 
-    async def replay(self, stored: Stored, if_none_match: str, send: Send) -> None:
-        """Send a stored response, or 304 when the client already has it."""
-        start = {"type": "http.response.start", "status": stored.status, "headers": stored.headers}
-        if if_none_match and etag_matches(if_none_match, stored.etag.decode("latin-1")):
-            for reply in not_modified(start):
-                await send(reply)
-            return
-        await send(start)
-        await send({"type": "http.response.body", "body": stored.body})
+    def clear(self) -> None:
+        """Forget every page."""
+        self.entries.clear()
+        self.bytes = 0
+
+    @staticmethod
+    def replay(stored: Stored, take_gzip: bool, if_none_match: str) -> list[Message]:
+        """The messages that send a stored page as the client takes it, or a 304."""
+        body, etag, gzipped = stored.body, stored.etag, stored.gzipped
+        if gzipped and take_gzip:
+            etag = encoding.gzip_etag(etag)
+        elif gzipped:
+            body, gzipped = gzip.decompress(body), False
+        return encoding.representation(
+            stored.status, stored.headers, body, etag, gzipped=gzipped, if_none_match=if_none_match
+        )
 
     async def record(self, scope: Scope, receive: Receive, send: Send, key: Key) -> None:
         """Pass the request on, keeping a copy of a cacheable, complete 200 response."""
@@ -102,13 +120,30 @@ class ResponseCache:
     def keep(self, scope: Scope, key: Key, start: Message, body: bytes) -> None:
         """Store a finished response if the view marked it and it is safe to share."""
         raw: list[tuple[bytes, bytes]] = list(start.get("headers", []))
-        names = {name.lower() for name, _ in raw}
-        if not scope.get(CACHEABLE) or start["status"] != 200 or b"set-cookie" in names:
+        found = {name.lower(): value for name, value in raw}
+        if not scope.get(CACHEABLE) or start["status"] != 200 or b"set-cookie" in found:
             return
-        etag = next((value for name, value in raw if name.lower() == b"etag"), None)
-        if etag is None:
+        etag = found.get(b"etag", b"").decode("latin-1")
+        coding = found.get(b"content-encoding")
+        if not etag or coding not in (None, b"gzip"):
             return
-        self.entries[key] = Stored(start["status"], raw, body, etag)
-        self.entries.move_to_end(key)
-        while len(self.entries) > self.size:
-            self.entries.popitem(last=False)
+        gzipped = coding == b"gzip"
+        if gzipped:
+            # The identity ETag is the one kept; the gzip one is made from it again on replay.
+            etag = etag.replace(encoding.GZIP_SUFFIX + '"', '"')
+        elif len(body) >= encoding.MIN_SIZE and encoding.compressible(raw):
+            body, gzipped = encoding.compress(body), True
+        headers = encoding.without(raw, encoding.REPRESENTATION_HEADERS)
+        size = _size(key, headers, body)
+        if size > self.max_bytes // LARGEST_SHARE:
+            return
+        locale = scope.get(PAGE_LOCALE)
+        stored = Stored(start["status"], headers, body, gzipped, etag, locale, size)
+        previous = self.entries.pop(key, None)
+        if previous is not None:
+            self.bytes -= previous.size
+        self.entries[key] = stored
+        self.bytes += size
+        while self.bytes > self.max_bytes and self.entries:
+            _, dropped = self.entries.popitem(last=False)
+            self.bytes -= dropped.size

@@ -1,15 +1,40 @@
-"""The response cache: fast repeats that never mix up readers' preferences."""
+"""The response cache: one reading of each request, bounded in bytes, one copy per page."""
 
 from __future__ import annotations
 
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import HTMLResponse
-from starlette.routing import Route
+import gzip
+import random
+import string
+from pathlib import Path
+
+import pytest
 from starlette.testclient import TestClient
 
-from hub.middleware import HTMLETag
-from hub.response_cache import CACHEABLE, ResponseCache
+from hub.app import create_app
+from hub.response_cache import ResponseCache
+from hub.settings import Settings
+from tests.conftest import set_corridor
+
+# Names that appear on the help page only with a corridor chosen (from content/services/).
+SAUDI_LINE = "sa-hrsd-labour-hotline"
+
+
+def cache_of(client: TestClient) -> ResponseCache:
+    """The ResponseCache instance inside the app's middleware stack."""
+    layer: object = client.app.middleware_stack  # type: ignore[attr-defined]
+    for _ in range(20):
+        if isinstance(layer, ResponseCache):
+            return layer
+        layer = layer.app
+    raise AssertionError("no ResponseCache in the middleware stack")
+
+
+def rss_bytes() -> int:
+    """Resident set size of this process, from /proc (Linux)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise AssertionError("no VmRSS")
 
 
 def test_repeat_is_identical_and_answers_304(client: TestClient) -> None:
@@ -20,35 +45,127 @@ def test_repeat_is_identical_and_answers_304(client: TestClient) -> None:
     assert "default-src 'self'" in second.headers["content-security-policy"]
     again = client.get("/en/help", headers={"if-none-match": first.headers["etag"]})
     assert again.status_code == 304 and again.content == b""
+    assert "default-src 'self'" in again.headers["content-security-policy"]
 
 
-def test_cached_gzip_is_not_served_to_a_client_without_gzip(client: TestClient) -> None:
+def test_two_cookie_headers_are_one_reading(settings: Settings) -> None:
+    """Issue 8: rendered from both headers but keyed on the first poisoned /en/help for all."""
+    with TestClient(create_app(settings)) as client:
+        clean = client.get("/en/help", headers={"cookie": ""}).text
+    assert SAUDI_LINE not in clean
+    with TestClient(create_app(settings)) as client:
+        split = client.get(
+            "/en/help", headers=[("cookie", "x=1"), ("cookie", "hub_from=ID; hub_to=SA")]
+        )
+        assert SAUDI_LINE in split.text  # both headers were read: she chose ID -> SA
+        stranger = client.get("/en/help", headers={"cookie": ""})
+        assert stranger.text == clean
+
+
+def test_unknown_preference_values_read_as_absent(client: TestClient) -> None:
+    plain = client.get("/en/help", headers={"cookie": ""}).text
+    for junk in ("hub_from=XX; hub_to=ZZ", "hub_to=<script>", "hub_discreet=yes", "hub_in=mars"):
+        assert client.get("/en/help", headers={"cookie": junk}).text == plain
+    assert len(cache_of(client).entries) == 1
+
+
+def test_unknown_query_parameters_neither_show_nor_make_entries(client: TestClient) -> None:
+    first = client.get("/en/safety", headers={"cookie": ""})
+    cache = cache_of(client)
+    entries = len(cache.entries)
+    for n in range(20):
+        junk = client.get(f"/en/safety?k={n}&p=JUNK{n}x", headers={"cookie": ""})
+        assert junk.status_code == 200
+        assert f"JUNK{n}x" not in junk.text
+        assert junk.content == first.content
+    assert len(cache.entries) == entries
+
+
+def test_a_first_visit_is_served_from_the_cache_and_still_gets_its_cookie(
+    client: TestClient,
+) -> None:
+    cache = cache_of(client)
+    first = client.get("/km/", headers={"cookie": ""})
+    assert first.headers["set-cookie"].startswith("hub_locale=km;")
+    hits = cache.hits
+    again = client.get("/km/", headers={"cookie": ""})
+    assert cache.hits == hits + 1
+    assert again.content == first.content
+    assert again.headers["set-cookie"].startswith("hub_locale=km;")
+    assert "httponly" in again.headers["set-cookie"].lower()
+    # A returning reader of km gets the same page, with no cookie to set.
+    returning = client.get("/km/", headers={"cookie": "hub_locale=km"})
+    assert returning.content == first.content and "set-cookie" not in returning.headers
+    assert cache.hits == hits + 2
+
+
+def test_gzip_and_identity_are_two_representations_of_one_stored_page(
+    client: TestClient,
+) -> None:
     zipped = client.get("/en/", headers={"accept-encoding": "gzip"})
-    assert zipped.headers["content-encoding"] == "gzip"
     plain = client.get("/en/", headers={"accept-encoding": "identity"})
+    refused = client.get("/en/", headers={"accept-encoding": "gzip;q=0, identity"})
+    assert zipped.headers["content-encoding"] == "gzip"
     assert "content-encoding" not in plain.headers
-    assert plain.text.startswith("<!doctype html>")
+    assert "content-encoding" not in refused.headers
+    assert plain.text.startswith("<!doctype html>") and zipped.text == plain.text
+    assert zipped.headers["etag"] != plain.headers["etag"]
+    assert refused.headers["etag"] == plain.headers["etag"]
+    assert "accept-encoding" in zipped.headers["vary"].lower()
+    assert "accept-encoding" in plain.headers["vary"].lower()
+    # Each validator answers 304 only for its own representation.
+    gz_etag, id_etag = zipped.headers["etag"], plain.headers["etag"]
+    assert client.get("/en/", headers={"if-none-match": gz_etag}).status_code == 304
+    assert (
+        client.get(
+            "/en/", headers={"if-none-match": gz_etag, "accept-encoding": "identity"}
+        ).status_code
+        == 200
+    )
+    same = client.get("/en/", headers={"if-none-match": id_etag, "accept-encoding": "identity"})
+    assert same.status_code == 304
+    assert len(cache_of(client).entries) == 1
+    stored = next(iter(cache_of(client).entries.values()))
+    assert stored.gzipped and gzip.decompress(stored.body) == plain.content
 
 
-def test_a_new_reader_still_gets_her_locale_cookie(settings: object, client: TestClient) -> None:
-    client.get("/km/")
-    client.get("/km/")  # now cached for readers whose cookie says km
-    with TestClient(client.app) as stranger:
-        response = stranger.get("/km/")
-        assert response.headers.get("set-cookie", "").startswith("hub_locale=km")
+@pytest.mark.parametrize("accept", ["gzip;q=0", "x-gzip;q=0, *;q=1", "br", "identity", ""])
+def test_a_client_that_does_not_take_gzip_never_gets_it(client: TestClient, accept: str) -> None:
+    client.get("/en/help", headers={"accept-encoding": "gzip"})  # stored gzipped
+    for path in ("/en/help", "/en/search?q=passport", "/sw.js", "/en/no-such-page"):
+        response = client.get(path, headers={"accept-encoding": accept})
+        assert "content-encoding" not in response.headers, path
+        assert response.content[:2] != b"\x1f\x8b", path
+
+
+def test_the_service_worker_is_compressed_once(client: TestClient) -> None:
+    first = client.get("/sw.js", headers={"accept-encoding": "gzip"})
+    assert first.headers["content-encoding"] == "gzip"
+    hits = cache_of(client).hits
+    second = client.get("/sw.js", headers={"accept-encoding": "gzip"})
+    assert cache_of(client).hits == hits + 1 and second.content == first.content
+    assert "default-src 'self'" in second.headers["content-security-policy"]
+
+
+def test_search_pages_are_kept_per_trimmed_query(client: TestClient) -> None:
+    first = client.get("/en/search", params={"q": "passport"})
+    cache = cache_of(client)
+    hits = cache.hits
+    spaced = client.get("/en/search", params={"q": "  passport\u200b "})
+    assert cache.hits == hits + 1 and spaced.content == first.content
 
 
 def test_corridors_never_share_a_cached_page(client: TestClient) -> None:
-    client.get("/en/corridor", params={"from": "PH", "to": "HK"})
+    set_corridor(client, "PH", "HK")
     hong_kong = client.get("/en/help").text
-    client.get("/en/corridor", params={"from": "ID", "to": "MY"})
+    set_corridor(client, "ID", "MY")
     malaysia = client.get("/en/help").text
     assert "hk-emergency" in hong_kong and "hk-emergency" not in malaysia
     assert "my-emergency" in malaysia
 
 
 def test_where_she_is_never_shares_a_cached_page(client: TestClient) -> None:
-    client.get("/en/corridor", params={"from": "PH", "to": "HK"})
+    set_corridor(client, "PH", "HK")
     in_hong_kong = client.get("/en/help").text
     client.get("/en/location", params={"in": "origin"})
     at_home = client.get("/en/help").text
@@ -58,46 +175,52 @@ def test_where_she_is_never_shares_a_cached_page(client: TestClient) -> None:
     assert client.get("/en/help").text == in_hong_kong
 
 
-def _counting_app() -> tuple[Starlette, list[str]]:
-    calls: list[str] = []
-
-    async def endpoint(request: Request) -> HTMLResponse:
-        calls.append(request.url.path)
-        request.scope[CACHEABLE] = request.url.path != "/private"
-        return HTMLResponse(f"<p>{request.url.path} {len(calls)}</p>")
-
-    routes = [Route(path, endpoint) for path in ("/a", "/b", "/c", "/private")]
-    app = Starlette(routes=routes)
-    app.add_middleware(HTMLETag)
-    cache = ResponseCache(app, size=2)
-    return cache, calls  # type: ignore[return-value]
-
-
-def test_only_marked_responses_are_kept_and_the_cache_is_bounded() -> None:
-    cache, calls = _counting_app()
-    with TestClient(cache) as client:  # type: ignore[arg-type]
-        assert client.get("/a").text == client.get("/a").text
-        assert calls == ["/a"]
-        client.get("/private")
-        client.get("/private")
-        assert calls.count("/private") == 2
-        client.get("/b")
-        client.get("/c")  # evicts /a, the least recently used
-        client.get("/a")
-        assert calls.count("/a") == 2
-        assert len(cache.entries) == 2  # type: ignore[attr-defined]
-        assert client.post("/a").status_code == 405  # not answered from the cache
-        before = len(calls)
-        client.get("/a", params={"x": "1"})
-        assert len(calls) == before + 1  # another query is another page
+def test_the_cache_is_bounded_in_bytes_least_recently_used_out(tmp_path: Path) -> None:
+    budget = 80_000
+    settings = Settings(data_dir=tmp_path / "var", response_cache_bytes=budget)
+    with TestClient(create_app(settings)) as client:
+        cache = cache_of(client)
+        for n in range(60):
+            client.get("/en/search", params={"q": f"passport {n}"})
+            assert cache.bytes <= budget
+        assert 0 < len(cache.entries) < 60
+        assert cache.bytes == sum(stored.size for stored in cache.entries.values())
+        # The most recent query is kept; the first was let go.
+        keys = [key[1] for key in cache.entries]
+        assert (("q", "passport 59"),) in keys and (("q", "passport 0"),) not in keys
 
 
-def test_the_cache_starts_afresh_on_a_new_day() -> None:
+def test_the_day_change_starts_afresh(client: TestClient) -> None:
     import datetime as dt
 
-    cache, calls = _counting_app()
-    with TestClient(cache) as client:  # type: ignore[arg-type]
-        client.get("/a")
-        cache.day = dt.date(2000, 1, 1)  # type: ignore[attr-defined]
-        client.get("/a")
-        assert calls == ["/a", "/a"]
+    client.get("/en/safety")
+    cache = cache_of(client)
+    assert cache.entries
+    cache.day = dt.date(2000, 1, 1)
+    client.get("/en/safety")
+    assert len(cache.entries) == 1 and cache.day == dt.date.today()
+
+
+def test_memory_stays_bounded_under_junk_queries(tmp_path: Path) -> None:
+    """Issue 8: 2,048 requests of /en/safety?k=<random>&p=<60 KB> took 70 MB to 1 GB.
+
+    RSS growth must stay under the cache's byte budget plus a margin of 40 MB for the
+    allocator's arenas and the test client (the old cache grew by hundreds of MB here).
+    """
+    budget = 512 * 1024
+    settings = Settings(data_dir=tmp_path / "var", response_cache_bytes=budget)
+    rng = random.Random(8)
+    padding = "x" * 60_000
+    with TestClient(create_app(settings)) as client:
+        client.get("/en/safety")
+        before = rss_bytes()
+        for _ in range(2048):
+            key = "".join(rng.choices(string.ascii_letters, k=12))
+            response = client.get(f"/en/safety?k={key}&p={padding}")
+            assert response.status_code == 200
+        # Distinct known parameters do make entries: the byte budget holds them.
+        for n in range(300):
+            client.get("/en/search", params={"q": f"{n} " + "a" * 150})
+        grown = rss_bytes() - before
+        assert cache_of(client).bytes <= budget
+    assert grown < budget + 40 * 1024 * 1024, f"RSS grew by {grown / 1e6:.0f} MB"

@@ -15,21 +15,20 @@ from hub.content import Article, SearchIndex
 from hub.content.dialing import Call, calls, first_dialable, readers_places
 from hub.content.model import Service, SourceDate, site_name
 from hub.content.search import page_number
-from hub.content.text import trim
 from hub.i18n import I18n
-from hub.preferences import DESTINATION_COOKIE, LOCALE_COOKIE, LOCATION_COOKIE, ORIGIN_COOKIE
+from hub.preferences import DESTINATION_COOKIE, LOCATION_COOKIE, ORIGIN_COOKIE
+from hub.reading import MAX_NEXT_LENGTH
 from hub.response_cache import CACHEABLE
 from hub.views.reader import (
     corridor,
     library_of,
     reader_locale,
+    reading,
     remember_locale,
     set_preference,
-    whereabouts,
 )
 from hub.views.render import render
 
-MAX_QUERY_LENGTH = 200
 # Query flag of the page a preference form returns to, so that page confirms the choice.
 SAVED = "saved"
 
@@ -44,9 +43,8 @@ def page(
     """Render a reader page with its corridor and where she is, and remember its locale."""
     locale = reader_locale(request)
     origin, destination = corridor(request)
-    here = whereabouts(request, origin, destination)
-    saved = request.query_params.get(SAVED, "")
-    saved = saved if saved in ("1", "place") else ""
+    here = reading(request).here
+    saved = reading(request).param(SAVED)
     response = render(
         request,
         template,
@@ -63,7 +61,7 @@ def page(
     )
     # The page depends on the preference cookies, so shared caches must key on them.
     response.headers["vary"] = "Cookie"
-    remember_locale(request, response, locale)
+    remember_locale(request, locale)
     # A confirmation is said once, after a choice; the plain page is the one worth keeping.
     request.scope[CACHEABLE] = cacheable and not saved
     return response
@@ -96,9 +94,9 @@ def _article_entry(article: Article, locale: str) -> dict[str, Any]:
 async def root(request: Request) -> Response:
     """Send the reader to her language: cookie first, then Accept-Language, else English."""
     i18n: I18n = request.app.state.i18n
-    locale = request.cookies.get(LOCALE_COOKIE, "").lower()
-    if locale not in i18n.codes:
-        locale = i18n.negotiate(request.headers.get("accept-language", ""))
+    locale = reading(request).locale_cookie or i18n.negotiate(
+        request.headers.get("accept-language", "")
+    )
     response = RedirectResponse(request.url_for("home", locale=locale).path, status_code=302)
     response.headers["vary"] = "Accept-Language, Cookie"
     response.headers["cache-control"] = "private, no-cache"
@@ -108,8 +106,7 @@ async def root(request: Request) -> Response:
 async def home(request: Request) -> Response:
     """Corridor picker, journey stages and the way to help."""
     library = library_of(request)
-    origin, destination = corridor(request)
-    here = whereabouts(request, origin, destination)
+    here = reading(request).here
     emergency = []
     for entry in library.services.values():
         if entry.kind == "emergency" and entry.country == here and not entry.verification_needed:
@@ -149,7 +146,7 @@ async def article(request: Request) -> Response:
 async def help_page(request: Request) -> Response:
     """The directory for the chosen corridor, most urgent first, dialled from where she is."""
     origin, destination = corridor(request)
-    here = whereabouts(request, origin, destination)
+    here = reading(request).here
     at_home = here is not None and here == origin
     groups = library_of(request).help_groups(origin, destination, at_home=at_home)
     call_now: list[tuple[str, Service, Call]] = []
@@ -171,16 +168,16 @@ async def service(request: Request) -> Response:
 
 
 async def search(request: Request) -> Response:
-    """Search the reader's language, her corridor first, a page at a time; never cached.
+    """Search the reader's language, her corridor first, a page at a time.
 
     A page number that is not a whole number from 1 is a 400, one past the last page a 404;
     both show the search form, the count and a way back to the first page.
     """
     locale = reader_locale(request)
-    params = request.query_params
-    query = trim(params.get("q", ""))[:MAX_QUERY_LENGTH]
-    everywhere = params.get("all") == "1"
-    number = page_number(params.get("page")) if query else 1
+    params = reading(request)
+    query = params.param("q")
+    everywhere = params.param("all") == "1"
+    number = page_number(params.param("page")) if query else 1
     index: SearchIndex = request.app.state.search[locale]
     origin, destination = corridor(request)
     results = None
@@ -192,7 +189,6 @@ async def search(request: Request) -> Response:
         request,
         "search.html",
         {"query": query, "results": results, "everywhere": everywhere},
-        cacheable=False,
     )
     if results is not None and not results.exists:
         response.status_code = 400 if number is None else 404
@@ -202,10 +198,6 @@ async def search(request: Request) -> Response:
 async def safety(request: Request) -> Response:
     """What the hub keeps, what a phone keeps, and how to leave quickly."""
     return page(request, "safety.html", {})
-
-
-# Longer than any page of the hub's own; a longer `next` is not one of them.
-MAX_NEXT_LENGTH = 2000
 
 
 def local_path(target: str, locale: str) -> str:
@@ -233,13 +225,13 @@ async def choose_corridor(request: Request) -> Response:
     """The corridor form; submitted (plain GET), remember it and return where she was."""
     locale = reader_locale(request)
     site = library_of(request).site
-    params = request.query_params
-    back = local_path(params.get("next", ""), locale)
-    if "from" not in params and "to" not in params:
+    params = reading(request)
+    back = local_path(params.param("next"), locale)
+    if not params.has("from") and not params.has("to"):
         # Reached by a "Change" link: the form alone, returning to the page she came from.
         return page(request, "corridor.html", {"next_path": back}, cacheable=False)
-    origin = params.get("from", "")
-    destination = params.get("to", "")
+    origin = params.param("from")
+    destination = params.param("to")
     if (
         (origin and origin not in site.origins)
         or (destination and destination not in site.destinations)
@@ -259,10 +251,10 @@ async def choose_corridor(request: Request) -> Response:
 async def choose_location(request: Request) -> Response:
     """Remember whether she is in her own country now or where she works; then go back."""
     locale = reader_locale(request)
-    where = request.query_params.get("in", "")
+    where = reading(request).param("in")
     if where not in ("origin", "destination"):
         raise HTTPException(status_code=400, detail="unknown-place")
-    back = local_path(request.query_params.get("next", ""), locale)
+    back = local_path(reading(request).param("next"), locale)
     # Said on the page she returns to, so a change she did not make herself is seen.
     response = RedirectResponse(confirmed(back, "place"), status_code=303)
     if where == "origin":

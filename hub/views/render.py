@@ -13,7 +13,7 @@ from starlette.templating import Jinja2Templates
 
 from hub.content import Library, pick
 from hub.i18n import I18n, localize_digits_html
-from hub.preferences import DISCREET_COOKIE
+from hub.reading import reading_of
 from hub.static import StaticAssets
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
@@ -66,7 +66,8 @@ def render(
     i18n: I18n = state.i18n
     library: Library = state.library
     assets: StaticAssets = state.assets
-    discreet = request.cookies.get(DISCREET_COOKIE) == "1"
+    read = reading_of(request.scope)
+    discreet = read.discreet
     page: dict[str, Any] = {
         "request": request,
         "locale": locale,
@@ -82,7 +83,7 @@ def render(
         "theme_color": DISCREET_THEME_COLOR if discreet else THEME_COLOR,
         "no_service_worker": False,
         "pick": lambda texts: pick(texts, locale),
-        "alternate": lambda code: alternate_path(request.url.path, request.url.query, locale, code),
+        "alternate": lambda code: alternate_path(read.path, read.query_string, locale, code),
         "url_for": lambda name, **params: url_path(request, name, **params),
         "static": lambda name: url_path(request, "static", path=assets.url_path(name)),
         "country_name": lambda code: i18n.country_name(code, locale),
