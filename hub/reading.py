@@ -156,8 +156,10 @@ def cookies_of(scope: Scope) -> dict[str, str]:
     """Every cookie of the request, from all its Cookie headers (the first value of a name wins)."""
     parts = [value.decode("latin-1") for name, value in scope["headers"] if name == b"cookie"]
     found: dict[str, str] = {}
-    for name, value in cookie_parser("; ".join(parts)).items():
-        found.setdefault(name, value)
+    for chunk in ";".join(parts).split(";"):
+        # One pair at a time through Starlette's parser, so the first of a repeated name wins.
+        for name, value in cookie_parser(chunk).items():
+            found.setdefault(name, value)
     return found
 
 
