@@ -30,6 +30,8 @@ def make_templates() -> Jinja2Templates:
         trim_blocks=True,
         lstrip_blocks=True,
         undefined=jinja2.StrictUndefined,
+        # Templates are fixed for the life of the process: no stat() per render.
+        auto_reload=False,
     )
     env.policies["ext.i18n.trimmed"] = True
     # base.html passes the whole page through it: one place writes a locale's own digits.
@@ -49,7 +51,14 @@ def alternate_path(path: str, query: str, current: str, code: str) -> str:
 def url_path(request: Request, name: str, **params: Any) -> str:
     """The site-relative path of a named route; pages stay small and host-independent."""
     root = str(request.scope.get("app_root_path", request.scope.get("root_path", "")))
-    return root + str(request.app.url_path_for(name, **params))
+    # Routes are fixed and params come from content, not from requests, so the set is bounded;
+    # Starlette's url_path_for walks every route, a third of a page's render time.
+    known: dict[tuple[str, str, tuple[tuple[str, Any], ...]], str] = request.app.state.url_paths
+    key = (root, name, tuple(sorted(params.items())))
+    found = known.get(key)
+    if found is None:
+        found = known[key] = root + str(request.app.url_path_for(name, **params))
+    return found
 
 
 def locale_of(request: Request) -> str:
