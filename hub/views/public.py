@@ -27,7 +27,7 @@ from hub.views.reader import (
     remember_locale,
     set_preference,
 )
-from hub.views.render import render
+from hub.views.render import render, url_path
 
 # Query flag of the page a preference form returns to, so that page confirms the choice.
 SAVED = "saved"
@@ -97,7 +97,7 @@ async def root(request: Request) -> Response:
     locale = reading(request).locale_cookie or i18n.negotiate(
         request.headers.get("accept-language", "")
     )
-    response = RedirectResponse(request.url_for("home", locale=locale).path, status_code=302)
+    response = RedirectResponse(url_path(request, "home", locale=locale), status_code=302)
     response.headers["vary"] = "Accept-Language, Cookie"
     response.headers["cache-control"] = "private, no-cache"
     return response
