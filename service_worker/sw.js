@@ -52,16 +52,6 @@ self.addEventListener("message", (event) => {
   if (event.data === "skip-waiting") self.skipWaiting();
 });
 
-function withTimeout(promise, ms) {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error("timeout")), ms);
-    promise.then(
-      (value) => { clearTimeout(timer); resolve(value); },
-      (error) => { clearTimeout(timer); reject(error); }
-    );
-  });
-}
-
 async function trim(cache) {
   const keys = await cache.keys();
   for (let i = 0; i < keys.length - PAGES_LIMIT; i++) await cache.delete(keys[i]);
@@ -90,34 +80,100 @@ async function fromPhone(request) {
   return caches.match(request, { ignoreVary: true });
 }
 
-async function page(event) {
+// Whether a network answer is worth keeping for next time.
+function keepable(response) {
+  return response.ok && response.type === "basic";
+}
+
+// Network first, as Workbox's NetworkFirst with networkTimeoutSeconds: once NETWORK_TIMEOUT has
+// passed, a copy on the phone answers if there is one. With none, the request in flight is
+// still awaited: on a slow line the page is on its way, and "Not saved on this phone" would be
+// wrong. Only a failed request with nothing saved gets `fallback`. Whoever answers, a good
+// network answer, however late, is stored; waitUntil is called during the event's dispatch,
+// while it is still allowed, and keeps the worker alive until the copy is written.
+async function networkFirst(event, saved, fallback) {
   const request = event.request;
-  const url = new URL(request.url);
+  const network = fetch(request);
+  event.waitUntil(
+    network.then(
+      (response) => (keepable(response) ? remember(request, response.clone()) : undefined),
+      () => undefined
+    )
+  );
+  let timer;
+  const late = new Promise((resolve) => {
+    timer = setTimeout(resolve, NETWORK_TIMEOUT, null);
+  });
   try {
-    const response = await withTimeout(fetch(request), NETWORK_TIMEOUT);
-    if (response.ok && response.type === "basic") event.waitUntil(remember(request, response.clone()));
-    return response;
+    const first = await Promise.race([network, late]);
+    if (first) return first;
+    const copy = await saved(request);
+    return copy || (await network);
   } catch (error) {
-    let cached = await fromPhone(request);
-    if (!cached && url.pathname.endsWith("/search")) {
-      // Offline search runs in the page, on the saved search page and index.
-      cached = await caches.match(url.pathname, { ignoreSearch: true, ignoreVary: true });
-    }
-    if (!cached) cached = await caches.match("/" + localeOf(url) + "/unavailable", { ignoreVary: true });
-    if (!cached) cached = await caches.match("/" + HOME_LOCALE + "/unavailable", { ignoreVary: true });
-    return cached ? markSaved(cached) : Response.error();
+    const copy = await saved(request);
+    return copy || fallback(request);
+  } finally {
+    clearTimeout(timer);
   }
 }
 
-async function data(event) {
-  try {
-    const response = await withTimeout(fetch(event.request), NETWORK_TIMEOUT);
-    if (response.ok) event.waitUntil(remember(event.request, response.clone()));
-    return response;
-  } catch (error) {
-    const cached = await fromPhone(event.request);
-    return cached || Response.error();
+// The home page locale of a saved copy's URL, or null for any other page.
+function homeLocale(request) {
+  const path = new URL(request.url).pathname;
+  const locale = path.split("/")[1];
+  return path === "/" + locale + "/" && CONFIG.locales.indexOf(locale) >= 0 ? locale : null;
+}
+
+// `/` is a redirect the server decides from her locale cookie or her languages; offline, her
+// saved home page stands in. The pack she saved comes first, then pages she read, then what the
+// worker installed. Within a cache the newest copy wins: the latest `Date`, and of equal dates
+// the one stored last (a cache lists its entries in the order they were put).
+async function savedHome() {
+  for (const name of [PACK, PAGES, SHELL]) {
+    if (!(await caches.has(name))) continue;
+    const cache = await caches.open(name);
+    let best = null;
+    for (const request of await cache.keys()) {
+      const locale = homeLocale(request);
+      if (!locale) continue;
+      const response = await cache.match(request, { ignoreVary: true });
+      const date = Date.parse((response && response.headers.get("date")) || "") || 0;
+      if (!best || date >= best.date) best = { locale: locale, date: date };
+    }
+    if (best) return "/" + best.locale + "/";
   }
+  return null;
+}
+
+// What the phone holds for a page: its own copy, marked as such.
+async function savedPage(request) {
+  const url = new URL(request.url);
+  if (url.pathname === "/") {
+    const home = await savedHome();
+    return home ? Response.redirect(home, 302) : null;
+  }
+  let cached = await fromPhone(request);
+  if (!cached && url.pathname.endsWith("/search")) {
+    // Offline search runs in the page, on the saved search page and index.
+    cached = await caches.match(url.pathname, { ignoreSearch: true, ignoreVary: true });
+  }
+  return cached ? markSaved(cached) : null;
+}
+
+// Nothing saved and no network: the offline page in the page's language.
+async function unavailable(request) {
+  const url = new URL(request.url);
+  let cached = await caches.match("/" + localeOf(url) + "/unavailable", { ignoreVary: true });
+  if (!cached) cached = await caches.match("/" + HOME_LOCALE + "/unavailable", { ignoreVary: true });
+  return cached ? markSaved(cached) : Response.error();
+}
+
+function page(event) {
+  return networkFirst(event, savedPage, unavailable);
+}
+
+function data(event) {
+  return networkFirst(event, fromPhone, () => Response.error());
 }
 
 async function asset(request) {

@@ -37,6 +37,20 @@
     });
   }
 
+  // A 304 confirms the saved copy as of its Date, so the copy takes that date, as an HTTP cache
+  // updates a stored response from a 304 (RFC 9111, 4.3.4). Stored again, it is also the newest
+  // entry: the worker opens the latest saved home page for "/" offline.
+  function freshen(cache, url, old, confirmation) {
+    var date = confirmation.headers.get("date");
+    return old.blob().then(function (body) {
+      var headers = new Headers(old.headers);
+      if (date) headers.set("date", date);
+      return cache.put(url, new Response(body, {
+        status: old.status, statusText: old.statusText, headers: headers
+      }));
+    });
+  }
+
   function save() {
     button.disabled = true;
     var cache;
@@ -55,13 +69,15 @@
       // One after another: gentle on a weak connection, and progress means something.
       return paths.reduce(function (previous, url) {
         return previous.then(function () {
-          return cache.match(url, { ignoreVary: true }).then(function (old) {
+          var old;
+          return cache.match(url, { ignoreVary: true }).then(function (found) {
+            old = found;
             var headers = {};
             var etag = old && old.headers.get("etag");
             if (etag) headers["If-None-Match"] = etag;
             return fetch(url, { headers: headers, credentials: "same-origin", cache: "no-store" });
           }).then(function (response) {
-            if (response.status === 304) { kept += 1; return null; }
+            if (response.status === 304) { kept += 1; return freshen(cache, url, old, response); }
             if (!response.ok) throw new Error(url + " " + response.status);
             fetched += 1;
             return cache.put(url, response);

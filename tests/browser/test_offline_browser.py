@@ -4,13 +4,17 @@ updates, clearing, installability; and no request ever leaves the hub's origin."
 from __future__ import annotations
 
 import datetime
+import http.client
 import json
 import re
 import shutil
+import threading
 import time
 import unicodedata
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -38,11 +42,88 @@ def _watch(context: Any, server: HubServer) -> list[str]:
     return seen
 
 
-def _assert_same_origin(seen: list[str], server: HubServer) -> None:
+def _assert_same_origin(seen: list[str], server: HubServer | SlowLine) -> None:
     origin = urlsplit(server.base).netloc
     strays = [url for url in seen if urlsplit(url).scheme in ("http", "https")]
     strays = [url for url in strays if urlsplit(url).netloc != origin]
     assert seen and strays == []
+
+
+# Headers of one connection, not of the answer: a proxy does not pass them on.
+HOP_BY_HOP = {
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+    "content-length",
+}
+
+
+class SlowLine:
+    """A loopback reverse proxy in front of the hub that holds the answers of chosen paths back
+    for longer than the service worker's 3 s timeout: a slow line for those pages only."""
+
+    DELAY = 4.0
+
+    def __init__(self, upstream: str) -> None:
+        self.upstream = urlsplit(upstream).netloc
+        self.slow: set[str] = set()
+        self.held: list[str] = []
+        line = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                line.forward(self)
+
+            def log_message(self, *args: Any) -> None:
+                return None
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def forward(self, handler: BaseHTTPRequestHandler) -> None:
+        """Pass one GET to the hub, after DELAY if its path is a slow one, and its answer back."""
+        if urlsplit(handler.path).path in self.slow:
+            self.held.append(handler.path)
+            time.sleep(self.DELAY)
+        upstream = http.client.HTTPConnection(self.upstream, timeout=30)
+        try:
+            upstream.putrequest("GET", handler.path, skip_host=True, skip_accept_encoding=True)
+            for name, value in handler.headers.items():
+                if name.lower() not in HOP_BY_HOP:
+                    upstream.putheader(name, value)
+            upstream.endheaders()
+            answer = upstream.getresponse()
+            headers, body = answer.getheaders(), answer.read()
+        except ConnectionError:  # an answer held back past the end of its test: the hub is gone
+            handler.send_error(502)
+            return
+        finally:
+            upstream.close()
+        handler.send_response_only(answer.status, answer.reason)
+        for name, value in headers:
+            if name.lower() not in HOP_BY_HOP:
+                handler.send_header(name, value)
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        handler.wfile.write(body)
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def slow_line(hub_server: HubServer) -> Iterator[SlowLine]:
+    """The hub on the starter content, reached through a line that is slow for chosen pages."""
+    line = SlowLine(hub_server.start().base)
+    yield line
+    line.close()
 
 
 def _wait_for(page: Any, expression: str, seconds: float = 20) -> None:
@@ -118,6 +199,66 @@ def test_unvisited_page_offline_shows_the_offline_page_in_her_language(
     page = _offline_at(context, server, "/th/", "/th/articles/rest-days-and-hours/")
     assert page.text_content("h1") == _gettext("th", "Not saved on this phone")
     assert page.get_attribute("html", "lang") == "th"
+    context.set_offline(False)
+    _assert_same_origin(seen, server)
+
+
+def test_a_page_slower_than_the_timeout_waits_for_the_network_and_is_kept(
+    context: Any, slow_line: SlowLine
+) -> None:
+    seen = _watch(context, slow_line)
+    page = context.new_page()
+    _controlled(page, f"{slow_line.base}/en/")
+    slow = "/en/articles/rest-days-and-hours/"
+    slow_line.slow.add(slow)
+    page.goto(slow_line.base + slow)
+    assert slow_line.held == [slow]  # its answer came a second after the worker's timeout
+    assert page.text_content("h1") == "Rest days and working hours"
+    assert page.get_attribute("html", "data-offline-saved") is None  # from the network
+    # The late answer is stored for next time.
+    _wait_for(page, f"caches.match('{slow}').then((copy) => !!copy)")
+    # A page already on the phone does not make her wait that long: its copy answers.
+    slow_line.slow.add("/en/help")
+    page.goto(f"{slow_line.base}/en/help")
+    assert page.get_attribute("html", "data-offline-saved") is not None
+    assert page.locator("h1").count() == 1
+    context.set_offline(True)
+    page.goto(slow_line.base + slow)
+    assert page.text_content("h1") == "Rest days and working hours"
+    assert page.locator("#offline-note").is_visible()
+    context.set_offline(False)
+    _assert_same_origin(seen, slow_line)
+
+
+def _resave_pack(page: Any, server: HubServer, locale: str) -> None:
+    """Save a pack again from its page, without opening any other page of the locale first."""
+    page.goto(f"{server.base}/{locale}/offline")
+    page.evaluate("document.getElementById('pack-status').removeAttribute('data-saved-on')")
+    page.click("#pack-save")
+    _wait_for(page, "!!document.getElementById('pack-status').dataset.savedOn")
+
+
+def test_root_offline_opens_her_latest_saved_home_page(context: Any, hub_server: HubServer) -> None:
+    server = hub_server.start()
+    seen = _watch(context, server)
+    page = context.new_page()
+    _controlled(page, f"{server.base}/en/")  # the worker was installed from an English page
+    _save_pack(page, server, "en")
+    _save_pack(page, server, "th")
+    context.set_offline(True)
+    page.goto(f"{server.base}/")
+    assert page.url == f"{server.base}/th/"
+    assert page.get_attribute("html", "lang") == "th"
+    assert _gettext("th", "Your journey") in page.text_content("main")
+    assert page.locator("#offline-note").is_visible()
+    context.set_offline(False)
+    # Saving the English pack again, every page unchanged, makes it the latest one saved.
+    _resave_pack(page, server, "en")
+    assert int(page.get_attribute("#pack", "data-kept")) > 0
+    context.set_offline(True)
+    page.goto(f"{server.base}/")
+    assert page.url == f"{server.base}/en/"
+    assert "Your journey" in page.text_content("main")
     context.set_offline(False)
     _assert_same_origin(seen, server)
 
