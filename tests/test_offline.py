@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import gzip
 import json
+import logging
 import re
 import runpy
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -97,6 +102,85 @@ def test_pack_lists_the_corridor_pages_with_their_sizes(client: TestClient) -> N
     measured = next(e["bytes"] for e in data["paths"] if e["url"] == "/th/help")
     assert measured == int(help_page.headers["content-length"])
     assert "etag" in response.headers
+
+
+def test_pack_sizes_are_the_bytes_the_app_serves(client: TestClient) -> None:
+    data = client.get("/api/packs/km.json", params={"from": "KH", "to": "MY"}).json()
+    assert len(data["paths"]) > 10
+    client.cookies.update({"hub_locale": "km", "hub_from": "KH", "hub_to": "MY"})
+    for entry in data["paths"]:
+        served = client.get(entry["url"], headers={"accept-encoding": "gzip"})
+        assert served.status_code == 200, entry["url"]
+        assert served.headers["content-encoding"] == "gzip", entry["url"]
+        assert entry["bytes"] == int(served.headers["content-length"]), entry["url"]
+
+
+class HeldMeasurement(logging.Handler):
+    """Holds a pack's measurement at its first log line until the test lets it go, and keeps
+    the line each finished measurement logs."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.started = threading.Event()
+        self.go = threading.Event()
+        self.let_go: list[bool] = []
+        self.measured: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        if message.startswith("measuring pack"):
+            self.started.set()
+            # Bounded: were the measurement on the event loop, nothing could release it.
+            self.let_go.append(self.go.wait(timeout=10))
+        elif " measured: " in message:
+            self.measured.append(message)
+
+
+@pytest.fixture
+def held(caplog: pytest.LogCaptureFixture) -> Iterator[HeldMeasurement]:
+    """Pack measurements wait for the test's go."""
+    caplog.set_level(logging.DEBUG, logger="hub.packs")
+    handler = HeldMeasurement()
+    logger = logging.getLogger("hub.packs")
+    logger.addHandler(handler)
+    yield handler
+    handler.go.set()
+    logger.removeHandler(handler)
+
+
+def test_pages_are_answered_while_a_pack_is_measured(
+    client: TestClient, held: HeldMeasurement
+) -> None:
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pack = pool.submit(client.get, "/api/packs/en.json", params={"from": "ID", "to": "SA"})
+        assert held.started.wait(timeout=30)
+        safety = client.get("/en/safety")
+        held.go.set()
+        data = pack.result(timeout=60).json()
+    assert safety.status_code == 200 and '<html lang="en"' in safety.text
+    assert held.let_go == [True]  # still measuring while the safety page was answered
+    assert (data["from"], data["to"]) == ("ID", "SA")
+    assert "/en/services/sa-embassy-indonesia" in [e["url"] for e in data["paths"]]
+
+
+def test_one_pack_asked_for_at_once_is_measured_once(
+    client: TestClient, held: HeldMeasurement
+) -> None:
+    params = {"from": "PH", "to": "SA"}
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        asks = [pool.submit(client.get, "/api/packs/th.json", params=params) for _ in range(4)]
+        assert held.started.wait(timeout=30)
+        packs = client.app.state.packs  # type: ignore[attr-defined]
+        for _ in range(300):  # until all four wait on the measurement (at most 30 s)
+            if packs.waiting("th", "PH", "SA") == 4:
+                break
+            time.sleep(0.1)
+        assert packs.waiting("th", "PH", "SA") == 4
+        held.go.set()
+        bodies = [ask.result(timeout=60).content for ask in asks]
+    assert len(set(bodies)) == 1
+    assert json.loads(bodies[0])["bytes"] > 0
+    assert len(held.measured) == 1, held.measured
 
 
 def test_pack_with_unknown_country_is_a_400(client: TestClient) -> None:

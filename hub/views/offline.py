@@ -9,17 +9,10 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
-from hub import subrequest
 from hub.content import SearchIndex
 from hub.i18n import I18n
-from hub.offline import pack_paths
-from hub.preferences import (
-    DESTINATION_COOKIE,
-    DISCREET_COOKIE,
-    LOCALE_COOKIE,
-    ORIGIN_COOKIE,
-    PREFERENCE_COOKIES,
-)
+from hub.packs import packs_of
+from hub.preferences import DISCREET_COOKIE, PREFERENCE_COOKIES
 from hub.response_cache import CACHEABLE
 from hub.static import StaticAssets
 from hub.views.public import local_path, page
@@ -86,26 +79,9 @@ async def service_worker(request: Request) -> Response:
 async def measure_pack(
     request: Request, locale: str, origin: str, destination: str
 ) -> dict[str, Any]:
-    """The pages of a pack with the gzip bytes each costs, measured once per process."""
-    sizes: dict[tuple[str, str, str], dict[str, Any]] = request.app.state.pack_sizes
-    key = (locale, origin, destination)
-    if key not in sizes:
-        cookie = "; ".join(
-            f"{name}={value}"
-            for name, value in (
-                (LOCALE_COOKIE, locale),
-                (ORIGIN_COOKIE, origin),
-                (DESTINATION_COOKIE, destination),
-            )
-        ).encode()
-        entries = []
-        for path in pack_paths(library_of(request), locale, origin, destination):
-            reply = await subrequest.get(
-                request.app, path, [(b"accept-encoding", b"gzip"), (b"cookie", cookie)]
-            )
-            entries.append({"url": path, "bytes": len(reply.body)})
-        sizes[key] = {"paths": entries, "bytes": sum(e["bytes"] for e in entries)}
-    return sizes[key]
+    """The pages of a pack with the gzip bytes each costs, measured once per process off the
+    event loop (hub.packs)."""
+    return await packs_of(request.app).measure(locale, origin, destination)
 
 
 def _pack_corridor(request: Request) -> tuple[str, str]:
