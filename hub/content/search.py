@@ -11,18 +11,16 @@ A page holds PER_PAGE results of that order, shown as its services, then its art
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from hub.content import text as textmod
+from hub.content.bitslice import Planes, add, cap, levels, members, nonzero, scale
 from hub.content.library import Library
 from hub.content.model import pick
+from hub.content.wordindex import NO_SPACE_SCRIPTS, WordIndex, fold_words
 
-# Thai, Lao, Myanmar and Khmer write words without spaces between them, so a query word
-# may start anywhere; in other scripts it must start a word.
-NO_SPACE_SCRIPTS = "\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\uaa60-\uaa7f"
-_NO_SPACE_START = re.compile(f"[{NO_SPACE_SCRIPTS}]")
 WEIGHTS = (10, 3, 1)
 BODY_HITS_CAP = 5
 PER_PAGE = 10
@@ -44,12 +42,6 @@ def terms(query: str) -> list[str]:
         if word:
             seen.setdefault(word, None)
     return list(seen)
-
-
-def _pattern(term: str) -> re.Pattern[str]:
-    if _NO_SPACE_START.match(term):
-        return re.compile(re.escape(term))
-    return re.compile(r"(?<![^\W_])" + re.escape(term))
 
 
 def tier(kind: str, places: tuple[str, ...], origin: str | None, destination: str | None) -> int:
@@ -127,12 +119,81 @@ def page_number(raw: str | None) -> int | None:
     return number if number >= 1 else None
 
 
-class SearchIndex:
-    """The searchable documents of one locale."""
+class _Places:
+    """Documents (numbered bits) by kind and country, so a corridor's tiers take a few steps."""
 
-    def __init__(self, documents: Iterable[Document]) -> None:
+    def __init__(self, documents: Sequence[Document]) -> None:
+        self.everyone = (1 << len(documents)) - 1
+        self.general = 0  # articles naming no country
+        self.services = 0  # every document that is not an article (tier() treats it so)
+        self.serve_all = 0  # services for everyone (no origins listed)
+        self.named: dict[str, int] = {}  # articles naming a country
+        self.located: dict[str, int] = {}  # services in a country
+        self.serving: dict[str, int] = {}  # services for the people of a country
+        for number, doc in enumerate(documents):
+            bit = 1 << number
+            if doc.kind == "article":
+                if not doc.places:
+                    self.general |= bit
+                for country in doc.places:
+                    self.named[country] = self.named.get(country, 0) | bit
+                continue
+            self.services |= bit
+            if not doc.places:
+                continue
+            self.located[doc.places[0]] = self.located.get(doc.places[0], 0) | bit
+            if len(doc.places) == 1:
+                self.serve_all |= bit
+            for country in doc.places[1:]:
+                self.serving[country] = self.serving.get(country, 0) | bit
+
+    def tiers(self, origin: str | None, destination: str | None) -> tuple[int, int, int]:
+        """The documents of tier CORRIDOR, GENERAL and ELSEWHERE, as tier() ranks them."""
+        if origin is None and destination is None:
+            return self.everyone, 0, 0
+        mine = 0
+        for country in (origin, destination):
+            if country is not None:
+                mine |= self.named.get(country, 0)
+        if destination is not None:
+            serves_her = self.serve_all | (
+                self.services if origin is None else self.serving.get(origin, 0)
+            )
+            mine |= self.located.get(destination, 0) & serves_her
+        if origin is not None:
+            mine |= self.located.get(origin, 0) & self.serving.get(origin, 0)
+        return mine, self.general, self.everyone & ~(mine | self.general)
+
+
+class SearchIndex:
+    """The searchable documents of one locale, with the word index that finds and scores them.
+
+    Documents are numbered in the order that breaks ties (title, kind, key), so the bits of a
+    set of documents, read upward, are already in result order within one tier and score.
+    """
+
+    def __init__(
+        self,
+        documents: Iterable[Document],
+        *,
+        words: Sequence[Sequence[Sequence[str]]] | None = None,
+    ) -> None:
+        """Index the documents; `words[n]` are document n's fields split at spaces, when the
+        caller has them already."""
         self.documents = tuple(documents)
-        self.burmese = any(textmod.has_myanmar(f) for doc in self.documents for f in doc.fields)
+        order = sorted(
+            range(len(self.documents)),
+            key=lambda n: (self.documents[n].title, self.documents[n].kind, self.documents[n].key),
+        )
+        self._ranked = [self.documents[n] for n in order]
+        split = [
+            words[n] if words is not None else [f.split(" ") for f in self.documents[n].fields]
+            for n in order
+        ]
+        self._words = WordIndex(split, (None, None, BODY_HITS_CAP))
+        self._places = _Places(self._ranked)
+        # Every Burmese letter of the fields is in a word of the unspaced vocabulary.
+        self.burmese = textmod.has_myanmar(self._words.unspaced_text)
 
     def export(self) -> dict[str, Any]:
         """The index as plain data, for the same search to run offline in the browser.
@@ -157,6 +218,56 @@ class SearchIndex:
             data["zawgyi"] = textmod.zawgyi().export()
         return data
 
+    def _score(self, words: list[str]) -> tuple[int, Planes]:
+        """The documents holding every word, and every document's score as planes."""
+        everyone = self._places.everyone
+        found = everyone
+        score: Planes = ()
+        for word in words:
+            counts = self._words.counts(word)
+            found &= nonzero(counts[0]) | nonzero(counts[1]) | nonzero(counts[2])
+            if not found:
+                return 0, ()
+            capped = (counts[0], counts[1], cap(counts[2], BODY_HITS_CAP, everyone))
+            for weight, planes in zip(WEIGHTS, capped, strict=True):
+                score = add(score, scale(planes, weight))
+        return found, score
+
+    def _ordered(
+        self, query: str, origin: str | None, destination: str | None, everywhere: bool
+    ) -> tuple[list[tuple[int, int]], Planes]:
+        """(tier, documents) of the matches in the tiers shown, in tier order, and the scores."""
+        words = terms(query)
+        found, score = self._score(words) if words else (0, ())
+        tiers = self._places.tiers(origin, destination)
+        shown = tiers if everywhere else tiers[:ELSEWHERE]
+        return [(rank, found & docs) for rank, docs in enumerate(shown)], score
+
+    def _hits(
+        self, groups: list[tuple[int, int]], score: Planes, start: int, stop: int
+    ) -> list[Hit]:
+        """Results `start` to `stop` (exclusive) of the order: tier, score, then number."""
+        hits: list[Hit] = []
+        seen = 0
+        for rank, group in groups:
+            size = group.bit_count()
+            if seen + size <= start:
+                seen += size
+                continue
+            for value, docs in levels(group, score):
+                size = docs.bit_count()
+                if seen + size <= start:
+                    seen += size
+                    continue
+                for number in members(docs):
+                    if seen >= start:
+                        doc = self._ranked[number]
+                        hits.append(Hit(doc.kind, doc.key, doc.title, doc.summary, value, rank))
+                        if len(hits) >= stop - start:
+                            return hits
+                    seen += 1
+        return hits
+
     def search(
         self,
         query: str,
@@ -166,27 +277,8 @@ class SearchIndex:
         everywhere: bool = False,
     ) -> list[Hit]:
         """Documents holding every word of the query, in the order of the module docstring."""
-        words = terms(query)
-        if not words:
-            return []
-        patterns = [(w, _pattern(w)) for w in words]
-        hits: list[Hit] = []
-        for doc in self.documents:
-            score = 0
-            for word, pattern in patterns:
-                # A plain substring test first: most documents lack the word, and this is cheap.
-                counts = [len(pattern.findall(f)) if word in f else 0 for f in doc.fields]
-                if not any(counts):
-                    break
-                counts[2] = min(counts[2], BODY_HITS_CAP)
-                score += sum(w * c for w, c in zip(WEIGHTS, counts, strict=True))
-            else:
-                rank = tier(doc.kind, doc.places, origin, destination)
-                hits.append(Hit(doc.kind, doc.key, doc.title, doc.summary, score, rank))
-        if not everywhere:
-            hits = [h for h in hits if h.tier != ELSEWHERE]
-        hits.sort(key=lambda h: (h.tier, -h.score, h.title, h.kind, h.key))
-        return hits
+        groups, score = self._ordered(query, origin, destination, everywhere)
+        return self._hits(groups, score, 0, self._places.everyone.bit_length())
 
     def page(
         self,
@@ -198,19 +290,22 @@ class SearchIndex:
         everywhere: bool = False,
     ) -> ResultPage:
         """Page `number` (from 1) of the results, with how many were left out by the corridor."""
-        hits = self.search(query, origin, destination, everywhere=True)
+        groups, score = self._ordered(query, origin, destination, True)
+        counts = [group.bit_count() for _, group in groups]
         corridor = origin is not None or destination is not None
-        shown = hits if everywhere else [h for h in hits if h.tier != ELSEWHERE]
-        pages = max(1, -(-len(shown) // PER_PAGE))
-        chosen = tuple(shown[(number - 1) * PER_PAGE : number * PER_PAGE])
+        shown = groups if everywhere else groups[:ELSEWHERE]
+        total = sum(counts[: len(shown)])
+        pages = max(1, -(-total // PER_PAGE))
+        first = (number - 1) * PER_PAGE
+        chosen = tuple(self._hits(shown, score, first, first + PER_PAGE)) if number >= 1 else ()
         return ResultPage(
             number=number,
-            total=len(shown),
+            total=total,
             pages=pages,
             exists=number <= pages,
             services=tuple(h for h in chosen if h.kind == "service"),
             articles=tuple(h for h in chosen if h.kind == "article"),
-            elsewhere=len(hits) - len(shown),
+            elsewhere=sum(counts) - total,
             filtered=corridor and not everywhere,
             hits=chosen,
         )
@@ -218,31 +313,27 @@ class SearchIndex:
 
 def build_index(library: Library, locale: str) -> SearchIndex:
     """The index of every article and service as a reader of `locale` sees them."""
-    docs: list[Document] = []
+    entries: list[tuple[str, str, str, str, tuple[str, ...]]] = []
+    texts: list[str] = []
     for article in library.articles.values():
         text = article.text(locale)
-        docs.append(
-            Document(
-                "article",
-                article.slug,
-                text.title,
-                text.summary,
-                (normalize(text.title), normalize(text.summary), normalize(text.plain)),
-                tuple(sorted(article.countries)),
-            )
+        entries.append(
+            ("article", article.slug, text.title, text.summary, tuple(sorted(article.countries)))
         )
+        texts += (text.title, text.summary, text.plain)
     for service in library.services.values():
         name = pick(service.name, locale)
         description = pick(service.description, locale) if service.description else ""
         english = service.name.get("en", "") if locale != "en" else ""
-        docs.append(
-            Document(
-                "service",
-                service.id,
-                name,
-                description,
-                (normalize(name), normalize(description), normalize(english)),
-                (service.country, *sorted(service.serves)),
-            )
+        places = (service.country, *sorted(service.serves))
+        entries.append(("service", service.id, name, description, places))
+        texts += (name, description, english)
+    words = fold_words(texts)  # normalize() of every text, each distinct word folded once
+    fields = [" ".join(w) for w in words]
+    docs = [
+        Document(
+            kind, key, title, summary, (fields[3 * n], fields[3 * n + 1], fields[3 * n + 2]), places
         )
-    return SearchIndex(docs)
+        for n, (kind, key, title, summary, places) in enumerate(entries)
+    ]
+    return SearchIndex(docs, words=[words[3 * n : 3 * n + 3] for n in range(len(docs))])

@@ -1,0 +1,126 @@
+"""Counts of many documents at once, held as bit planes: integers whose bits are documents.
+
+A `Planes` value is a tuple of Python ints, least significant first: document d's count has
+bit j set when bit d of plane j is set. Adding, scaling and capping the counts of every document
+then costs a few integer operations per plane, whatever the number of documents; an empty
+tuple is zero for all.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict, deque
+from collections.abc import Iterable, Iterator
+from functools import reduce
+from itertools import repeat
+from operator import lshift, or_
+
+Planes = tuple[int, ...]
+
+
+def bitset(members: Iterable[int]) -> int:
+    """The int with bit d set for each distinct d of `members` (each >= 0)."""
+    return reduce(or_, map(lshift, repeat(1), members), 0)
+
+
+def from_counts(present: list[int], repeated: list[int], limit: int | None = None) -> Planes:
+    """The planes of a count of 1 for each document of `present`, except where `repeated`, a
+    flat list of (document, count >= 2) pairs, says more (above `limit` taken as `limit`)."""
+    ones = bitset(present)
+    if not repeated:
+        return (ones,)
+    documents = repeated[0::2]
+    # Documents grouped by count in C; then a few bitsets, one per distinct count.
+    by_count: defaultdict[int, list[int]] = defaultdict(list)
+    deque(map(list.append, map(by_count.__getitem__, repeated[1::2]), documents), maxlen=0)
+    top = max(by_count) if limit is None else min(max(by_count), limit)
+    planes = [0] * top.bit_length()
+    planes[0] = ones & ~bitset(documents)
+    for count, group in by_count.items():
+        bits = bitset(group)
+        value = count if limit is None else min(count, limit)
+        for j in range(value.bit_length()):
+            if (value >> j) & 1:
+                planes[j] |= bits
+    return tuple(planes)
+
+
+def add(a: Planes, b: Planes) -> Planes:
+    """The sum, document by document."""
+    if len(a) < len(b):
+        a, b = b, a
+    if not b:
+        return a
+    out: list[int] = []
+    carry = 0
+    for j, x in enumerate(a):
+        if j >= len(b) and not carry:
+            out.extend(a[j:])
+            return tuple(out)
+        y = b[j] if j < len(b) else 0
+        half = x ^ y
+        out.append(half ^ carry)
+        carry = (x & y) | (carry & half)
+    if carry:
+        out.append(carry)
+    return tuple(out)
+
+
+def scale(a: Planes, factor: int) -> Planes:
+    """Each count times `factor` (>= 0)."""
+    total: Planes = ()
+    shift = 0
+    while factor:
+        if factor & 1:
+            total = add(total, (0,) * shift + a)
+        factor >>= 1
+        shift += 1
+    return total
+
+
+def at_least(a: Planes, value: int, everyone: int) -> int:
+    """The documents (among the bits of `everyone`) whose count is at least `value` (>= 0)."""
+    greater, equal = 0, everyone
+    for j in reversed(range(max(len(a), value.bit_length()))):
+        plane = a[j] if j < len(a) else 0
+        if (value >> j) & 1:
+            equal &= plane
+        else:
+            greater |= equal & plane
+            equal &= ~plane
+    return greater | equal
+
+
+def cap(a: Planes, limit: int, everyone: int) -> Planes:
+    """Each count, or `limit` (>= 1) where the count is larger."""
+    if len(a) < limit.bit_length() or (len(a) == limit.bit_length() and limit == (1 << len(a)) - 1):
+        return a  # no count can exceed the limit
+    over = at_least(a, limit, everyone)
+    return tuple(
+        (a[j] & ~over) | (over if (limit >> j) & 1 else 0) for j in range(limit.bit_length())
+    )
+
+
+def nonzero(a: Planes) -> int:
+    """The documents whose count is not zero."""
+    return reduce(or_, a, 0)
+
+
+def levels(group: int, a: Planes) -> Iterator[tuple[int, int]]:
+    """(count, documents with that count) for the documents of `group`, largest count first."""
+    while group:
+        top, value = group, 0
+        for j in reversed(range(len(a))):
+            hit = top & a[j]
+            if hit:
+                top = hit
+                value |= 1 << j
+        yield value, top
+        group ^= top
+
+
+def members(bits: int) -> Iterator[int]:
+    """The documents of a bitset, in increasing order."""
+    while bits:
+        low = bits & -bits
+        yield low.bit_length() - 1
+        bits ^= low
