@@ -27,8 +27,8 @@ GZIP_SUFFIX = "-gzip"
 REPRESENTATION_HEADERS = (b"content-length", b"content-encoding", b"etag")
 
 
-def accepts_gzip(accept_encoding: str) -> bool:
-    """Whether an Accept-Encoding header takes gzip (RFC 9110 section 12.5.3, q=0 refuses)."""
+def coding_qualities(accept_encoding: str) -> dict[str, float]:
+    """Each content coding an Accept-Encoding header names, in lower case, with its q-value."""
     qualities: dict[str, float] = {}
     for part in accept_encoding.split(","):
         coding, _, params = part.strip().partition(";")
@@ -44,10 +44,20 @@ def accepts_gzip(accept_encoding: str) -> bool:
                 except ValueError:
                     quality = 0.0
         qualities[coding] = quality
-    for coding in ("gzip", "x-gzip"):
-        if coding in qualities:
-            return qualities[coding] > 0
-    return qualities.get("*", 0.0) > 0
+    return qualities
+
+
+def coding_quality(qualities: dict[str, float], *names: str) -> float:
+    """The q-value of the coding with these names (the first named wins), else that of `*`."""
+    for name in names:
+        if name in qualities:
+            return qualities[name]
+    return qualities.get("*", 0.0)
+
+
+def accepts_gzip(accept_encoding: str) -> bool:
+    """Whether an Accept-Encoding header takes gzip (RFC 9110 section 12.5.3, q=0 refuses)."""
+    return coding_quality(coding_qualities(accept_encoding), "gzip", "x-gzip") > 0
 
 
 def identity_etag(body: bytes) -> str:
