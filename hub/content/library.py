@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 
 from hub.content.model import Article, Service, Site, Topic
 
+HelpGroups = tuple[tuple[str, tuple[Service, ...]], ...]
+
 # Order of the help page: what saves a life first, then her own people, then the rest.
 HELP_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("emergency", ("emergency", "police")),
@@ -23,30 +25,65 @@ HELP_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
 
 @dataclass(frozen=True)
 class Library:
-    """Everything loaded from the content tree."""
+    """Everything loaded from the content tree.
+
+    The lists pages ask for (a topic's articles, the help page's groups) are worked out once per
+    corridor and kept, so a request costs a look-up; only corridors of the site's own countries
+    are kept, which bounds what is kept whatever a request asks.
+    """
 
     site: Site
     topics: tuple[Topic, ...]
     articles: Mapping[str, Article]
     services: Mapping[str, Service]
-    _topic_ids: frozenset[str] = field(init=False, repr=False)
+    _topic_ids: frozenset[str] = field(init=False, repr=False, compare=False)
+    _topics_by_id: dict[str, Topic] = field(init=False, repr=False, compare=False)
+    _by_topic: dict[str, tuple[Article, ...]] = field(init=False, repr=False, compare=False)
+    _by_country: dict[str | None, tuple[Service, ...]] = field(
+        init=False, repr=False, compare=False
+    )
+    _countries: frozenset[str | None] = field(init=False, repr=False, compare=False)
+    _articles_in: dict[tuple[str, str | None, str | None], tuple[Article, ...]] = field(
+        init=False, repr=False, compare=False
+    )
+    _help_groups: dict[tuple[str | None, str | None, bool], HelpGroups] = field(
+        init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "_topic_ids", frozenset(t.id for t in self.topics))
+        set_ = object.__setattr__
+        set_(self, "_topic_ids", frozenset(t.id for t in self.topics))
+        set_(self, "_topics_by_id", {t.id: t for t in reversed(self.topics)})
+        by_topic: dict[str, list[Article]] = {}
+        for article in self.articles.values():
+            for topic_id in dict.fromkeys(article.topics):
+                by_topic.setdefault(topic_id, []).append(article)
+        set_(self, "_by_topic", {k: tuple(v) for k, v in by_topic.items()})
+        by_country: dict[str | None, list[Service]] = {}
+        for service in self.services.values():
+            by_country.setdefault(service.country, []).append(service)
+        set_(self, "_by_country", {k: tuple(v) for k, v in by_country.items()})
+        set_(self, "_countries", frozenset((None, *self.site.origins, *self.site.destinations)))
+        set_(self, "_articles_in", {})
+        set_(self, "_help_groups", {})
 
     def topic(self, topic_id: str) -> Topic | None:
         """The topic with this id, if any."""
-        return next((t for t in self.topics if t.id == topic_id), None)
+        return self._topics_by_id.get(topic_id)
 
     def articles_in(
         self, topic_id: str, origin: str | None = None, destination: str | None = None
     ) -> list[Article]:
         """Articles of a topic that concern the corridor, in a stable order."""
-        return [
-            a
-            for a in self.articles.values()
-            if topic_id in a.topics and a.fits(origin, destination)
-        ]
+        key = (topic_id, origin, destination)
+        found = self._articles_in.get(key)
+        if found is None:
+            found = tuple(
+                a for a in self._by_topic.get(topic_id, ()) if a.fits(origin, destination)
+            )
+            if self._keeps(origin, destination):
+                self._articles_in[key] = found
+        return list(found)
 
     def help_groups(
         self, origin: str | None, destination: str | None, *, at_home: bool = False
@@ -56,7 +93,21 @@ class Library:
         `at_home`: she is in her own country now, so the emergency numbers are its own, and
         its line for its workers follows them.
         """
-        groups: list[tuple[str, list[Service]]] = []
+        key = (origin, destination, at_home)
+        found = self._help_groups.get(key)
+        if found is None:
+            found = self._group_help(origin, destination, at_home=at_home)
+            if self._keeps(origin, destination):
+                self._help_groups[key] = found
+        return [(group, list(services)) for group, services in found]
+
+    def _keeps(self, origin: str | None, destination: str | None) -> bool:
+        return origin in self._countries and destination in self._countries
+
+    def _group_help(
+        self, origin: str | None, destination: str | None, *, at_home: bool
+    ) -> HelpGroups:
+        groups: list[tuple[str, tuple[Service, ...]]] = []
         for group, kinds in HELP_GROUPS:
             if group == "home-hotline":
                 # Her own country's lines for its people abroad, not the ones it runs for the
@@ -64,16 +115,12 @@ class Library:
                 country = origin
                 items = [
                     s
-                    for s in self.services.values()
-                    if s.country == country and origin is not None and origin in s.serves
+                    for s in self._by_country.get(country, ())
+                    if origin is not None and origin in s.serves
                 ]
             else:
                 country = origin if at_home and group == "emergency" else destination
-                items = [
-                    s
-                    for s in self.services.values()
-                    if s.country == country and s.serves_origin(origin)
-                ]
+                items = [s for s in self._by_country.get(country, ()) if s.serves_origin(origin)]
             if country is None:
                 continue
             if group == "embassy":
@@ -81,8 +128,8 @@ class Library:
             chosen = [s for s in items if s.kind in kinds]
             chosen.sort(key=lambda s: (s.verification_needed, kinds.index(s.kind), s.id))
             if chosen:
-                groups.append((group, chosen))
-        return groups
+                groups.append((group, tuple(chosen)))
+        return tuple(groups)
 
     def resolves(self, href: str, slug: str) -> bool:
         """Whether a link in article `slug` leads somewhere real."""

@@ -9,19 +9,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from markdown_it import MarkdownIt
 
 from hub.content import fields as f
 from hub.content.library import Library
-from hub.content.markdown import (
-    FrontMatterError,
-    links,
-    make_renderer,
-    plain_text,
-    render,
-    revision,
-    split_front_matter,
-)
+from hub.content.markdown import Converter, FrontMatterError, revision, split_front_matter
 from hub.content.model import Article, ArticleText, Service, Site, Topic
 from hub.content.services import SOURCE_MAX_AGE_YEARS, parse_service
 
@@ -63,7 +54,7 @@ class _Loader:
         self.today = today
         self.source_max_age_years = source_max_age_years
         self.problems: list[Problem] = []
-        self.md: MarkdownIt = make_renderer()
+        self.convert = Converter()
 
     def rel(self, path: Path) -> str:
         try:
@@ -192,14 +183,16 @@ class _Loader:
             assert updated is not None
             if updated > self.today:
                 raise f.FieldError(f"'updated' {updated} is in the future")
+            rendered = self.convert(body)
             text = ArticleText(
                 slug=slug,
                 locale=locale,
                 title=f.text(meta, "title") or "",
                 summary=f.text(meta, "summary") or "",
                 body=body,
-                html=render(self.md, body),
-                plain=plain_text(self.md, body),
+                html=rendered.html,
+                plain=rendered.plain,
+                links=rendered.links,
                 revision=revision(body),
                 updated=updated,
                 source_revision=source_revision,
@@ -274,7 +267,7 @@ class _Loader:
                     self.problem(folder / "en.md", f"unknown topic '{topic}'")
             for locale, text in article.texts.items():
                 path = folder / f"{locale}.md"
-                for href in links(self.md, text.body):
+                for href in text.links:
                     if not library.resolves(href, article.slug):
                         self.problem(path, f"link '{href}' does not lead to a page of the hub")
                 if article.is_outdated(locale):

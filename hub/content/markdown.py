@@ -1,19 +1,97 @@
-"""Markdown to safe HTML and to plain text, with raw HTML and images off."""
+"""Markdown to safe HTML, its plain text and its links, with raw HTML and images off."""
 
 from __future__ import annotations
 
 import hashlib
+import html
+import re
+import string
+import unicodedata
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
+import markdown_it_pyrs
 from markdown_it import MarkdownIt
 from markdown_it.renderer import RendererHTML
 from markdown_it.token import Token
 from markdown_it.utils import EnvType, OptionsDict
 
+# markdown-it's CommonMark rules with tables added and raw HTML and images left out, as in
+# make_renderer.
+FAST_RULES: list[Any] = [
+    "blockquote",
+    "code",
+    "fence",
+    "heading",
+    "hr",
+    "lheading",
+    "list",
+    "paragraph",
+    "reference",
+    "autolink",
+    "backticks",
+    "emphasis",
+    "entity",
+    "escape",
+    "link",
+    "newline",
+    "table",
+]
+# markdown-it-pyrs (a Rust port of an older markdown-it) is ~20 times faster than markdown-it-py,
+# but it recurses without a limit (nesting some ten thousand levels deep overflows the stack and
+# kills the process), panics on some runs of backticks and brackets, slows down quadratically on
+# a paragraph full of brackets, and differs from markdown-it-py (CommonMark 0.31) on some
+# constructs. So it takes only bodies within the bounds and the subset below, which articles
+# use and on which both give the same HTML (tests/test_content.py, and every example of the
+# CommonMark spec); any other body is rendered by markdown-it-py, whose output is the reference.
+FAST_MAX_CHARS = 100_000
+# Columns of a line's leading blockquote, list-marker and indent characters (a tab counts 4):
+# every nested container takes at least one column, so this bounds the nesting depth below
+# markdown-it-py's limit of 20.
+FAST_MAX_PREFIX = 15
+# Opening brackets in one block (text between blank lines): bounds the nesting of link labels.
+FAST_MAX_BRACKETS = 12
+# Emphasis delimiters in the whole body: bounds inline nesting.
+FAST_MAX_DELIMITERS = 2_000
+_DEEP_PREFIX = re.compile(rf"^[ >*+\-.)0-9]{{{FAST_MAX_PREFIX + 1},}}", re.MULTILINE)
+# Outside the subset: code (backticks, ~~~ fences), tables (pipes; markdown-it-pyrs also takes a
+# line like ":-" alone for a table's alignment row), "<" (autolinks and what would be raw HTML),
+# reference definitions, escaped emphasis, blockquotes, NUL and CR (which markdown-it rewrites
+# before parsing), and whitespace beyond ASCII (which Python's str.strip() removes where
+# markdown-it's trimming does not).
+_UNPROVEN = re.compile(
+    r"[`~|<\x00\r]|\]:|:-|-:|\\[*_]|[^\S\x00-\x7f]|^[ \t*+\-.)0-9]*>", re.MULTILINE
+)
+# Emphasis: the two match delimiters differently once runs are left open, nest, differ in length,
+# can both open and close (as "_" inside a word), or straddle a link's brackets. So on each line
+# the runs of "*" or "_" (a bullet aside) must alternate: one that can only open, then the same
+# run that can only close, with no bracket between them. Link destinations are left out first.
+_DESTINATION = re.compile(r"\]\([^()\s]*\)")
+_EMPHASIS_TOKEN = re.compile(r"^[ \t+\-.)0-9]*\*(?=[ \t]|$)|(\*+|_+)|([\[\]])|(\n)", re.MULTILINE)
+_WHITESPACE = frozenset(" \t\n\f")
+# Emphasis next to a Unicode symbol: CommonMark 0.31 counts symbols as punctuation there.
+_BESIDE_DELIMITER = re.compile(r"(?<=[*_])[^\x00-\x7f]|[^\x00-\x7f](?=[*_])")
+_BLANK_LINE = re.compile(r"\n[ \t]*\n")
+# With raw HTML off, every tag in the output is one the renderer wrote; "<" in text is escaped.
+_TAG = re.compile(r"<[^>]*>")
+_ANCHOR = re.compile(r'<a href="([^"]*)"((?: title="[^"]*")?)>')
+_HREF = re.compile(r'<a href="([^"]*)"')
+
 
 class FrontMatterError(ValueError):
     """A Markdown file whose front matter block is missing or unclosed."""
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A Markdown body as readers and search see it."""
+
+    html: str
+    # The visible words, one space between the texts of neighbouring elements.
+    plain: str
+    # Every link target, in document order, as written into the HTML (entities decoded).
+    links: tuple[str, ...]
 
 
 def revision(body: str) -> str:
@@ -58,7 +136,7 @@ def _link_open(
 
 
 def make_renderer() -> MarkdownIt:
-    """A CommonMark renderer with raw HTML and images disabled, tables on."""
+    """markdown-it-py set for CommonMark with raw HTML and images disabled, tables on."""
     md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
     md.enable("table")
     md.disable("image")
@@ -66,40 +144,97 @@ def make_renderer() -> MarkdownIt:
     return md
 
 
-def plain_text(md: MarkdownIt, body: str) -> str:
-    """The visible words of a Markdown body, for search."""
-    words: list[str] = []
-
-    def walk(tokens: Sequence[Token]) -> None:
-        for token in tokens:
-            if token.children:
-                walk(token.children)
-            elif token.type in {"text", "code_inline", "code_block", "fence"}:
-                words.append(token.content)
-            elif token.type in {"softbreak", "hardbreak"}:
-                words.append(" ")
-        return None
-
-    walk(md.parse(body))
-    return " ".join(" ".join(words).split())
+def _add_rel(match: re.Match[str]) -> str:
+    if _is_external(html.unescape(match.group(1))):
+        return f'{match.group(0)[:-1]} rel="noreferrer noopener">'
+    return match.group(0)
 
 
-def links(md: MarkdownIt, body: str) -> list[str]:
-    """Every link target in a Markdown body."""
-    found: list[str] = []
+def _fast_path_fits(body: str) -> bool:
+    """Whether markdown-it-pyrs can take the body safely and render it as markdown-it-py does."""
+    if len(body) > FAST_MAX_CHARS or _UNPROVEN.search(body) is not None:
+        return False
+    if body.count("*") + body.count("_") > FAST_MAX_DELIMITERS:
+        return False
+    if body.count("[") > FAST_MAX_BRACKETS and any(
+        block.count("[") > FAST_MAX_BRACKETS for block in _BLANK_LINE.split(body)
+    ):
+        return False
+    columns = body.replace("\t", "    ") if "\t" in body else body
+    if _DEEP_PREFIX.search(columns) is not None or not _plain_emphasis(body):
+        return False
+    return not any(
+        unicodedata.category(char).startswith("S") for char in _BESIDE_DELIMITER.findall(body)
+    )
 
-    def walk(tokens: Sequence[Token]) -> None:
-        for token in tokens:
-            if token.type == "link_open":
-                found.append(str(token.attrGet("href") or ""))
-            if token.children:
-                walk(token.children)
 
-    walk(md.parse(body))
-    return found
+def _punctuation(char: str) -> bool:
+    return char in string.punctuation or unicodedata.category(char)[0] in "PS"
 
 
-def render(md: MarkdownIt, body: str) -> str:
-    """Render a Markdown body to HTML."""
-    result: Any = md.render(body)
-    return str(result)
+def _flanking(toward: str, away: str) -> bool:
+    """CommonMark's flanking test of a delimiter run: left-flanking when `toward` is the character
+    after the run and `away` the one before it; right-flanking the other way round."""
+    if toward in _WHITESPACE:
+        return False
+    return not _punctuation(toward) or away in _WHITESPACE or _punctuation(away)
+
+
+def _plain_emphasis(body: str) -> bool:
+    """Whether every line's emphasis runs alternate: opener only, then the same run, closer only."""
+    text = "\n" + _DESTINATION.sub("]", body) + "\n"
+    opened: str | None = None
+    for match in _EMPHASIS_TOKEN.finditer(text):
+        run, bracket, newline = match.groups()
+        if run:
+            before, after = text[match.start() - 1], text[match.end()]
+            left, right = _flanking(after, before), _flanking(before, after)
+            if opened is None and left and not right:
+                opened = run
+            elif opened == run and right and not left:
+                opened = None
+            else:
+                return False
+        elif (bracket or newline) and opened is not None:
+            return False
+    return True
+
+
+def _hosts_alike(links: Sequence[str]) -> bool:
+    """Whether no link has a host that markdown-it-py would write differently (punycode)."""
+    for href in links:
+        if _is_external(href):
+            host = href.split("//", 1)[1].split("/", 1)[0]
+            if "%" in host:
+                return False
+    return True
+
+
+class Converter:
+    """Markdown bodies to `Rendered`: markdown-it-pyrs where it is safe, else markdown-it-py."""
+
+    def __init__(self) -> None:
+        self._fast = markdown_it_pyrs.MarkdownIt("zero").enable_many(FAST_RULES)
+        self._exact = make_renderer()
+
+    def __call__(self, body: str) -> Rendered:
+        """The HTML, plain text and links of a Markdown body."""
+        if _fast_path_fits(body):
+            try:
+                fast = _ANCHOR.sub(_add_rel, self._fast.render(body))
+            # pyo3 raises a Rust panic as PanicException, a BaseException of no importable name.
+            except BaseException as exc:
+                if type(exc).__name__ != "PanicException":
+                    raise
+            else:
+                links = tuple(html.unescape(href) for href in _HREF.findall(fast))
+                if _hosts_alike(links):
+                    return Rendered(fast, _plain(fast), links)
+        exact = str(self._exact.render(body))
+        links = tuple(html.unescape(href) for href in _HREF.findall(exact))
+        return Rendered(exact, _plain(exact), links)
+
+
+def _plain(rendered: str) -> str:
+    """The text of rendered HTML, a space wherever a tag was, whitespace collapsed."""
+    return " ".join(html.unescape(_TAG.sub(" ", rendered)).split())

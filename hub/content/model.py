@@ -84,6 +84,8 @@ class ArticleText:
     updated: dt.date
     source_revision: str | None = None
     translation: str | None = None
+    # Every link target of the body, in order (for `hub check`).
+    links: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
