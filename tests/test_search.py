@@ -3,15 +3,21 @@ Thai, Khmer and Burmese without spaces; invisible characters, Unicode forms and 
 
 from __future__ import annotations
 
+import datetime as dt
+import random
 import re
+import shutil
 import unicodedata
+from pathlib import Path
 
 import pytest
+import yaml
 from starlette.testclient import TestClient
 
-from hub.content.search import Document, SearchIndex, normalize, terms
-from hub.content.text import query_text
-from tests.conftest import set_corridor
+from hub.content import bitslice
+from hub.content.search import ELSEWHERE, Document, SearchIndex, normalize, terms
+from hub.content.text import fold, query_text
+from tests.conftest import FIXTURES, ClientFactory, set_corridor
 
 # The sample pair of paraencoder's own tests (tests/test_convert.py): "I love Myanmar" in Zawgyi
 # and in Unicode; and the Zawgyi spelling of "Myanmar" from its README.
@@ -269,3 +275,301 @@ def test_the_offline_index_carries_corridors_and_zawgyi_only_where_needed(
     docs = {d[1]: d for d in english["docs"]}
     assert docs["ph-consulate-hong-kong"][7] == ["HK", "PH"]
     assert docs["keep-your-passport"][0] == "article"
+
+
+# The index must find exactly what reading every document would find. The oracle below is a
+# plain scan written from the rules of hub/content/search.py's docstring and ARCHITECTURE.md,
+# sharing no code with the index: only text.fold and text.query_text, which define the text.
+
+# Unicode blocks of the scripts written without spaces: Thai, Lao, Myanmar (and Extended-A),
+# Khmer. A query word starting with one of their characters matches anywhere.
+_UNSPACED = re.compile("[\u0e00-\u0e7f\u0e80-\u0eff\u1000-\u109f\uaa60-\uaa7f\u1780-\u17ff]")
+_CORRIDORS = [(None, None), ("PH", "HK"), ("ID", None), (None, "MY"), ("ID", "HK")]
+
+
+def _oracle_words(query: str) -> list[str]:
+    words: list[str] = []
+    for word in fold(query_text(query)).split(" "):
+        if word and word not in words:
+            words.append(word)
+    return words
+
+
+def _occurrences(word: str, text: str) -> int:
+    """Leftmost, non-overlapping matches; in spaced scripts only where no letter or digit is
+    just before."""
+    anywhere = _UNSPACED.match(word) is not None
+    count, at = 0, text.find(word)
+    while at >= 0:
+        if anywhere or at == 0 or not text[at - 1].isalnum():
+            count += 1
+            at = text.find(word, at + len(word))
+        else:
+            at = text.find(word, at + 1)
+    return count
+
+
+def _oracle_tier(doc: Document, origin: str | None, destination: str | None) -> int:
+    if origin is None and destination is None:
+        return 0
+    if doc.kind == "article":
+        if not doc.places:
+            return 1
+        return 0 if origin in doc.places or destination in doc.places else 2
+    country, serves = doc.places[0], doc.places[1:]
+    if country == destination and (not serves or origin is None or origin in serves):
+        return 0
+    if origin is not None and country == origin and origin in serves:
+        return 0
+    return 2
+
+
+def _oracle(
+    docs: tuple[Document, ...], query: str, origin: str | None, destination: str | None
+) -> list[tuple[str, str, int, int]]:
+    """Every match as (kind, key, score, tier), in order, all tiers included."""
+    words = _oracle_words(query)
+    found = []
+    for doc in docs:
+        score = 0
+        for word in words:
+            title, summary, body = (_occurrences(word, f) for f in doc.fields)
+            if not (title or summary or body):
+                break
+            score += 10 * title + 3 * summary + min(body, 5)
+        else:
+            if words:
+                found.append((doc, score, _oracle_tier(doc, origin, destination)))
+    found.sort(key=lambda m: (m[2], -m[1], m[0].title, m[0].kind, m[0].key))
+    return [(doc.kind, doc.key, score, rank) for doc, score, rank in found]
+
+
+def _queries(docs: tuple[Document, ...], rng: random.Random, count: int) -> list[str]:
+    """Prefixes from word starts, pieces of unspaced words, pieces from inside spaced words,
+    several words, words of no document, and typed variants (case, NFD, zero-width)."""
+    words = sorted({w for doc in docs for f in doc.fields for w in f.split(" ") if w})
+    queries: list[str] = []
+    while len(queries) < count:
+        word = rng.choice(words)
+        starts = [0] + [i for i in range(1, len(word)) if not word[i - 1].isalnum()]
+        unspaced = [i for i, ch in enumerate(word) if _UNSPACED.match(ch)]
+        kind = rng.randrange(6)
+        if kind == 0 and unspaced:
+            start = rng.choice(unspaced)
+        elif kind == 1:
+            start = rng.randrange(len(word))  # inside a word: found only where allowed
+        else:
+            start = rng.choice(starts)
+        piece = word[start : start + rng.randint(1, len(word) - start)]
+        if kind == 2:
+            piece += rng.choice(["", "x", "ก", "-", "1"])  # one character past the word
+        if kind == 3:
+            other = rng.choice(words)
+            piece = f"{piece} {other[: rng.randint(1, len(other))]}"
+        if kind == 4:
+            piece = rng.choice(
+                [piece.upper(), unicodedata.normalize("NFD", piece), "\u200b".join(piece)]
+            )
+        if kind == 5:
+            piece = rng.choice(["zzqxj", "ฆฆฆฆ", "ဿဿ", f"{piece}qqq", "xx-yy", "\u17d2\u17d2"])
+        queries.append(piece)
+    return queries
+
+
+def _assert_same_as_oracle(index: SearchIndex, queries: list[str]) -> None:
+    for query in queries:
+        for origin, destination in _CORRIDORS:
+            expected = _oracle(index.documents, query, origin, destination)
+            for everywhere in (False, True):
+                shown = [e for e in expected if everywhere or e[3] != ELSEWHERE]
+                got = index.search(query, origin, destination, everywhere=everywhere)
+                assert [(h.kind, h.key, h.score, h.tier) for h in got] == shown, query
+                for number in (1, 2, 7):
+                    page = index.page(query, number, origin, destination, everywhere=everywhere)
+                    assert page.total == len(shown), query
+                    assert page.elsewhere == len(expected) - len(shown), query
+                    assert [(h.kind, h.key, h.score, h.tier) for h in page.hits] == shown[
+                        (number - 1) * 10 : number * 10
+                    ], query
+
+
+@pytest.mark.parametrize("locale", ["en", "vi", "th", "km", "my", "fil", "id"])
+def test_the_index_finds_exactly_what_a_scan_finds_on_the_starter_content(
+    client: TestClient, locale: str
+) -> None:
+    index: SearchIndex = client.app.state.search[locale]  # type: ignore[attr-defined]
+    assert len(index.documents) > 100
+    fixed = ["passport", "hộ chiếu", "หนังสือเดินทาง", "លិខិតឆ្លងដែន", ZAWGYI_MYANMAR, "1348"]
+    _assert_same_as_oracle(index, fixed + _queries(index.documents, random.Random(locale), 60))
+
+
+# Texts that make word boundaries hard: punctuation inside words, scripts mixed in one word,
+# zero-width characters, digits of other scripts, compatibility forms, case rules.
+_TRICKY = [
+    "covid-19",
+    "COVID-19",
+    "wa.me/6591234567",
+    "24/7",
+    "e-mail",
+    "don't",
+    "(passport)",
+    "passport.",
+    "Passport's",
+    "pass\u200bport",
+    "x_y",
+    "foo_bar",
+    "1st",
+    "a-a-a-",
+    "--",
+    "...",
+    "#help",
+    "@hub",
+    "a.b.c",
+    "x:y",
+    "\uff12\uff14",  # fullwidth 24
+    "ﬁnance",
+    "straße",
+    "ΣΟΦΙΑΣ",
+    "Σ",
+    "İstanbul",
+    "ǅemal",
+    "a\u00a8b",
+    "\u00a8",
+    "e\u0301",
+    "\u0301e",
+    "hộ chiếu",
+    "HỘ CHIẾU",
+    "Đường",
+    "tiền lương",
+    "หนังสือเดินทาง",
+    "นายจ้าง\u200bไม่มีสิทธิ์",
+    "๑๓๔๘",
+    "1348",
+    "១៣៤៨",
+    "၁၃၄၈",
+    "႐႑",
+    "លិខិតឆ្លងដែន",
+    "និយោជក",
+    "နိုင်ငံကူးလက်မှတ်",
+    UNICODE_GREETING,
+    UNICODE_SENTENCE,
+    "ကျွန်ုပ်",
+    "ສະບາຍດີ",
+    "abcไทย",
+    "ไทยabc",
+    "ab-ไทย",
+    "ไทย-ab",
+    "ก",
+    "ง",
+    "\u0e31",
+    "๛",
+    "ꩠꩡ",
+    "ab\u200cc",
+    "\ufeffstart",
+    "end\u200d",
+    "a\u00a0b",
+    "1\u20442",
+]
+_PLAIN = ["help", "work", "passport", "pay", "the", "a", "hotline", "call", "rest", "restaurant"]
+
+
+def _write_tricky_tree(root: Path) -> tuple[list[str], list[str]]:
+    """A content tree (the valid fixture plus tricky articles and services); their ids."""
+    shutil.copytree(FIXTURES / "valid", root)
+    rng = random.Random(8)
+
+    def text(words: int) -> str:
+        return " ".join(rng.choice(_TRICKY + _PLAIN) for _ in range(words))
+
+    slugs, services = [], []
+    for number in range(14):
+        slug = f"tricky-{number}"
+        folder = root / "articles" / slug
+        folder.mkdir(parents=True)
+        meta: dict[str, object] = {
+            "title": f"{text(3)} {number}",
+            "summary": text(6),
+            "topics": ["before-you-go"],
+            "updated": "2026-01-15",
+            "sources": ["https://www.ilo.org/"],
+        }
+        countries = rng.choice([[], ["PH"], ["HK"], ["ID", "MY"], ["PH", "HK"]])
+        if countries:
+            meta["countries"] = countries
+        head = yaml.safe_dump(meta, allow_unicode=True, sort_keys=False)
+        (folder / "en.md").write_text(f"---\n{head}---\n{text(40)}\n\n{text(30)}\n", "utf-8")
+        slugs.append(slug)
+    for number in range(8):
+        service_id = f"tricky-service-{number}"
+        entry = {
+            "kind": "cso",
+            "name": {"en": text(3), "th": text(3), "km": text(2), "my": text(2)},
+            "description": {"en": text(10), "vi": text(8)},
+            "country": rng.choice(["HK", "MY", "PH", "ID"]),
+            "serves": rng.choice([[], ["PH"], ["ID"], ["PH", "ID"]]),
+            "website": "https://example.org/",
+            "sources": [
+                {"url": "https://example.org/", "date": dt.date(2025, 1, 1), "numbers": []}
+            ],
+            "verification": "needed",
+        }
+        dump = yaml.safe_dump(entry, allow_unicode=True, sort_keys=False)
+        (root / "services" / f"{service_id}.yml").write_text(dump, "utf-8")
+        services.append(service_id)
+    return slugs, services
+
+
+@pytest.mark.parametrize("locale", ["en", "th", "km", "my", "vi"])
+def test_the_index_finds_exactly_what_a_scan_finds_on_tricky_texts(
+    tmp_path: Path, make_client: ClientFactory, locale: str
+) -> None:
+    slugs, services = _write_tricky_tree(tmp_path / "content")
+    client = make_client(tmp_path / "content")
+    index: SearchIndex = client.app.state.search[locale]  # type: ignore[attr-defined]
+    keys = {doc.key for doc in index.documents}
+    assert set(slugs) | set(services) <= keys  # every tricky file loaded
+    typed = [*_TRICKY, "COVID", "19", "-19", "me", "(pass", "PASS\u200bPORT", "๑๓", "၁၃"]
+    _assert_same_as_oracle(index, typed + _queries(index.documents, random.Random(locale), 150))
+
+
+def test_indexed_fields_are_the_folded_texts(tmp_path: Path, make_client: ClientFactory) -> None:
+    _write_tricky_tree(tmp_path / "content")
+    client = make_client(tmp_path / "content")
+    library = client.app.state.library  # type: ignore[attr-defined]
+    for locale in ("en", "th", "vi"):
+        index: SearchIndex = client.app.state.search[locale]  # type: ignore[attr-defined]
+        for doc in index.documents:
+            if doc.kind == "article":
+                text = library.articles[doc.key].text(locale)
+                raw = (text.title, text.summary, text.plain)
+                assert doc.fields == tuple(fold(t) for t in raw)
+
+
+def _planes(row: list[int]) -> tuple[int, ...]:
+    return tuple(
+        sum(1 << d for d, v in enumerate(row) if (v >> j) & 1) for j in range(max(row).bit_length())
+    )
+
+
+def _values(bits: tuple[int, ...], size: int) -> list[int]:
+    return [sum(((p >> d) & 1) << j for j, p in enumerate(bits)) for d in range(size)]
+
+
+def test_counts_as_bit_planes_add_scale_and_cap_like_numbers() -> None:
+    rng = random.Random(5)
+    for _ in range(200):
+        size = rng.randint(1, 70)
+        rows = [[rng.choice([0, 0, 1, 2, 3, 7, 12]) for _ in range(size)] for _ in range(4)]
+        factors = [rng.randint(1, 5) for _ in rows]
+        summed = bitslice.total([(_planes(r), f) for r, f in zip(rows, factors, strict=True)])
+        expected = [sum(f * r[d] for r, f in zip(rows, factors, strict=True)) for d in range(size)]
+        assert _values(summed, size) == expected
+        pair = bitslice.add(_planes(rows[0]), _planes(rows[1]))
+        assert _values(pair, size) == [a + b for a, b in zip(rows[0], rows[1], strict=True)]
+        everyone = (1 << size) - 1
+        limit = rng.randint(1, 9)
+        capped = bitslice.cap(summed, limit, everyone)
+        assert _values(capped, size) == [min(v, limit) for v in expected]
+        ordered = [(v, list(bitslice.members(d))) for v, d in bitslice.levels(everyone, summed)]
+        assert [v for v, _ in ordered] == sorted(set(expected), reverse=True)
+        assert all(expected[d] == v for v, docs in ordered for d in docs)

@@ -77,6 +77,42 @@ def scale(a: Planes, factor: int) -> Planes:
     return total
 
 
+def total(terms: Iterable[tuple[Planes, int]]) -> Planes:
+    """The sum of each count times its factor (>= 1), document by document."""
+    # Every plane goes into the column of its weight; three planes of one column become one
+    # of that column and a carry into the next (a carry-save adder), so summing many counts
+    # takes about two integer operations per plane.
+    columns: list[list[int]] = []
+    for planes, factor in terms:
+        shift = 0
+        while factor:
+            if factor & 1:
+                for j, plane in enumerate(planes, shift):
+                    while len(columns) <= j:
+                        columns.append([])
+                    columns[j].append(plane)
+            factor >>= 1
+            shift += 1
+    out: list[int] = []
+    for j, column in enumerate(columns):
+        carries: list[int] = []
+        while len(column) > 2:
+            a, b, c = column.pop(), column.pop(), column.pop()
+            half = a ^ b
+            column.append(half ^ c)
+            carries.append((a & b) | (half & c))
+        if len(column) == 2:
+            a, b = column
+            column[:] = [a ^ b]
+            carries.append(a & b)
+        out.append(column[0] if column else 0)
+        if carries:
+            if j + 1 == len(columns):
+                columns.append([])
+            columns[j + 1].extend(carries)
+    return tuple(out)
+
+
 def at_least(a: Planes, value: int, everyone: int) -> int:
     """The documents (among the bits of `everyone`) whose count is at least `value` (>= 0)."""
     greater, equal = 0, everyone

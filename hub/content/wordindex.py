@@ -20,7 +20,7 @@ from itertools import accumulate, compress, repeat
 from operator import gt, itemgetter
 
 from hub.content import text as textmod
-from hub.content.bitslice import Planes, add, from_counts, scale
+from hub.content.bitslice import Planes, from_counts, total
 
 # Thai, Lao, Myanmar and Khmer write words without spaces between them, so a query word
 # starting with one of their letters may match anywhere; in other scripts it must start a word.
@@ -184,9 +184,5 @@ class WordIndex:
 
 def _total(postings: dict[str, Planes], matched: dict[str, int]) -> Planes:
     """The sum of the matched words' counts in one field, each times its matches in the word."""
-    total: Planes = ()
-    for word, times in matched.items():
-        planes = postings.get(word)
-        if planes is not None:
-            total = add(total, planes if times == 1 else scale(planes, times))
-    return total
+    get = postings.get
+    return total([(planes, times) for word, times in matched.items() if (planes := get(word))])
