@@ -58,6 +58,7 @@ def _country(attribute: str) -> Callable[[str, Known], str | None]:
     def read(value: str, known: Known) -> str | None:
         if value == "":
             return ""
+        value = value.upper()  # ISO 3166 codes, read in any case
         return value if value in getattr(known, attribute) else INVALID
 
     return read
@@ -83,6 +84,7 @@ def _place(value: str, known: Known) -> str | None:
 
 
 def _locale(value: str, known: Known) -> str | None:
+    value = value.lower()  # language tags are case-insensitive (RFC 5646 section 2.1.1)
     return value if value in known.locales else None
 
 
@@ -186,8 +188,8 @@ def read(scope: Scope, known: Known) -> Reading:
         return found
     cookies = cookies_of(scope)
     locale = cookies.get(LOCALE_COOKIE, "").lower()
-    origin = cookies.get(ORIGIN_COOKIE, "")
-    destination = cookies.get(DESTINATION_COOKIE, "")
+    origin = cookies.get(ORIGIN_COOKIE, "").upper()
+    destination = cookies.get(DESTINATION_COOKIE, "").upper()
     origin_or_none = origin if origin in known.origins else None
     reading = Reading(
         path=scope["path"],

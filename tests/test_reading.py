@@ -65,7 +65,7 @@ def test_the_locale_cookie_is_not_part_of_the_key() -> None:
         (b"q=%20%20passport%E2%80%8B%20", (("q", "passport"),)),
         (b"q=a&q=b", (("q", "b"),)),
         (b"lang=th&discreet=1", (("discreet", "1"), ("lang", "th"))),
-        (b"lang=EN&discreet=yes", ()),
+        (b"lang=EN&discreet=yes", (("lang", "en"),)),
         (b"in=origin", (("in", "origin"),)),
         (b"in=mars", (("in", INVALID),)),
         (b"next=" + b"a" * 3000, (("next", "/"),)),
