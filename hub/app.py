@@ -13,9 +13,10 @@ from starlette.middleware import Middleware
 from starlette.middleware.gzip import GZipMiddleware
 
 from hub import __version__
+from hub.canonical import Canonical
 from hub.content import build_index, load_library
 from hub.i18n import I18n
-from hub.middleware import AccessLog, HTMLETag, SecurityHeaders
+from hub.middleware import AccessLog, HTMLETag, SecurityHeaders, ServerErrors
 from hub.offline import SERVICE_WORKER_DIR, render_service_worker, tree_version
 from hub.response_cache import ResponseCache
 from hub.routes import build_routes
@@ -80,6 +81,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         middleware=[
             Middleware(AccessLog),
             Middleware(SecurityHeaders),
+            Middleware(ServerErrors, handler=server_error, debug=settings.debug),
+            Middleware(Canonical),
             Middleware(ResponseCache),
             Middleware(GZipMiddleware, minimum_size=500),
             Middleware(HTMLETag),
@@ -87,6 +90,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         exception_handlers={HTTPException: http_error, Exception: server_error},
         lifespan=lifespan,
     )
+    # hub.canonical redirects, relatively; Starlette's slash redirects are built from Host.
+    app.router.redirect_slashes = False
     app.state.settings = settings
     app.state.assets = assets
     app.state.templates = make_templates()

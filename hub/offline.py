@@ -47,7 +47,7 @@ def pack_paths(library: Library, locale: str, origin: str, destination: str) -> 
         paths.append(f"/{locale}/topics/{topic.id}")
         for article in library.articles_in(topic.id, origin, destination):
             slugs.setdefault(article.slug, None)
-    paths += [f"/{locale}/articles/{slug}/" for slug in slugs]
+    paths += [f"/{locale}/articles/{slug}" for slug in slugs]
     for _, services in library.help_groups(origin, destination):
         paths += [f"/{locale}/services/{service.id}" for service in services]
     paths.append(f"/api/search/{locale}.json")

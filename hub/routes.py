@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from starlette.routing import BaseRoute, Mount, Route
+from starlette.routing import BaseRoute, Mount, Route, Router
 from starlette.types import ASGIApp
 
 from hub.views import offline, public
@@ -18,22 +18,27 @@ def build_routes(static_app: ASGIApp) -> list[BaseRoute]:
         Route("/manifest.webmanifest", offline.manifest, name="manifest"),
         Route("/api/search/{locale}.json", offline.search_index, name="search_index"),
         Route("/api/packs/{locale}.json", offline.pack, name="pack"),
+        # hub.canonical answers every other spelling of a path, with a relative Location;
+        # Starlette's own slash redirects are absolute, built from the Host header.
         Mount(
             "/{locale}",
-            routes=[
-                Route("/", public.home, name="home"),
-                Route("/corridor", public.choose_corridor, name="corridor"),
-                Route("/location", public.choose_location, name="location"),
-                Route("/topics/{topic_id}", public.topic, name="topic"),
-                Route("/articles/{slug}/", public.article, name="article"),
-                Route("/help", public.help_page, name="help"),
-                Route("/services/{service_id}", public.service, name="service"),
-                Route("/search", public.search, name="search"),
-                Route("/safety", public.safety, name="safety"),
-                Route("/offline", offline.save_for_offline, name="offline"),
-                Route("/unavailable", offline.unavailable, name="unavailable"),
-                Route("/discreet", offline.discreet, name="discreet"),
-                Route("/clear", offline.clear, name="clear"),
-            ],
+            app=Router(
+                redirect_slashes=False,
+                routes=[
+                    Route("/", public.home, name="home"),
+                    Route("/corridor", public.choose_corridor, name="corridor"),
+                    Route("/location", public.choose_location, name="location"),
+                    Route("/topics/{topic_id}", public.topic, name="topic"),
+                    Route("/articles/{slug}", public.article, name="article"),
+                    Route("/help", public.help_page, name="help"),
+                    Route("/services/{service_id}", public.service, name="service"),
+                    Route("/search", public.search, name="search"),
+                    Route("/safety", public.safety, name="safety"),
+                    Route("/offline", offline.save_for_offline, name="offline"),
+                    Route("/unavailable", offline.unavailable, name="unavailable"),
+                    Route("/discreet", offline.discreet, name="discreet"),
+                    Route("/clear", offline.clear, name="clear"),
+                ],
+            ),
         ),
     ]

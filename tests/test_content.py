@@ -103,12 +103,12 @@ def test_invalid_files_never_take_the_site_down(
     assert "services/bad-phone.yml: error: 'phone' must be written in E.164" in logged
     assert "articles/no-front-matter/en.md: error" in logged
     # The valid article and service are served; the invalid ones are not.
-    assert "Read your contract." in client.get("/en/articles/first-steps/").text
-    assert client.get("/en/articles/no-front-matter/").status_code == 404
+    assert "Read your contract." in client.get("/en/articles/first-steps").text
+    assert client.get("/en/articles/no-front-matter").status_code == 404
     assert client.get("/en/services/bad-phone").status_code == 404
     assert client.get("/en/services/hk-emergency").status_code == 200
     # An invalid translation falls back to English rather than failing.
-    vietnamese = client.get("/vi/articles/first-steps/").text
+    vietnamese = client.get("/vi/articles/first-steps").text
     assert "Read your contract." in vietnamese
 
 

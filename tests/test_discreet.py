@@ -84,7 +84,7 @@ def public_pages(locale: str) -> Iterator[tuple[str, int]]:
     for topic in TOPICS:
         yield f"/{locale}/topics/{topic['id']}", 200
     for slug in ARTICLES:
-        yield f"/{locale}/articles/{slug}/", 200
+        yield f"/{locale}/articles/{slug}", 200
     yield f"/{locale}/help", 200
     for service in SERVICES:
         yield f"/{locale}/services/{service}", 200
@@ -186,7 +186,7 @@ def test_manifest_short_name_is_her_own_and_fits(client: TestClient, locale: str
 
 @pytest.mark.parametrize("locale", ["en", "th", "my"])
 def test_normal_pages_keep_their_titles_and_name(client: TestClient, locale: str) -> None:
-    head = head_of(client.get(f"/{locale}/articles/keep-your-passport/").text)
+    head = head_of(client.get(f"/{locale}/articles/keep-your-passport").text)
     meta, _ = split_front_matter(
         (CONTENT / "articles" / "keep-your-passport" / f"{locale}.md").read_text(encoding="utf-8")
     )
@@ -210,7 +210,7 @@ def test_every_page_has_a_description_from_its_content(client: TestClient, local
         if source.exists():
             meta, _ = split_front_matter(source.read_text(encoding="utf-8"))
             summary = " ".join(str(yaml.safe_load(meta)["summary"]).split())
-            assert " ".join(seen[f"/{locale}/articles/{slug}/"].split()) == summary, slug
+            assert " ".join(seen[f"/{locale}/articles/{slug}"].split()) == summary, slug
     for topic in TOPICS:
         if locale in topic.get("summary", {}):
             assert seen[f"/{locale}/topics/{topic['id']}"] == topic["summary"][locale].strip()

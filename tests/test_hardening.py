@@ -4,9 +4,11 @@ redirect."""
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
+from urllib.parse import parse_qs, urljoin, urlsplit
 
 import pytest
 from babel.messages.pofile import read_po
@@ -18,6 +20,7 @@ from hub.app import create_app
 from hub.middleware import SECURITY_HEADERS
 from hub.settings import PROJECT_ROOT, Settings
 from hub.views import public
+from tests.conftest import set_corridor
 
 QUICK_EXIT = "https://www.google.com/"
 
@@ -165,3 +168,217 @@ def test_when_even_the_error_page_fails_the_last_resort_keeps_headers_and_exit(
     first = first_focusable(response.text)
     assert first["href"] == QUICK_EXIT and "data-quick-exit" in first
     assert access_lines(caplog)[0].startswith("GET /km/safety 500 ")
+
+
+# Non-canonical spellings of reader URLs, and where each is sent: one permanent, relative
+# redirect to the canonical path with the query as it was.
+NON_CANONICAL = [
+    ("/en", "/en/"),
+    ("/en?saved=1", "/en/?saved=1"),
+    ("/en//", "/en/"),
+    ("/en/help/", "/en/help"),
+    ("/en/help/?saved=place", "/en/help?saved=place"),
+    ("/en/articles/keep-your-passport/", "/en/articles/keep-your-passport"),
+    ("/th/articles/keep-your-passport/?x=%3Cb%3E", "/th/articles/keep-your-passport?x=%3Cb%3E"),
+    ("/en//help", "/en/help"),
+    ("/en/articles//keep-your-passport", "/en/articles/keep-your-passport"),
+    ("/en/search/?q=a%20b&page=2", "/en/search?q=a%20b&page=2"),
+    ("/en/topics/at-work/", "/en/topics/at-work"),
+    ("/km/services/hk-emergency/", "/km/services/hk-emergency"),
+    ("/sw.js/", "/sw.js"),
+    # A locale in the path in another case (RFC 5646: tags are case-insensitive).
+    ("/EN", "/en/"),
+    ("/EN/", "/en/"),
+    ("/En/help?q=1", "/en/help?q=1"),
+    ("/TH/articles/keep-your-passport/", "/th/articles/keep-your-passport"),
+    ("/api/search/EN.json", "/api/search/en.json"),
+    ("/api/packs/Th.json?from=PH&to=HK", "/api/packs/th.json?from=PH&to=HK"),
+    # Never a Location a browser reads as another site's address.
+    ("http://testserver//example.org/", "/example.org"),
+    ("http://testserver//%5Cexample.org/", "/%5Cexample.org"),
+    ("/en/%5Cexample.org/", "/en/%5Cexample.org"),
+    ("http://testserver///en", "/en/"),
+    ("/th/%E0%B8%81/", "/th/%E0%B8%81"),
+]
+
+
+@pytest.mark.parametrize(("url", "expected"), NON_CANONICAL)
+def test_a_non_canonical_path_redirects_once_to_the_canonical_relative_path(
+    client: TestClient, url: str, expected: str
+) -> None:
+    response = client.get(url, follow_redirects=False)
+    assert response.status_code == 308
+    assert response.headers["location"] == expected
+    assert_security_headers(response)
+    again = client.get(expected, follow_redirects=False)
+    assert again.status_code != 308, "a canonical path is never redirected again"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/",
+        "/en/",
+        "/en/help",
+        "/en/articles/keep-your-passport",
+        "/th/search?q=x",
+        "/sw.js",
+        "/api/search/en.json",
+        "/static/nothing-here.css",
+        "/en/nope",
+        "/nope",
+    ],
+)
+def test_a_canonical_path_is_answered_without_a_redirect(client: TestClient, url: str) -> None:
+    response = client.get(url, follow_redirects=False)
+    assert response.status_code != 308
+    assert response.status_code in (200, 302, 404)
+
+
+HOSTILE_HOST = {"host": "evil.example", "x-forwarded-host": "evil.example"}
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        *(url for url, _ in NON_CANONICAL if "testserver" not in url),
+        "/",
+        "/nope",
+        "/en/nope/",
+        "/en/corridor?from=PH&to=HK&next=/en/help",
+        "/en/location?in=origin&next=/en/help",
+        "/en/discreet?on=1&next=/en/safety",
+        "/en/corridor?from=PH&to=HK&next=http://evil.example/",
+    ],
+)
+def test_no_redirect_takes_its_location_from_the_host_header(client: TestClient, url: str) -> None:
+    response = client.get(url, headers=HOSTILE_HOST, follow_redirects=False)
+    target = response.headers.get("location", "/")
+    assert "evil" not in target
+    assert target.startswith("/") and not target.startswith(("//", "/\\"))
+
+
+def same_site_links(html: str) -> set[str]:
+    """Every same-site address a page links to or loads, resolved against nothing else."""
+    found = set()
+    for match in re.finditer(r'(?:href|src|action)="([^"#]*)', html):
+        value = match.group(1).replace("&amp;", "&")
+        if value and not value.startswith(("http:", "https:", "mailto:", "tel:", "//")):
+            found.add(value)
+    return found
+
+
+# Links that change a preference and send her back (303), or clear the phone: not pages to
+# crawl, but the page each returns to is.
+ACTIONS = ("/location", "/discreet", "/clear")
+
+
+def crawlable(path: str, query: str, start: str) -> bool:
+    """Whether the crawl of one locale follows a same-site link."""
+    if path.endswith(ACTIONS) or (path.endswith("/corridor") and "from=" in query):
+        return False
+    # Other locales' pages are crawled by their own run, except each home page.
+    home = path.count("/") == 2 and path.endswith("/")
+    return home or path.startswith((start, "/static/", "/api/", "/sw.js", "/manifest"))
+
+
+@pytest.mark.parametrize("locale", ["en", "th"])
+def test_every_link_of_every_page_answers_without_a_redirect(
+    client: TestClient, locale: str
+) -> None:
+    set_corridor(client, "PH", "HK")
+    start = f"/{locale}/"
+    seen: dict[str, int] = {}
+    queue = [start]
+    # Bounded: the starter content has fewer pages than this in one locale.
+    while queue and len(seen) < 600:
+        url = queue.pop()
+        if url in seen:
+            continue
+        response = client.get(url, follow_redirects=False)
+        seen[url] = response.status_code
+        if response.status_code != 200 or "text/html" not in response.headers["content-type"]:
+            continue
+        for link in same_site_links(response.text):
+            parts = urlsplit(urljoin(url, link))
+            absolute = parts.path + (f"?{parts.query}" if parts.query else "")
+            if crawlable(parts.path, parts.query, start):
+                queue.append(absolute)
+            else:
+                # Where an action sends her back to must be a page of its own.
+                queue += parse_qs(parts.query).get("next", [])
+    assert len(seen) < 600
+    assert len([u for u in seen if "/articles/" in u]) >= 10
+    wrong = {url: status for url, status in seen.items() if status != 200}
+    assert wrong == {}
+
+
+# A locale or country code from the request in another case than the hub writes it. The rule:
+# a locale in the path is redirected to its lower-case path; anywhere else a code is read in
+# any case (RFC 5646 section 2.1.1, ISO 3166); anything unknown falls back. Never a 500.
+CASES = [
+    # (url, cookies, accept-language, final status, page language)
+    ("/EN/", {}, "", 200, "en"),
+    ("/En/help", {}, "", 200, "en"),
+    ("/TH/articles/keep-your-passport", {}, "", 200, "th"),
+    ("/Km/topics/at-work/", {}, "", 200, "km"),
+    ("/", {}, "EN", 200, "en"),
+    ("/", {}, "TH-th, EN;Q=0.5", 200, "th"),
+    ("/", {}, "MY", 200, "my"),
+    ("/", {"hub_locale": "EN"}, "th", 200, "en"),
+    ("/", {"hub_locale": "Km"}, "", 200, "km"),
+    ("/", {"hub_locale": "XX"}, "VI", 200, "vi"),
+    ("/", {"hub_locale": "xx"}, "ZZ", 200, "en"),
+    # Error pages speak the locale of the URL, else the cookie's, else the header's.
+    ("/nope", {"hub_locale": "TH"}, "", 404, "th"),
+    ("/nope", {}, "VI", 404, "vi"),
+    ("/en/nope", {"hub_locale": "TH"}, "", 404, "en"),
+    ("/XX/", {}, "", 404, "en"),
+    ("/xx/help", {"hub_locale": "FIL"}, "", 404, "fil"),
+    ("/EN-US/", {}, "", 404, "en"),
+]
+
+
+@pytest.mark.parametrize(("url", "cookies", "accept", "status", "lang"), CASES)
+def test_codes_in_any_case_give_the_right_page(
+    client: TestClient, url: str, cookies: dict[str, str], accept: str, status: int, lang: str
+) -> None:
+    for name, value in cookies.items():
+        client.cookies.set(name, value)
+    response = client.get(url, headers={"accept-language": accept})
+    assert response.status_code == status
+    assert f'<html lang="{lang}"' in response.text
+    assert_security_headers(response)
+
+
+@pytest.mark.parametrize(("lang", "expected"), [("TH", "th"), ("Fil", "fil"), ("xx", "en")])
+def test_the_manifest_reads_its_language_in_any_case(
+    client: TestClient, lang: str, expected: str
+) -> None:
+    response = client.get("/manifest.webmanifest", params={"lang": lang})
+    assert response.status_code == 200
+    assert response.json()["lang"] == expected
+    assert response.json()["start_url"] == f"/{expected}/"
+
+
+def test_the_offline_index_of_a_locale_in_another_case(client: TestClient) -> None:
+    response = client.get("/api/search/TH.json")
+    assert response.status_code == 200
+    assert response.json()["locale"] == "th"
+
+
+def test_country_codes_in_any_case_name_the_same_corridor(client: TestClient) -> None:
+    client.cookies.set("hub_from", "PH")
+    client.cookies.set("hub_to", "HK")
+    expected = client.get("/en/help").text
+    client.cookies.set("hub_from", "ph")
+    client.cookies.set("hub_to", "Hk")
+    assert client.get("/en/help").text == expected
+    client.cookies.clear()
+    chosen = client.get("/en/corridor", params={"from": "ph", "to": "hk"}, follow_redirects=False)
+    assert chosen.status_code == 303
+    assert client.cookies.get("hub_from") == "PH" and client.cookies.get("hub_to") == "HK"
+    upper = client.get("/api/packs/en.json", params={"from": "PH", "to": "HK"})
+    lower = client.get("/api/packs/en.json", params={"from": "ph", "to": "hk"})
+    assert lower.status_code == 200
+    assert lower.json()["paths"] == upper.json()["paths"]

@@ -14,7 +14,7 @@ from hub.content.markdown import split_front_matter
 from tests.conftest import CONTENT, ClientFactory
 
 SLUG = "keep-your-passport"
-ARTICLE = f"/{{loc}}/articles/{SLUG}/"
+ARTICLE = f"/{{loc}}/articles/{SLUG}"
 
 
 def _english_title(content: Path) -> str:
@@ -49,7 +49,7 @@ def test_outdated_translation_says_the_english_changed(
     client = make_client(content_copy)
     html = client.get(ARTICLE.format(loc="vi")).text
     assert "Bản tiếng Anh của bài này đã được cập nhật" in html
-    assert f'href="/en/articles/{SLUG}/" hreflang="en"' in html
+    assert f'href="/en/articles/{SLUG}" hreflang="en"' in html
     assert "A new paragraph" in client.get(ARTICLE.format(loc="en")).text
     check = subprocess.run(
         [sys.executable, "-m", "hub.cli", "check", str(content_copy)],

@@ -137,7 +137,7 @@ class Library:
             return True
         if ":" in href.split("/", 1)[0]:
             return False
-        path = resolve_link(href, f"/en/articles/{slug}/")
+        path = resolve_link(href, f"/en/articles/{slug}")
         parts = [p for p in path.split("/") if p]
         if not parts or parts[0] not in self.site.locales:
             return False

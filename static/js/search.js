@@ -187,7 +187,7 @@
         item.className = "card";
         var link = document.createElement("a");
         link.className = "hit";
-        link.href = kind === "article" ? "/" + lang + "/articles/" + hit.key + "/"
+        link.href = kind === "article" ? "/" + lang + "/articles/" + hit.key
           : "/" + lang + "/services/" + hit.key;
         link.textContent = hit.title;
         item.appendChild(link);

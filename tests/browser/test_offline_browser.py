@@ -171,14 +171,14 @@ def test_worker_installs_controls_and_pages_load_offline(
     page = context.new_page()
     _corridor(page, server, "en")
     _controlled(page, f"{server.base}/en/")
-    page.goto(f"{server.base}/en/articles/{ARTICLE}/")
+    page.goto(f"{server.base}/en/articles/{ARTICLE}")
     title = page.text_content("h1")
     context.set_offline(True)
     for path, expected in (
         ("/en/", "Your journey"),
         ("/en/help", "Hong Kong"),
         (
-            f"/en/articles/{ARTICLE}/",
+            f"/en/articles/{ARTICLE}",
             title,
         ),
     ):
@@ -196,7 +196,7 @@ def test_unvisited_page_offline_shows_the_offline_page_in_her_language(
 ) -> None:
     server = hub_server.start()
     seen = _watch(context, server)
-    page = _offline_at(context, server, "/th/", "/th/articles/rest-days-and-hours/")
+    page = _offline_at(context, server, "/th/", "/th/articles/rest-days-and-hours")
     assert page.text_content("h1") == _gettext("th", "Not saved on this phone")
     assert page.get_attribute("html", "lang") == "th"
     context.set_offline(False)
@@ -209,7 +209,7 @@ def test_a_page_slower_than_the_timeout_waits_for_the_network_and_is_kept(
     seen = _watch(context, slow_line)
     page = context.new_page()
     _controlled(page, f"{slow_line.base}/en/")
-    slow = "/en/articles/rest-days-and-hours/"
+    slow = "/en/articles/rest-days-and-hours"
     slow_line.slow.add(slow)
     page.goto(slow_line.base + slow)
     assert slow_line.held == [slow]  # its answer came a second after the worker's timeout
@@ -408,7 +408,7 @@ def test_content_change_brings_a_new_worker_and_a_reload_prompt(
     server = hub_server.start(content)
     seen = _watch(context, server)
     page = context.new_page()
-    _controlled(page, f"{server.base}/en/articles/{ARTICLE}/")
+    _controlled(page, f"{server.base}/en/articles/{ARTICLE}")
     first = page.evaluate("navigator.serviceWorker.controller.scriptURL")
     server.stop()
     _change_article(content, ARTICLE, "A sentence added by the CSO today.")
@@ -420,7 +420,7 @@ def test_content_change_brings_a_new_worker_and_a_reload_prompt(
         page.click("#update-reload")
     page.wait_for_load_state()
     _wait_for(page, "navigator.serviceWorker.controller !== null")
-    page.goto(f"{server.base}/en/articles/{ARTICLE}/")
+    page.goto(f"{server.base}/en/articles/{ARTICLE}")
     assert "A sentence added by the CSO today." in page.text_content("main")
     assert page.evaluate("navigator.serviceWorker.controller.scriptURL") == first
     versions = page.evaluate("caches.keys()")
@@ -451,13 +451,13 @@ def test_saved_pack_revalidates_instead_of_downloading_again(
         _method, path, status = line.split()[:3]
         if path in pack_urls:
             statuses[path] = status
-    assert statuses[f"/en/articles/{ARTICLE}/"] == "200"
+    assert statuses[f"/en/articles/{ARTICLE}"] == "200"
     assert statuses["/api/search/en.json"] == "200"
     unchanged = [p for p, s in statuses.items() if s == "304"]
     assert len(unchanged) == len(pack_urls) - 2  # only the article and the index changed
     assert page.get_attribute("#pack", "data-kept") == str(len(unchanged))
     context.set_offline(True)
-    page.goto(f"{server.base}/en/articles/{ARTICLE}/")
+    page.goto(f"{server.base}/en/articles/{ARTICLE}")
     assert "New rule explained here." in page.text_content("main")
     context.set_offline(False)
     _assert_same_origin(seen, server)

@@ -41,7 +41,7 @@ def test_back_after_quick_exit_lands_on_the_neutral_site(
     page: Any, live_server: str, neutral_site: str
 ) -> None:
     page.goto(live_server + "/en/")
-    page.goto(live_server + "/en/articles/keep-your-passport/")
+    page.goto(live_server + "/en/articles/keep-your-passport")
     page.click("[data-quick-exit]")
     _left_for_the_neutral_site(page, neutral_site)
     # The article was replaced; Back reaches the home page, which must leave again at once.
@@ -52,7 +52,7 @@ def test_back_after_quick_exit_lands_on_the_neutral_site(
 def test_back_through_a_deeper_history_never_shows_the_hub(
     page: Any, live_server: str, neutral_site: str
 ) -> None:
-    for path in ("/en/", "/en/topics/at-work", "/en/help", "/en/articles/keep-your-passport/"):
+    for path in ("/en/", "/en/topics/at-work", "/en/help", "/en/articles/keep-your-passport"):
         page.goto(live_server + path)
     page.click("[data-quick-exit]")
     _left_for_the_neutral_site(page, neutral_site)
@@ -86,7 +86,7 @@ def test_back_into_a_page_kept_in_the_back_forward_cache_leaves_too(
     page.goto(live_server + "/en/")
     # A worker that claims pages evicts them from the cache: let it take control first.
     page.wait_for_function("() => navigator.serviceWorker.controller !== null")
-    page.goto(live_server + "/en/articles/keep-your-passport/")
+    page.goto(live_server + "/en/articles/keep-your-passport")
     page.click("[data-quick-exit]")
     _left_for_the_neutral_site(page, neutral_site)
     _back(page)
@@ -200,7 +200,7 @@ def test_no_request_leaves_the_origin_and_no_csp_violation(
     assert page.locator('.notes p[role="status"]:not([hidden])').count() == 1
     page.click("a.help-link")
     page.wait_for_load_state()
-    page.goto(live_server + f"/{locale}/articles/keep-your-passport/")
+    page.goto(live_server + f"/{locale}/articles/keep-your-passport")
     origin = urlsplit(live_server).netloc
     assert requests and all(urlsplit(url).netloc == origin for url in requests), requests
     assert errors == []
