@@ -10,14 +10,17 @@ from pathlib import Path
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.middleware.gzip import GZipMiddleware
 
 from hub import __version__
 from hub.canonical import Canonical
 from hub.content import build_index, load_library
+from hub.encoding import Encoding
 from hub.i18n import I18n
-from hub.middleware import AccessLog, HTMLETag, SecurityHeaders, ServerErrors
+from hub.middleware import AccessLog, SecurityHeaders, ServerErrors
 from hub.offline import SERVICE_WORKER_DIR, render_service_worker, tree_version
+from hub.packs import Packs
+from hub.reading import Known
+from hub.remember import RememberLocale
 from hub.response_cache import ResponseCache
 from hub.routes import build_routes
 from hub.settings import Settings
@@ -47,9 +50,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
         store = open_store(settings.store_path)
         app.state.library = library
         app.state.i18n = i18n
+        app.state.known = Known(
+            frozenset(i18n.codes),
+            frozenset(library.site.origins),
+            frozenset(library.site.destinations),
+        )
         app.state.search = {code: build_index(library, code) for code in i18n.codes}
         app.state.search_exports = {}
-        app.state.pack_sizes = {}
         app.state.version = tree_version(
             [
                 settings.static_dir,
@@ -70,9 +77,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
             len(library.services),
             len(problems),
         )
+        app.state.packs = Packs(app, library)
         try:
             yield
         finally:
+            app.state.packs.close()
             store.close()
 
     app = Starlette(
@@ -83,9 +92,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Middleware(SecurityHeaders),
             Middleware(ServerErrors, handler=server_error, debug=settings.debug),
             Middleware(Canonical),
-            Middleware(ResponseCache),
-            Middleware(GZipMiddleware, minimum_size=500),
-            Middleware(HTMLETag),
+            Middleware(RememberLocale, secure=settings.https_only),
+            Middleware(ResponseCache, max_bytes=settings.response_cache_bytes),
+            Middleware(Encoding),
         ],
         exception_handlers={HTTPException: http_error, Exception: server_error},
         lifespan=lifespan,
@@ -95,4 +104,5 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.settings = settings
     app.state.assets = assets
     app.state.templates = make_templates()
+    app.state.url_paths = {}
     return app

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -17,6 +18,34 @@ LOCALES = ("en", "fil", "id", "vi", "th", "km", "my")
 FIXTURES = Path(__file__).parent / "fixtures"
 
 ClientFactory = Callable[..., TestClient]
+
+
+class _Unhandled(logging.Handler):
+    """Keeps the "unhandled error" records the 500 handler writes."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.getMessage().startswith("unhandled error"):
+            self.records.append(record)
+
+
+@pytest.fixture(autouse=True)
+def no_unhandled_errors(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Fail a test whose requests hit an unhandled exception, unless it is marked
+    `server_error`: the 500 page hides the exception from the test client, not from us."""
+    handler = _Unhandled()
+    logger = logging.getLogger("hub.views.errors")
+    logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+    if handler.records and request.node.get_closest_marker("server_error") is None:
+        record = handler.records[0]
+        pytest.fail(f"unhandled error in the app: {record.getMessage()}: {record.exc_info!r}")
 
 
 @pytest.fixture

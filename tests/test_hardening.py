@@ -136,6 +136,7 @@ def broken_client(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[T
         yield test_client
 
 
+@pytest.mark.server_error
 def test_a_server_error_is_a_localized_page_with_headers_exit_and_log(
     broken_client: TestClient, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -157,6 +158,7 @@ def test_a_server_error_is_a_localized_page_with_headers_exit_and_log(
     assert "a planted bug" in str(errors[0].exc_info[1])
 
 
+@pytest.mark.server_error
 def test_when_even_the_error_page_fails_the_last_resort_keeps_headers_and_exit(
     broken_client: TestClient, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -126,6 +126,7 @@ def test_article_url_with_a_slash_redirects_to_the_one_without(client: TestClien
     assert response.headers["location"] == "/en/articles/keep-your-passport"
 
 
+@pytest.mark.server_error
 def test_server_error_is_a_localized_page(client: TestClient, settings: object) -> None:
     # Break one internal piece so the search view fails the way a bug would.
     client.app.state.search = {}  # type: ignore[attr-defined]

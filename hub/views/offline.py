@@ -20,6 +20,7 @@ from hub.views.reader import (
     corridor,
     library_of,
     reader_locale,
+    reading,
     set_preference,
 )
 from hub.views.render import DISCREET_THEME_COLOR, THEME_COLOR, render
@@ -45,10 +46,9 @@ async def manifest(request: Request) -> Response:
     """The web app manifest in the reader's language; `discreet=1` gives the neutral one."""
     i18n: I18n = request.app.state.i18n
     site = library_of(request).site
-    lang = request.query_params.get("lang", "")
-    if lang not in i18n.codes:
-        lang = i18n.default
-    discreet = request.query_params.get("discreet") == "1"
+    params = reading(request)
+    lang = params.param("lang", i18n.default)
+    discreet = params.param("discreet") == "1"
     data = {
         "id": "/",
         "name": site.name(lang, discreet=discreet),
@@ -62,6 +62,7 @@ async def manifest(request: Request) -> Response:
         "theme_color": DISCREET_THEME_COLOR if discreet else THEME_COLOR,
         "icons": _icons(request.app.state.assets, "discreet" if discreet else "hub"),
     }
+    request.scope[CACHEABLE] = True
     return JSONResponse(
         data, media_type="application/manifest+json", headers={"cache-control": "no-cache"}
     )
@@ -69,6 +70,8 @@ async def manifest(request: Request) -> Response:
 
 async def service_worker(request: Request) -> Response:
     """The service worker, rendered at start-up with its version and precache list."""
+    # Kept gzipped by the response cache: the worker is the same for the life of the process.
+    request.scope[CACHEABLE] = True
     return Response(
         request.app.state.service_worker,
         media_type="text/javascript",
@@ -86,8 +89,8 @@ async def measure_pack(
 
 def _pack_corridor(request: Request) -> tuple[str, str]:
     site = library_of(request).site
-    origin = request.query_params.get("from", "")
-    destination = request.query_params.get("to", "")
+    origin = reading(request).param("from")
+    destination = reading(request).param("to")
     if origin not in site.origins or destination not in site.destinations:
         raise HTTPException(status_code=400, detail="unknown-country")
     return origin, destination
@@ -140,10 +143,9 @@ async def unavailable(request: Request) -> Response:
 async def discreet(request: Request) -> Response:
     """Switch discreet mode (neutral install name and icon) on or off."""
     locale = reader_locale(request)
-    response = RedirectResponse(
-        local_path(request.query_params.get("next", ""), locale), status_code=303
-    )
-    if request.query_params.get("on") == "1":
+    params = reading(request)
+    response = RedirectResponse(local_path(params.param("next"), locale), status_code=303)
+    if params.param("on") == "1":
         set_preference(request, response, DISCREET_COOKIE, "1")
     else:
         response.delete_cookie(DISCREET_COOKIE, path="/")
