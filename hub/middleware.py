@@ -1,13 +1,11 @@
-"""Pure ASGI middleware: security headers, privacy-keeping access log, ETags on HTML."""
+"""Pure ASGI middleware: security headers, the 500 page inside them, a private access log."""
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
 
-from starlette.datastructures import Headers, MutableHeaders
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -165,71 +163,3 @@ class AccessLog:
                 status,
                 (time.perf_counter() - started) * 1000,
             )
-
-
-def etag_of(body: bytes) -> str:
-    """A strong ETag for a response body."""
-    return '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
-
-
-def etag_matches(if_none_match: str, etag: str) -> bool:
-    """Whether an If-None-Match header names this ETag."""
-    wanted = {tag.strip() for tag in if_none_match.split(",")}
-    return etag in wanted or f"W/{etag}" in wanted or "*" in wanted
-
-
-def not_modified(start: Message) -> list[Message]:
-    """The 304 messages that answer in place of a response starting with `start`."""
-    raw = [
-        (name, value)
-        for name, value in start.get("headers", [])
-        if name.lower() not in (b"content-length", b"content-type", b"content-encoding")
-    ]
-    return [
-        {"type": "http.response.start", "status": 304, "headers": raw},
-        {"type": "http.response.body", "body": b""},
-    ]
-
-
-ETAGGED_TYPES = ("text/html", "application/json")
-
-
-class HTMLETag:
-    """Gives 200 HTML and JSON responses a strong ETag; a matching If-None-Match gets 304."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD"):
-            await self.app(scope, receive, send)
-            return
-        wanted = Headers(scope=scope).get("if-none-match", "")
-        start: Message | None = None
-        chunks: list[bytes] = []
-
-        async def send_with_etag(message: Message) -> None:
-            nonlocal start
-            if message["type"] == "http.response.start":
-                headers = Headers(raw=message["headers"])
-                is_document = headers.get("content-type", "").startswith(ETAGGED_TYPES)
-                if message["status"] == 200 and is_document and "etag" not in headers:
-                    start = message
-                    return
-            if start is None or message["type"] != "http.response.body":
-                await send(message)
-                return
-            chunks.append(message.get("body", b""))
-            if message.get("more_body", False):
-                return
-            body = b"".join(chunks)
-            etag = etag_of(body)
-            MutableHeaders(scope=start)["etag"] = etag
-            if wanted and etag_matches(wanted, etag):
-                for reply in not_modified(start):
-                    await send(reply)
-                return
-            await send(start)
-            await send({"type": "http.response.body", "body": body})
-
-        await self.app(scope, receive, send_with_etag)
