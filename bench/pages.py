@@ -545,7 +545,8 @@ async def crawl(bench: Bench, content_dir: Path, locale: str) -> list[tuple[str,
     prefix = f"/{locale}/"
     seeds = [prefix + page for page in ("", "help", "search", "safety", "offline", "unavailable")]
     seeds.append(search_target(locale, repeated_query(content_dir, locale)))
-    seeds += [f"{prefix}articles/{p.parent.name}/" for p in (content_dir / "articles").glob("*/")]
+    folders = (p for p in (content_dir / "articles").iterdir() if p.is_dir())
+    seeds += [f"{prefix}articles/{folder.name}" for folder in folders]
     seeds += [f"{prefix}services/{p.stem}" for p in (content_dir / "services").glob("*.yml")]
     queue = deque(dict.fromkeys(seeds))
     seen = set(queue)
