@@ -153,6 +153,10 @@ async function savedPage(request) {
     return home ? Response.redirect(home, 302) : null;
   }
   let cached = await fromPhone(request);
+  if (!cached && /\/articles\/[^/]+$/.test(url.pathname)) {
+    // Packs saved before articles lost their trailing slash hold them under the old address.
+    cached = await caches.match(url.pathname + "/", { ignoreVary: true });
+  }
   if (!cached && url.pathname.endsWith("/search")) {
     // Offline search runs in the page, on the saved search page and index.
     cached = await caches.match(url.pathname, { ignoreSearch: true, ignoreVary: true });

@@ -191,6 +191,39 @@ def test_worker_installs_controls_and_pages_load_offline(
     _assert_same_origin(seen, server)
 
 
+OLD_ADDRESS_COPY = """async (slug) => {
+  const fresh = await fetch("/en/articles/" + slug, { cache: "no-store" });
+  const body = await fresh.text();
+  for (const name of await caches.keys()) {
+    await (await caches.open(name)).delete("/en/articles/" + slug, { ignoreVary: true });
+  }
+  const pack = await caches.open("hub-pack-1");
+  await pack.put("/en/articles/" + slug + "/", new Response(body, {
+    headers: { "content-type": "text/html; charset=utf-8", date: new Date().toUTCString() },
+  }));
+  return true;
+}"""
+
+
+def test_an_article_saved_under_its_old_address_opens_offline(
+    context: Any, hub_server: HubServer
+) -> None:
+    """Packs saved before articles lost their trailing slash keep working offline."""
+    server = hub_server.start()
+    page = context.new_page()
+    _controlled(page, f"{server.base}/en/")
+    title = page.evaluate(
+        "async (slug) => (await (await fetch('/en/articles/' + slug)).text())"
+        ".match(/<h1[^>]*>([^<]*)</)[1]",
+        ARTICLE,
+    )
+    assert page.evaluate(OLD_ADDRESS_COPY, ARTICLE)
+    context.set_offline(True)
+    page.goto(f"{server.base}/en/articles/{ARTICLE}")
+    assert title and title in page.text_content("h1")
+    context.set_offline(False)
+
+
 def test_unvisited_page_offline_shows_the_offline_page_in_her_language(
     context: Any, hub_server: HubServer
 ) -> None:
