@@ -57,21 +57,25 @@ FAST_MAX_DELIMITERS = 2_000
 _DEEP_PREFIX = re.compile(rf"^[ >*+\-.)0-9]{{{FAST_MAX_PREFIX + 1},}}", re.MULTILINE)
 # Outside the subset: code (backticks, ~~~ fences), tables (pipes; markdown-it-pyrs also takes a
 # line like ":-" alone for a table's alignment row), "<" (autolinks and what would be raw HTML),
-# reference definitions, escaped emphasis, blockquotes, NUL and CR (which markdown-it rewrites
-# before parsing), and whitespace beyond ASCII (which Python's str.strip() removes where
+# reference definitions, escaped emphasis, NUL and CR (which markdown-it rewrites before
+# parsing), blockquotes, and whitespace beyond ASCII (which Python's str.strip() removes where
 # markdown-it's trimming does not).
-_UNPROVEN = re.compile(
-    r"[`~|<\x00\r]|\]:|:-|-:|\\[*_]|[^\S\x00-\x7f]|^[ \t*+\-.)0-9]*>", re.MULTILINE
-)
+_UNPROVEN_TEXT = ("`", "~", "|", "<", "\x00", "\r", "]:", ":-", "-:", "\\*", "\\_")
+_BLOCKQUOTE = re.compile(r"^[ \t*+\-.)0-9]*>", re.MULTILINE)
+_UNICODE_SPACE = re.compile("[\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]")
 # Emphasis: the two match delimiters differently once runs are left open, nest, differ in length,
-# can both open and close (as "_" inside a word), or straddle a link's brackets. So on each line
-# the runs of "*" or "_" (a bullet aside) must alternate: one that can only open, then the same
-# run that can only close, with no bracket between them. Link destinations are left out first.
+# can both open and close (as "_" inside a word), straddle a line or a link's brackets, or touch
+# a Unicode symbol (punctuation to CommonMark 0.31, not to markdown-it-pyrs). So the runs of "*"
+# or "_" (bullets aside) must alternate: one that can only open, then the same run that can only
+# close, on the same line with no bracket between. Link destinations are left out first.
 _DESTINATION = re.compile(r"\]\([^()\s]*\)")
-_EMPHASIS_TOKEN = re.compile(r"^[ \t+\-.)0-9]*\*(?=[ \t]|$)|(\*+|_+)|([\[\]])|(\n)", re.MULTILINE)
+# Each starts with a literal, so the regex engine skips ahead to it quickly.
+_STARS = re.compile(r"\*\**")
+_UNDERSCORES = re.compile(r"__*")
+_BETWEEN_PAIR = re.compile(r"[\n\[\]]")
+_LIST_PREFIX = " \t+-.)0123456789"
 _WHITESPACE = frozenset(" \t\n\f")
-# Emphasis next to a Unicode symbol: CommonMark 0.31 counts symbols as punctuation there.
-_BESIDE_DELIMITER = re.compile(r"(?<=[*_])[^\x00-\x7f]|[^\x00-\x7f](?=[*_])")
+_ASCII_PUNCTUATION = frozenset(string.punctuation)
 _BLANK_LINE = re.compile(r"\n[ \t]*\n")
 # With raw HTML off, every tag in the output is one the renderer wrote; "<" in text is escaped.
 _TAG = re.compile(r"<[^>]*>")
@@ -152,24 +156,29 @@ def _add_rel(match: re.Match[str]) -> str:
 
 def _fast_path_fits(body: str) -> bool:
     """Whether markdown-it-pyrs can take the body safely and render it as markdown-it-py does."""
-    if len(body) > FAST_MAX_CHARS or _UNPROVEN.search(body) is not None:
+    if len(body) > FAST_MAX_CHARS or any(text in body for text in _UNPROVEN_TEXT):
         return False
-    if body.count("*") + body.count("_") > FAST_MAX_DELIMITERS:
+    if ">" in body and _BLOCKQUOTE.search(body) is not None:
+        return False
+    if not body.isascii() and _UNICODE_SPACE.search(body) is not None:
+        return False
+    stars, underscores = body.count("*"), body.count("_")
+    if stars + underscores > FAST_MAX_DELIMITERS:
         return False
     if body.count("[") > FAST_MAX_BRACKETS and any(
         block.count("[") > FAST_MAX_BRACKETS for block in _BLANK_LINE.split(body)
     ):
         return False
     columns = body.replace("\t", "    ") if "\t" in body else body
-    if _DEEP_PREFIX.search(columns) is not None or not _plain_emphasis(body):
+    if _DEEP_PREFIX.search(columns) is not None:
         return False
-    return not any(
-        unicodedata.category(char).startswith("S") for char in _BESIDE_DELIMITER.findall(body)
-    )
+    return not (stars or underscores) or _plain_emphasis(body, underscores=bool(underscores))
 
 
 def _punctuation(char: str) -> bool:
-    return char in string.punctuation or unicodedata.category(char)[0] in "PS"
+    if char.isascii():
+        return char in _ASCII_PUNCTUATION
+    return unicodedata.category(char)[0] in "PS"
 
 
 def _flanking(toward: str, away: str) -> bool:
@@ -180,24 +189,41 @@ def _flanking(toward: str, away: str) -> bool:
     return not _punctuation(toward) or away in _WHITESPACE or _punctuation(away)
 
 
-def _plain_emphasis(body: str) -> bool:
-    """Whether every line's emphasis runs alternate: opener only, then the same run, closer only."""
-    text = "\n" + _DESTINATION.sub("]", body) + "\n"
-    opened: str | None = None
-    for match in _EMPHASIS_TOKEN.finditer(text):
-        run, bracket, newline = match.groups()
-        if run:
-            before, after = text[match.start() - 1], text[match.end()]
-            left, right = _flanking(after, before), _flanking(before, after)
-            if opened is None and left and not right:
-                opened = run
-            elif opened == run and right and not left:
-                opened = None
-            else:
-                return False
-        elif (bracket or newline) and opened is not None:
+def _symbol(char: str) -> bool:
+    return not char.isascii() and unicodedata.category(char)[0] == "S"
+
+
+def _plain_emphasis(body: str, *, underscores: bool = True) -> bool:
+    """Whether the emphasis runs alternate: opener only, then the same run, closer only."""
+    text = "\n" + (_DESTINATION.sub("]", body) if "](" in body else body) + "\n"
+    runs = [match.span() for match in _STARS.finditer(text)]
+    if underscores:
+        runs += [match.span() for match in _UNDERSCORES.finditer(text)]
+        runs.sort()
+    opened = ""
+    opened_at = 0
+    for start, end in runs:
+        run = text[start:end]
+        before, after = text[start - 1], text[end]
+        if run == "*" and after in _WHITESPACE:
+            line_start = text.rfind("\n", 0, start) + 1
+            if not text[line_start:start].strip(_LIST_PREFIX):
+                continue  # a bullet
+        if _symbol(before) or _symbol(after):
             return False
-    return True
+        left, right = _flanking(after, before), _flanking(before, after)
+        if not opened and left and not right:
+            opened, opened_at = run, end
+        elif (
+            run == opened
+            and right
+            and not left
+            and _BETWEEN_PAIR.search(text, opened_at, start) is None
+        ):
+            opened = ""
+        else:
+            return False
+    return not opened
 
 
 def _hosts_alike(links: Sequence[str]) -> bool:
