@@ -11,36 +11,27 @@ from __future__ import annotations
 from collections import defaultdict, deque
 from collections.abc import Iterable, Iterator
 from functools import reduce
-from itertools import repeat
-from operator import lshift, or_
+from operator import or_
 
 Planes = tuple[int, ...]
 
 
-def bitset(members: Iterable[int]) -> int:
-    """The int with bit d set for each distinct d of `members` (each >= 0)."""
-    return reduce(or_, map(lshift, repeat(1), members), 0)
-
-
-def from_counts(present: list[int], repeated: list[int], limit: int | None = None) -> Planes:
-    """The planes of a count of 1 for each document of `present`, except where `repeated`, a
-    flat list of (document, count >= 2) pairs, says more (above `limit` taken as `limit`)."""
-    ones = bitset(present)
-    if not repeated:
-        return (ones,)
-    documents = repeated[0::2]
-    # Documents grouped by count in C; then a few bitsets, one per distinct count.
+def from_counts(bits: list[int], counts: list[int], limit: int | None = None) -> Planes:
+    """The planes of count `counts[i]` (>= 1; above `limit` taken as `limit`) for the document
+    of the single bit `bits[i]` (distinct), and zero for the others."""
+    if max(counts) == 1:
+        return (sum(bits),)
+    # Bits grouped by count in C; then one sum per distinct count.
     by_count: defaultdict[int, list[int]] = defaultdict(list)
-    deque(map(list.append, map(by_count.__getitem__, repeated[1::2]), documents), maxlen=0)
+    deque(map(list.append, map(by_count.__getitem__, counts), bits), maxlen=0)
     top = max(by_count) if limit is None else min(max(by_count), limit)
     planes = [0] * top.bit_length()
-    planes[0] = ones & ~bitset(documents)
     for count, group in by_count.items():
-        bits = bitset(group)
+        members = sum(group)
         value = count if limit is None else min(count, limit)
         for j in range(value.bit_length()):
             if (value >> j) & 1:
-                planes[j] |= bits
+                planes[j] |= members
     return tuple(planes)
 
 

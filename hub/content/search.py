@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from hub.content import text as textmod
 from hub.content.bitslice import Planes, add, cap, levels, members, nonzero, scale
 from hub.content.library import Library
 from hub.content.model import pick
-from hub.content.wordindex import NO_SPACE_SCRIPTS, WordIndex, fold_words
+from hub.content.wordindex import NO_SPACE_SCRIPTS, WordIndex, fold_texts
 
 WEIGHTS = (10, 3, 1)
 BODY_HITS_CAP = 5
@@ -72,7 +72,8 @@ def tier(kind: str, places: tuple[str, ...], origin: str | None, destination: st
 
 @dataclass(frozen=True)
 class Document:
-    """One searchable page: its normalized fields, where it lives and which countries it is for."""
+    """One searchable page: its title, summary and body fields (normalized text, or raw for an
+    index that normalizes them), where it lives and which countries it is for."""
 
     kind: str
     key: str
@@ -172,28 +173,30 @@ class SearchIndex:
     set of documents, read upward, are already in result order within one tier and score.
     """
 
-    def __init__(
-        self,
-        documents: Iterable[Document],
-        *,
-        words: Sequence[Sequence[Sequence[str]]] | None = None,
-    ) -> None:
-        """Index the documents; `words[n]` are document n's fields split at spaces, when the
-        caller has them already."""
-        self.documents = tuple(documents)
-        order = sorted(
-            range(len(self.documents)),
-            key=lambda n: (self.documents[n].title, self.documents[n].kind, self.documents[n].key),
+    def __init__(self, documents: Iterable[Document], *, folded: bool = True) -> None:
+        """Index the documents. Their fields are normalized text, or with `folded` False raw
+        text, normalized here word by word and again only when `documents` is read."""
+        self._documents = tuple(documents)
+        self._folded = folded
+        ranked = sorted(self._documents, key=lambda d: (d.title, d.kind, d.key))
+        self._ranked = [(d.kind, d.key, d.title, d.summary) for d in ranked]
+        self._words = WordIndex(
+            [d.fields for d in ranked], (None, None, BODY_HITS_CAP), raw=not folded
         )
-        self._ranked = [self.documents[n] for n in order]
-        split = [
-            words[n] if words is not None else [f.split(" ") for f in self.documents[n].fields]
-            for n in order
-        ]
-        self._words = WordIndex(split, (None, None, BODY_HITS_CAP))
-        self._places = _Places(self._ranked)
+        self._places = _Places(ranked)
         # Every Burmese letter of the fields is in a word of the unspaced vocabulary.
         self.burmese = textmod.has_myanmar(self._words.unspaced_text)
+
+    @property
+    def documents(self) -> tuple[Document, ...]:
+        """The documents with normalized fields (normalized on each read if given raw)."""
+        if self._folded:
+            return self._documents
+        fields = fold_texts([text for doc in self._documents for text in doc.fields])
+        return tuple(
+            replace(doc, fields=(fields[3 * n], fields[3 * n + 1], fields[3 * n + 2]))
+            for n, doc in enumerate(self._documents)
+        )
 
     def export(self) -> dict[str, Any]:
         """The index as plain data, for the same search to run offline in the browser.
@@ -202,6 +205,7 @@ class SearchIndex:
         The Zawgyi model comes only with an index holding Burmese text: elsewhere a query
         with Burmese letters finds nothing, converted or not.
         """
+        documents = self.documents
         data: dict[str, Any] = {
             "weights": list(WEIGHTS),
             "body_hits_cap": BODY_HITS_CAP,
@@ -211,7 +215,7 @@ class SearchIndex:
             "text": textmod.export(),
             "docs": [
                 [doc.kind, doc.key, doc.title, doc.summary, *doc.fields, list(doc.places)]
-                for doc in self.documents
+                for doc in documents
             ],
         }
         if self.burmese:
@@ -261,8 +265,8 @@ class SearchIndex:
                     continue
                 for number in members(docs):
                     if seen >= start:
-                        doc = self._ranked[number]
-                        hits.append(Hit(doc.kind, doc.key, doc.title, doc.summary, value, rank))
+                        kind, key, title, summary = self._ranked[number]
+                        hits.append(Hit(kind, key, title, summary, value, rank))
                         if len(hits) >= stop - start:
                             return hits
                     seen += 1
@@ -313,27 +317,32 @@ class SearchIndex:
 
 def build_index(library: Library, locale: str) -> SearchIndex:
     """The index of every article and service as a reader of `locale` sees them."""
-    entries: list[tuple[str, str, str, str, tuple[str, ...]]] = []
-    texts: list[str] = []
+    docs: list[Document] = []
     for article in library.articles.values():
         text = article.text(locale)
-        entries.append(
-            ("article", article.slug, text.title, text.summary, tuple(sorted(article.countries)))
+        docs.append(
+            Document(
+                "article",
+                article.slug,
+                text.title,
+                text.summary,
+                (text.title, text.summary, text.plain),
+                tuple(sorted(article.countries)),
+            )
         )
-        texts += (text.title, text.summary, text.plain)
     for service in library.services.values():
         name = pick(service.name, locale)
         description = pick(service.description, locale) if service.description else ""
         english = service.name.get("en", "") if locale != "en" else ""
-        places = (service.country, *sorted(service.serves))
-        entries.append(("service", service.id, name, description, places))
-        texts += (name, description, english)
-    words = fold_words(texts)  # normalize() of every text, each distinct word folded once
-    fields = [" ".join(w) for w in words]
-    docs = [
-        Document(
-            kind, key, title, summary, (fields[3 * n], fields[3 * n + 1], fields[3 * n + 2]), places
+        docs.append(
+            Document(
+                "service",
+                service.id,
+                name,
+                description,
+                (name, description, english),
+                (service.country, *sorted(service.serves)),
+            )
         )
-        for n, (kind, key, title, summary, places) in enumerate(entries)
-    ]
-    return SearchIndex(docs, words=[words[3 * n : 3 * n + 3] for n in range(len(docs))])
+    # Raw texts: the index folds each distinct word once, and keeps no folded copy of them.
+    return SearchIndex(docs, folded=False)

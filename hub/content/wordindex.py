@@ -1,13 +1,14 @@
 """The word index of one locale's search: how often a query word matches in every document.
 
-Fields are folded text whose words are separated by single spaces, and a query word holds no
-space, so every match of a query word lies inside one word of a field, and how often it matches
-in that word does not depend on the rest of the field. A field's count is therefore the sum, over
-the distinct words of all fields (the vocabulary), of the word's matches times its occurrences in
-the field. The index keeps those occurrences as bit planes (bitslice), and two ways into the
-vocabulary: every word start inside every word in one sorted list, where the words a query word
-starts are a range found by bisection; and the words holding Thai, Lao, Myanmar or Khmer letters
-in one text, searched for a query word that may match anywhere.
+A query word holds no space, and a space always ends a word, so every match of a query word lies
+inside one space-free piece of a field, and how often it matches there does not depend on the
+rest of the field. A field's count is therefore the sum, over the distinct pieces of all fields
+(the vocabulary), of the piece's matches times its occurrences in the field. The index keeps
+those occurrences as bit planes (bitslice), and two ways into the vocabulary: every word start
+inside every piece in one sorted list, where the pieces a query word starts are a range found by
+bisection; and the pieces holding Thai, Lao, Myanmar or Khmer letters in one text, searched for
+a query word that may match anywhere. Raw text is split at whitespace and each distinct piece
+folded once: fold() works piece by piece (see fold_texts).
 """
 
 from __future__ import annotations
@@ -16,11 +17,12 @@ import re
 from bisect import bisect_left, bisect_right
 from collections import Counter, defaultdict, deque
 from collections.abc import Iterable, Sequence
-from itertools import accumulate, compress, repeat
-from operator import gt, itemgetter
+from itertools import accumulate, repeat
+from operator import methodcaller
 
 from hub.content import text as textmod
 from hub.content.bitslice import Planes, from_counts, total
+from hub.content.bitslice import cap as bitcap
 
 # Thai, Lao, Myanmar and Khmer write words without spaces between them, so a query word
 # starting with one of their letters may match anywhere; in other scripts it must start a word.
@@ -57,52 +59,52 @@ def _fold_pieces(pieces: list[str]) -> list[str]:
     return [part.strip(" ") for part in textmod.fold(joined).split(_JOIN)]
 
 
-def fold_words(texts: Sequence[str]) -> list[list[str]]:
-    """The words of text.fold(t) for each text t (fold() is these joined by single spaces).
+def fold_texts(texts: Sequence[str]) -> list[str]:
+    """text.fold(t) for each text t, folding each distinct whitespace-free piece once.
 
     fold() never reaches across whitespace (zero-width characters, Unicode forms, case, Latin
     accents and digits are all a matter of one piece: Unicode composes and reorders nothing
     across a space, and case looks no further than one) and it collapses whitespace into one
-    space; so each distinct whitespace-free piece of all the texts is folded once, and a text's
-    words are its pieces' folded forms, the empty ones left out.
+    space; so a text's fold is its pieces' folded forms, the empty ones left out, joined by
+    single spaces.
     """
     pieces = [text.split() for text in texts]
     distinct = list(set().union(*pieces))
     folded = dict(zip(distinct, _fold_pieces(distinct), strict=True))
-    # NFKD of a few signs (U+00A8 and the like) holds a space: such a piece is two words.
-    spaced = {form for form in folded.values() if " " in form} if distinct else set()
-    words = [list(filter(None, map(folded.__getitem__, piece_list))) for piece_list in pieces]
-    if spaced:
-        words = [" ".join(w).split(" ") if not spaced.isdisjoint(w) else w for w in words]
+    return [" ".join(filter(None, map(folded.__getitem__, piece_list))) for piece_list in pieces]
+
+
+def _postings(texts: Iterable[list[str]], cap: int | None) -> dict[str, Planes]:
+    """Each piece of the texts (given split) and its count in each text (at most `cap`), as
+    planes."""
+    bits: defaultdict[str, list[int]] = defaultdict(list)
+    tallies: defaultdict[str, list[int]] = defaultdict(list)
+    for number, pieces in enumerate(texts):
+        counts = Counter(pieces)
+        # Loops in C, the one step that visits every distinct piece of every text: each piece
+        # gets the text's bit and its count there.
+        deque(map(list.append, map(bits.__getitem__, counts), repeat(1 << number)), maxlen=0)
+        deque(map(list.append, map(tallies.__getitem__, counts), counts.values()), maxlen=0)
+    return {piece: from_counts(members, tallies[piece], cap) for piece, members in bits.items()}
+
+
+def _folded(
+    postings: dict[str, Planes], forms: dict[str, str], cap: int | None, everyone: int
+) -> dict[str, Planes]:
+    """Postings of raw pieces turned into postings of their folded forms (pieces that fold
+    alike, such as "Passport" and "passport", add up)."""
+    parts: defaultdict[str, list[Planes]] = defaultdict(list)
+    for piece, planes in postings.items():
+        if forms[piece]:
+            parts[forms[piece]].append(planes)
+    words: dict[str, Planes] = {}
+    for word, sums in parts.items():
+        if len(sums) == 1:
+            words[word] = sums[0]
+        else:
+            summed = total((planes, 1) for planes in sums)
+            words[word] = summed if cap is None else bitcap(summed, cap, everyone)
     return words
-
-
-def _postings(texts: Iterable[Sequence[str]], cap: int | None) -> dict[str, Planes]:
-    """Each word of the texts (given as their words) and its count in each text (at most
-    `cap`), as planes."""
-    present: defaultdict[str, list[int]] = defaultdict(list)
-    repeated: defaultdict[str, list[int]] = defaultdict(list)
-    for number, words in enumerate(texts):
-        if not words:
-            continue
-        counts = Counter(words)
-        # Loops in C: the one step that visits every distinct word of every text. Each word
-        # gets the text's number; a word found more than once also gets (number, count).
-        deque(map(list.append, map(present.__getitem__, counts), repeat(number)), maxlen=0)
-        if len(counts) < len(words):
-            many = list(compress(counts.items(), map(gt, counts.values(), repeat(1))))
-            deque(
-                map(
-                    list.extend,
-                    map(repeated.__getitem__, map(itemgetter(0), many)),
-                    zip(repeat(number), map(itemgetter(1), many)),
-                ),
-                maxlen=0,
-            )
-    return {
-        word: from_counts(documents, repeated.get(word, []), cap)
-        for word, documents in present.items()
-    }
 
 
 def _starts(word: str) -> list[str]:
@@ -124,18 +126,30 @@ class WordIndex:
     """Per-field counts of any query word in every document, from the vocabulary of the fields."""
 
     def __init__(
-        self, words: Sequence[Sequence[Sequence[str]]], caps: Sequence[int | None]
+        self, fields: Sequence[Sequence[str]], caps: Sequence[int | None], *, raw: bool = False
     ) -> None:
-        """Index `words[d][i]`, the words of field i (one per cap) of document d: the field
-        split at spaces.
+        """Index `fields[d][i]`, field i (one per cap) of document d: folded text, or with
+        `raw` text to fold (as text.fold does) piece by piece.
 
         Counts in field i are kept up to caps[i] (None: all): exact for any sum of counts
         that is itself capped at that limit, as body hits are.
         """
-        self.size = len(words)
-        self.postings = tuple(
-            _postings((doc[i] for doc in words), cap) for i, cap in enumerate(caps)
-        )
+        self.size = len(fields)
+        # Folded text splits into words at its only whitespace, single spaces; raw text
+        # splits into pieces at any whitespace, as fold() collapses it.
+        split = str.split if raw else methodcaller("split", " ")
+        postings = [
+            _postings((split(doc[i]) if doc[i] else [] for doc in fields), cap)
+            for i, cap in enumerate(caps)
+        ]
+        if raw:
+            pieces = list(set().union(*postings))
+            forms = dict(zip(pieces, _fold_pieces(pieces), strict=True))
+            everyone = (1 << len(fields)) - 1
+            postings = [
+                _folded(p, forms, cap, everyone) for p, cap in zip(postings, caps, strict=True)
+            ]
+        self.postings = tuple(postings)
         vocabulary: set[str] = set().union(*self.postings)
         entries = sorted((start, word) for word in vocabulary for start in _starts(word))
         self._starts = [start for start, _ in entries]
