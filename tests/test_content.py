@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from hub.content import load_library
-from hub.content.markdown import revision, split_front_matter
+from hub.content.markdown import Converter, revision, split_front_matter
 from tests.conftest import CONTENT, FIXTURES, LOCALES, ClientFactory
 
 BROKEN_LINES = [
@@ -149,3 +150,143 @@ def test_starter_content_has_enough_to_make_pages_meaningful() -> None:
         assert groups["home-hotline"], (origin, destination)
         assert groups["embassy"], (origin, destination)
     assert set(library.site.locales) == set(LOCALES)
+
+
+# What markdown-it-py 4 gave readers before the fast renderer, written out by hand from its output.
+NESTED_QUOTES = "<blockquote>\n" * 19 + "<blockquote></blockquote>\n" + "</blockquote>\n" * 19
+NESTED_ITEMS = "<ul>\n<li>item\n" * 9 + "<ul>\n<li></li>\n</ul>\n" + "</li>\n</ul>\n" * 9
+READERS_HTML = {
+    "raw HTML is text": (
+        "<script>alert(1)</script>\n\nHello <b>bold</b> <!-- note -->\n",
+        "<p>&lt;script&gt;alert(1)&lt;/script&gt;</p>\n"
+        "<p>Hello &lt;b&gt;bold&lt;/b&gt; &lt;!-- note --&gt;</p>\n",
+    ),
+    "images are links": (
+        'See ![a map](https://example.org/map.png "Map") and ![logo](../logo.png).\n',
+        '<p>See !<a href="https://example.org/map.png" title="Map" rel="noreferrer noopener">'
+        'a map</a> and !<a href="../logo.png">logo</a>.</p>\n',
+    ),
+    "links": (
+        'Read [the help page](../help), [the law](https://example.org/a?b=c&d=e "Law"),\n'
+        "[a mirror](//mirror.example/x), [write](mailto:help@example.org) and "
+        "[bad](javascript:alert(1)).\n",
+        '<p>Read <a href="../help">the help page</a>, <a href="https://example.org/a?b=c&amp;d=e"'
+        ' title="Law" rel="noreferrer noopener">the law</a>,\n<a href="//mirror.example/x" '
+        'rel="noreferrer noopener">a mirror</a>, <a href="mailto:help@example.org">write</a> and '
+        "[bad](javascript:alert(1)).</p>\n",
+    ),
+    "a host in another script": (
+        "Ask [the office](https://例え.jp/ä).\n",
+        '<p>Ask <a href="https://xn--r8jz45g.jp/%C3%A4" rel="noreferrer noopener">the office</a>'
+        ".</p>\n",
+    ),
+    "table": (
+        "| Day | Hours |\n|:----|------:|\n| Mon | **8** |\n| Sun |\n",
+        '<table>\n<thead>\n<tr>\n<th style="text-align:left">Day</th>\n'
+        '<th style="text-align:right">Hours</th>\n</tr>\n</thead>\n<tbody>\n<tr>\n'
+        '<td style="text-align:left">Mon</td>\n<td style="text-align:right"><strong>8</strong>'
+        '</td>\n</tr>\n<tr>\n<td style="text-align:left">Sun</td>\n'
+        '<td style="text-align:right"></td>\n</tr>\n</tbody>\n</table>\n',
+    ),
+    "nested lists": (
+        "- **Singapore:** first\n  - second *level*\n    1. third\n    2. again\n\n"
+        "       with a paragraph\n- back\n",
+        "<ul>\n<li><strong>Singapore:</strong> first\n<ul>\n<li>second <em>level</em>\n<ol>\n"
+        "<li>\n<p>third</p>\n</li>\n<li>\n<p>again</p>\n<p>with a paragraph</p>\n</li>\n</ol>\n"
+        "</li>\n</ul>\n</li>\n<li>back</li>\n</ul>\n",
+    ),
+    "emphasis beside a currency sign": ("*£*5 and *€*10\n", "<p>*£*5 and *€*10</p>\n"),
+    "500 nested quotes": (">" * 500 + " deep\n", NESTED_QUOTES),
+    "500 nested list items": ("".join("  " * i + "- item\n" for i in range(500)), NESTED_ITEMS),
+}
+
+
+@pytest.mark.parametrize("body", READERS_HTML, ids=list(READERS_HTML))
+def test_markdown_html_is_what_readers_got_before(body: str) -> None:
+    source, expected = READERS_HTML[body]
+    assert Converter()(source).html == expected
+
+
+def test_markdown_plain_text_and_links_come_from_the_same_reading() -> None:
+    rendered = Converter()(
+        'See [the help page](../help): **call** now &amp; [again](../help "t").\n\n'
+        "## Next\n\n- one\n- two  \nthree\n"
+    )
+    assert rendered.plain == "See the help page : call now & again . Next one two three"
+    assert rendered.links == ("../help", "../help")
+
+
+def _deep_tree(tmp_path: Path, relative: str, text: str) -> Path:
+    tree = tmp_path / "content"
+    shutil.copytree(FIXTURES / "valid", tree)
+    (tree / relative).write_text(text, encoding="utf-8")
+    return tree
+
+
+DEEP = "[" * 1000 + "]" * 1000
+# One file of each kind nested 1,000 levels deep; and what still serves beside it.
+DEEP_FILES = {
+    "site.yml": (f"names: {DEEP}\nlocales: [en]\n", "/en/articles/first-steps"),
+    "topics.yml": (f"- id: at-work\n  title: {{en: {DEEP}}}\n", "/en/articles/first-steps"),
+    "services/hk-emergency.yml": (f"kind: emergency\nname: {DEEP}\n", "/en/articles/first-steps"),
+    "articles/first-steps/en.md": (
+        f"---\ntitle: {DEEP}\nupdated: 2026-01-15\n---\nBody\n",
+        "/en/services/hk-emergency",
+    ),
+    "articles/first-steps/th.md": (
+        f"---\ntitle: ขั้นตอน\nsource_revision: {DEEP}\n---\nเนื้อหา\n",
+        "/th/articles/first-steps",
+    ),
+}
+
+
+@pytest.mark.parametrize("relative", DEEP_FILES, ids=list(DEEP_FILES))
+def test_a_file_nested_a_thousand_levels_deep_is_its_own_problem(
+    relative: str, tmp_path: Path, make_client: ClientFactory
+) -> None:
+    text, still_served = DEEP_FILES[relative]
+    tree = _deep_tree(tmp_path, relative, text)
+    result = hub("check", str(tree))
+    assert result.returncode == 1, result.stderr
+    assert f"{relative}: error: " in result.stdout
+    client = make_client(tree)
+    assert client.get("/en/").status_code == 200
+    served = client.get(still_served)
+    assert served.status_code == 200
+    assert "Read your contract." in served.text or "999" in served.text
+
+
+def test_a_body_nested_a_thousand_levels_deep_is_served(
+    tmp_path: Path, make_client: ClientFactory
+) -> None:
+    body = ">" * 1000 + " deep\n\n" + "- " * 1000 + "item\n"
+    tree = _deep_tree(
+        tmp_path,
+        "articles/first-steps/en.md",
+        f"---\ntitle: Deep\nsummary: S\ntopics: [at-work]\nupdated: 2026-01-15\n---\n{body}",
+    )
+    result = hub("check", str(tree))
+    assert result.returncode == 0, result.stdout
+    page = make_client(tree).get("/en/articles/first-steps").text
+    assert NESTED_QUOTES in page
+    assert "<ul>\n<li>\n" * 9 + "<ul>\n<li></li>\n</ul>\n" + "</li>\n</ul>\n" * 9 in page
+
+
+def test_a_huge_file_and_odd_keys_are_problems_of_their_file(
+    tmp_path: Path, make_client: ClientFactory
+) -> None:
+    tree = _deep_tree(
+        tmp_path, "services/huge.yml", "kind: cso\ndescription: {en: " + "x" * 300_000 + "}\n"
+    )
+    service = (tree / "services" / "hk-emergency.yml").read_text(encoding="utf-8")
+    (tree / "services" / "odd-key.yml").write_text(
+        service.replace('numbers: ["999"]', 'numbers: ["999"]\n    1: one\n    2024-01-01: two'),
+        encoding="utf-8",
+    )
+    result = hub("check", str(tree))
+    assert result.returncode == 1
+    assert "services/huge.yml: error: is larger than 262,144 bytes" in result.stdout
+    assert "services/odd-key.yml: error: sources 1: unknown key '1'" in result.stdout
+    client = make_client(tree)
+    assert client.get("/en/services/hk-emergency").status_code == 200
+    assert client.get("/en/services/huge").status_code == 404

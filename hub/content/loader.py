@@ -27,6 +27,11 @@ DEFAULT_SITE = Site(
 # Home-screen labels longer than this (in code points) are cut by Android launchers.
 SHORT_NAME_MAX = 12
 Level = Literal["error", "warning"]
+# Fifteen times the largest starter file: more is a mistake, and would only slow start-up down.
+MAX_FILE_BYTES = 256 * 1024
+# What a value of an unexpected type or shape can raise in the code that reads it, beyond the
+# FieldError it is meant to raise: each is that file's problem, never the whole tree's.
+DATA_ERRORS = (TypeError, ValueError, LookupError, RecursionError, OverflowError)
 # libyaml's safe loader when PyYAML was built with it: the same safe subset, far faster.
 _SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -34,6 +39,25 @@ _SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 def _safe_load(text: str) -> Any:
     """YAML's safe subset only (no tags that build objects), as `yaml.safe_load`."""
     return yaml.load(text, Loader=_SAFE_LOADER)
+
+
+class TooLargeError(Exception):
+    """A content file past MAX_FILE_BYTES."""
+
+
+def read_content(path: Path) -> str:
+    """The text of a content file (UTF-8, line ends made "\\n"); TooLargeError past
+    MAX_FILE_BYTES, else OSError or UnicodeDecodeError."""
+    # Read no further than the limit, whatever the file's size.
+    with path.open("rb") as file:
+        data = file.read(MAX_FILE_BYTES + 1)
+    if len(data) > MAX_FILE_BYTES:
+        raise TooLargeError(f"is larger than {MAX_FILE_BYTES:,} bytes, the most a file may hold")
+    return data.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _cannot_use(exc: BaseException) -> str:
+    return f"cannot be used: {type(exc).__name__}: {exc}".splitlines()[0][:300]
 
 
 @dataclass(frozen=True)
@@ -68,9 +92,12 @@ class _Loader:
     def yaml_file(self, path: Path) -> Any:
         """The parsed file, or None after recording why there is nothing to use."""
         try:
-            data = _safe_load(path.read_text(encoding="utf-8"))
+            data = _safe_load(read_content(path))
         except FileNotFoundError:
             self.problem(path, "is missing")
+            return None
+        except TooLargeError as exc:
+            self.problem(path, str(exc))
             return None
         # YAML reads an impossible date (2026-02-30) as a ValueError, and very deep nesting
         # as a RecursionError: each is this file's problem, never the whole tree's.
@@ -107,6 +134,9 @@ class _Loader:
             )
         except f.FieldError as exc:
             self.problem(path, str(exc))
+            return DEFAULT_SITE
+        except DATA_ERRORS as exc:
+            self.problem(path, _cannot_use(exc))
             return DEFAULT_SITE
         self.check_short_names(path, site)
         return site
@@ -149,14 +179,19 @@ class _Loader:
                 )
             except f.FieldError as exc:
                 self.problem(path, f"topic {index}: {exc}")
+            except DATA_ERRORS as exc:
+                self.problem(path, f"topic {index}: {_cannot_use(exc)}")
         return tuple(topics.values())
 
     def article_text(
         self, path: Path, slug: str, locale: str, source: ArticleText | None
     ) -> tuple[ArticleText, Mapping[str, Any]] | None:
         try:
-            head, body = split_front_matter(path.read_text(encoding="utf-8"))
+            head, body = split_front_matter(read_content(path))
             meta = _safe_load(head)
+        except TooLargeError as exc:
+            self.problem(path, str(exc))
+            return None
         except (
             OSError,
             UnicodeDecodeError,
@@ -201,6 +236,9 @@ class _Loader:
         except f.FieldError as exc:
             self.problem(path, str(exc))
             return None
+        except DATA_ERRORS as exc:
+            self.problem(path, _cannot_use(exc))
+            return None
         return text, meta
 
     def article(self, folder: Path, site: Site) -> Article | None:
@@ -224,6 +262,9 @@ class _Loader:
                 f.url({"source": sources[index]}, "source")
         except f.FieldError as exc:
             self.problem(source_path, str(exc))
+            return None
+        except DATA_ERRORS as exc:
+            self.problem(source_path, _cannot_use(exc))
             return None
         texts = {"en": source}
         for path in sorted(folder.glob("*.md")):
@@ -253,6 +294,9 @@ class _Loader:
             )
         except f.FieldError as exc:
             self.problem(path, str(exc))
+            return None
+        except DATA_ERRORS as exc:
+            self.problem(path, _cannot_use(exc))
             return None
         for warning in warnings:
             self.problem(path, warning, "warning")

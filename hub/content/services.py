@@ -53,7 +53,7 @@ def _sources(data: dict[str, Any], today: dt.date) -> tuple[Source, ...]:
             raise f.FieldError(f"sources {index}: must be a mapping of url, date and numbers")
         unknown = set(item) - {"url", "date", "numbers"}
         if unknown:
-            raise f.FieldError(f"sources {index}: unknown key '{sorted(unknown)[0]}'")
+            raise f.FieldError(f"sources {index}: unknown key '{sorted(unknown, key=str)[0]}'")
         try:
             date = f.source_date(item.get("date"))
             if date.earliest > today:
