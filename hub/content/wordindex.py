@@ -30,7 +30,8 @@ NO_SPACE_SCRIPTS = "\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\uaa60-\uaa7f"
 _NO_SPACE = re.compile(f"[{NO_SPACE_SCRIPTS}]")
 # A word starts where the character before is not a letter or digit (or there is none).
 WORD_START = r"(?<![^\W_])"
-_BREAK = re.compile(r"[\W_]")
+# A character after which a word starts, before one that is not of an unspaced script.
+_INNER_START = re.compile(rf"[\W_](?=[^{NO_SPACE_SCRIPTS}])")
 
 
 def anywhere(term: str) -> bool:
@@ -85,7 +86,11 @@ def _postings(texts: Iterable[list[str]], cap: int | None) -> dict[str, Planes]:
         # gets the text's bit and its count there.
         deque(map(list.append, map(bits.__getitem__, counts), repeat(1 << number)), maxlen=0)
         deque(map(list.append, map(tallies.__getitem__, counts), counts.values()), maxlen=0)
-    return {piece: from_counts(members, tallies[piece], cap) for piece, members in bits.items()}
+    return {
+        piece: (sum(members),) if max(tally) == 1 else from_counts(members, tally, cap)
+        for piece, members in bits.items()
+        if (tally := tallies[piece])
+    }
 
 
 def _folded(
@@ -110,10 +115,10 @@ def _folded(
 def _starts(word: str) -> list[str]:
     """The word from each place a word starts in it, except where a letter of a script written
     without spaces stands (query words matched at word starts never begin with one)."""
-    if word.isalnum():
-        return [] if _NO_SPACE.match(word) else [word]
-    starts = [0, *(m.end() for m in _BREAK.finditer(word))]
-    return [word[i:] for i in starts if i < len(word) and not _NO_SPACE.match(word, i)]
+    starts = [] if _NO_SPACE.match(word) else [word]
+    if not word.isalnum():
+        starts += [word[m.end() :] for m in _INNER_START.finditer(word)]
+    return starts
 
 
 def _after(prefix: str) -> str | None:
