@@ -139,7 +139,6 @@ class WordIndex:
         Counts in field i are kept up to caps[i] (None: all): exact for any sum of counts
         that is itself capped at that limit, as body hits are.
         """
-        self.size = len(fields)
         # Folded text splits into words at its only whitespace, single spaces; raw text
         # splits into pieces at any whitespace, as fold() collapses it.
         split = str.split if raw else methodcaller("split", " ")
