@@ -290,3 +290,18 @@ def test_a_huge_file_and_odd_keys_are_problems_of_their_file(
     client = make_client(tree)
     assert client.get("/en/services/hk-emergency").status_code == 200
     assert client.get("/en/services/huge").status_code == 404
+
+
+def test_a_link_to_a_page_with_a_trailing_slash_is_reported(content_copy: Path) -> None:
+    """Only /<locale>/ ends with a slash; `other-article/` would cost the reader a redirect."""
+    article = content_copy / "articles" / "coming-home" / "en.md"
+    text = article.read_text(encoding="utf-8")
+    article.write_text(text + "\nSee [your passport](keep-your-passport/).\n", encoding="utf-8")
+    _, problems = load_library(content_copy)
+    messages = [str(p) for p in problems if p.level == "error"]
+    assert messages == [
+        "articles/coming-home/en.md: error: link 'keep-your-passport/' does not lead to a page "
+        "of the hub"
+    ]
+    article.write_text(text + "\nSee [your passport](keep-your-passport).\n", encoding="utf-8")
+    assert [p for p in load_library(content_copy)[1] if p.level == "error"] == []

@@ -59,7 +59,7 @@ def test_every_article_is_plain_sourced_and_ends_with_help(library: Library) -> 
         words = len(article.source.plain.split())
         assert 250 <= words <= 700, (article.slug, words)
         assert article.sources, article.slug
-        assert "../../help" in article.source.body.rsplit("##", 1)[-1], article.slug
+        assert "](../help)" in article.source.body.rsplit("##", 1)[-1], article.slug
         assert not re.search(r"\+\d[\d ]{6,}", article.source.body), article.slug
 
 

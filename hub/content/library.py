@@ -144,6 +144,9 @@ class Library:
         rest = parts[1:]
         if not rest:
             return True
+        if path.split("#", 1)[0].endswith("/"):
+            # Only a locale's home ends with a slash; any other page would be a redirect away.
+            return False
         if len(rest) == 1:
             return rest[0] in {"help", "search", "safety"}
         if len(rest) == 2:
