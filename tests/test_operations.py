@@ -12,6 +12,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -263,7 +264,9 @@ def _seen(settings: Settings, client: tuple[str, int]) -> dict[str, Any]:
             (b"x-forwarded-for", b"203.0.113.7"),
         ],
     }
-    asyncio.run(behind_proxy(app, settings)(scope, _noop, _noop))
+    # A thread of its own: the browser tests' Playwright keeps a loop running in this one.
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, behind_proxy(app, settings)(scope, _noop, _noop)).result()
     return seen
 
 
