@@ -16,7 +16,7 @@ from hub.canonical import Canonical
 from hub.content import build_index, load_library
 from hub.encoding import Encoding
 from hub.i18n import I18n
-from hub.middleware import AccessLog, SecurityHeaders, ServerErrors
+from hub.middleware import AccessLog, HeadAsGet, SecurityHeaders, ServerErrors
 from hub.offline import SERVICE_WORKER_DIR, render_service_worker, tree_version
 from hub.packs import Packs
 from hub.reading import Known
@@ -92,6 +92,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Middleware(SecurityHeaders),
             Middleware(ServerErrors, handler=server_error, debug=settings.debug),
             Middleware(Canonical),
+            Middleware(HeadAsGet),
             Middleware(RememberLocale, secure=settings.https_only),
             Middleware(ResponseCache, max_bytes=settings.response_cache_bytes),
             Middleware(Encoding),

@@ -59,6 +59,8 @@ _LOG_ESCAPES = {
     )
 }
 _LOG_ESCAPES[ord("\\")] = "\\\\"
+# A space would let a path pass for the next fields of the line ("GET /en/ 200 1ms 404 ...").
+_LOG_ESCAPES[ord(" ")] = "\\x20"
 
 
 def loggable(text: str) -> str:
@@ -163,3 +165,25 @@ class AccessLog:
                 status,
                 (time.perf_counter() - started) * 1000,
             )
+
+
+class HeadAsGet:
+    """Answers HEAD as the same GET would be answered, without the body (RFC 9110 section 9.3.2),
+    so HEAD is cached, encoded and validated exactly like GET, never rendered afresh."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_headers_only(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                if message.get("more_body", False):
+                    return
+                message = {"type": "http.response.body", "body": b""}
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, send_headers_only)

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
-from starlette.requests import cookie_parser
 from starlette.types import Scope
 
 from hub.content.text import trim
@@ -24,6 +23,7 @@ from hub.preferences import (
     LOCALE_COOKIE,
     LOCATION_COOKIE,
     ORIGIN_COOKIE,
+    PREFERENCE_COOKIES,
 )
 
 SCOPE_KEY = "hub.reading"
@@ -155,13 +155,18 @@ class Reading:
 
 
 def cookies_of(scope: Scope) -> dict[str, str]:
-    """Every cookie of the request, from all its Cookie headers (the first value of a name wins)."""
+    """The hub's own cookies of the request, from all its Cookie headers (the first value of a
+    name wins); other cookies, and values quoted or escaped, are not read."""
     parts = [value.decode("latin-1") for name, value in scope["headers"] if name == b"cookie"]
     found: dict[str, str] = {}
-    for chunk in ";".join(parts).split(";"):
-        # One pair at a time through Starlette's parser, so the first of a repeated name wins.
-        for name, value in cookie_parser(chunk).items():
-            found.setdefault(name, value)
+    # Split by hand, not by http.cookies (Starlette's cookie_parser): its unquoting takes time
+    # in the square of a value's backslashes before Python 3.11.10 (CVE-2024-7592), so one
+    # request could stall the server. The hub's values are plain tokens; nothing else matters.
+    for pair in ";".join(parts).split(";"):
+        name, sep, value = pair.partition("=")
+        name = name.strip()
+        if sep and name in PREFERENCE_COOKIES:
+            found.setdefault(name, value.strip())
     return found
 
 

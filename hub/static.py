@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import brotli
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from hub.encoding import (
@@ -197,22 +198,6 @@ def preferred_codings(accept_encoding: str) -> list[str]:
     return [name for _, _, name in sorted(ranked)]
 
 
-NOT_FOUND: tuple[int, Raw, bytes] = (
-    404,
-    [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", b"9")],
-    b"Not found",
-)
-NOT_ALLOWED: tuple[int, Raw, bytes] = (
-    405,
-    [
-        (b"content-type", b"text/plain; charset=utf-8"),
-        (b"allow", b"GET, HEAD"),
-        (b"content-length", b"18"),
-    ],
-    b"Method not allowed",
-)
-
-
 class StaticFiles:
     """Pure ASGI app: GET and HEAD of the files it was given, by their path under the mount.
 
@@ -227,12 +212,12 @@ class StaticFiles:
         path: str = scope["path"]
         mount: str = scope.get("root_path", "")
         asset = self.assets.get(path[len(mount) + 1 :]) if path.startswith(mount + "/") else None
+        # Errors are the hub's own pages (localized, with the quick exit), not plain text.
         if asset is None:
-            reply = NOT_FOUND
-        elif method not in ("GET", "HEAD"):
-            reply = NOT_ALLOWED
-        else:
-            reply = self._answer(asset, scope, head=method == "HEAD")
+            raise HTTPException(status_code=404)
+        if method not in ("GET", "HEAD"):
+            raise HTTPException(status_code=405, headers={"allow": "GET, HEAD"})
+        reply = self._answer(asset, scope, head=method == "HEAD")
         status, headers, body = reply
         # A fresh list each time: middleware outside may add to the headers it is sent.
         await send({"type": "http.response.start", "status": status, "headers": list(headers)})

@@ -49,7 +49,12 @@ def access_lines(caplog: pytest.LogCaptureFixture) -> list[str]:
     ("path", "shown"),
     [
         # The issue's attack: a forged second line after CR LF.
-        ("/en/x%0d%0aGET%20/en/help%20200%200.1ms", "/en/x\\x0d\\x0aGET /en/help 200 0.1ms"),
+        (
+            "/en/x%0d%0aGET%20/en/help%20200%200.1ms",
+            "/en/x\\x0d\\x0aGET\\x20/en/help\\x20200\\x200.1ms",
+        ),
+        # A space would let a path pass for the fields after it.
+        ("/en/%20200%201ms", "/en/\\x20200\\x201ms"),
         ("/en/a%0ab", "/en/a\\x0ab"),
         ("/en/a%00b%1bc%7fd", "/en/a\\x00b\\x1bc\\x7fd"),
         # C1 controls, NEL included, and the Unicode line and paragraph separators.
@@ -384,3 +389,79 @@ def test_country_codes_in_any_case_name_the_same_corridor(client: TestClient) ->
     lower = client.get("/api/packs/en.json", params={"from": "ph", "to": "hk"})
     assert lower.status_code == 200
     assert lower.json()["paths"] == upper.json()["paths"]
+
+
+def test_cookies_are_read_without_the_quadratic_unquote(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """http.cookies' unquoting is quadratic in backslashes before Python 3.11.10 (CVE-2024-7592):
+    a 64 KB cookie stalled the server for 15 s. The hub's cookies are read without it."""
+    import http.cookies
+
+    def refuse(value: str) -> str:
+        raise AssertionError("http.cookies._unquote was called")
+
+    monkeypatch.setattr(http.cookies, "_unquote", refuse)
+    hostile = 'a="' + "\\" * 2000 + '"; hub_from=PH; hub_to=HK'
+    for path in ("/en/help", "/en/no-such-page", "/"):
+        response = client.get(path, headers={"cookie": hostile}, follow_redirects=False)
+        assert response.status_code in (200, 302, 404), path
+    assert "hk-emergency" in client.get("/en/help", headers={"cookie": hostile}).text
+    # A quoted or escaped value is not one of the hub's: it reads as absent.
+    quoted = client.get("/en/help", headers={"cookie": 'hub_from="PH"; hub_to="HK"'}).text
+    assert "hk-emergency" not in quoted
+
+
+def test_an_error_page_reads_the_locale_cookie_as_the_redirect_does(client: TestClient) -> None:
+    cookie = {"cookie": "hub_locale=th; hub_locale=km"}
+    assert client.get("/", headers=cookie, follow_redirects=False).headers["location"] == "/th/"
+    assert '<html lang="th"' in client.get("/no-such-page", headers=cookie).text
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [("GET", "/static/nope.css", 404), ("POST", "/static/icons/hub-192.png", 405)],
+)
+def test_static_errors_are_the_hub_s_pages(
+    client: TestClient, method: str, path: str, status: int
+) -> None:
+    if status == 405:
+        # The real, fingerprinted name of a file that exists.
+        home = client.get("/en/").text
+        path = "/static/" + home.split('href="/static/', 1)[1].split('"', 1)[0]
+    response = client.request(method, path, headers={"cookie": "hub_locale=vi"})
+    assert response.status_code == status
+    assert_security_headers(response)
+    assert '<html lang="vi"' in response.text
+    first = first_focusable(response.text)
+    assert first["href"] == QUICK_EXIT
+    if status == 405:
+        assert response.headers["allow"] == "GET, HEAD"
+
+
+def test_head_is_answered_as_get_from_the_cache(client: TestClient) -> None:
+    from tests.test_response_cache import cache_of
+
+    got = client.get("/en/safety", headers={"accept-encoding": "gzip"})
+    cache = cache_of(client)
+    hits = cache.hits
+    head = client.head("/en/safety", headers={"accept-encoding": "gzip"})
+    assert cache.hits == hits + 1
+    assert head.status_code == 200 and head.content == b""
+    for name in ("etag", "vary", "content-encoding", "content-length", "content-type"):
+        assert head.headers.get(name) == got.headers.get(name), name
+    assert_security_headers(head)
+    plain = client.head("/en/safety", headers={"accept-encoding": "identity"})
+    assert "content-encoding" not in plain.headers and plain.headers["etag"] != got.headers["etag"]
+
+
+@pytest.mark.parametrize(
+    "target",
+    ["/en/../..//evil.example", "/en/./../x", "/en/%2e%2e/%2E%2e//evil.example"],
+)
+def test_a_return_path_with_dot_segments_goes_home(client: TestClient, target: str) -> None:
+    response = client.get(
+        "/en/location", params={"in": "destination", "next": target}, follow_redirects=False
+    )
+    assert response.status_code == 303
+    assert response.headers["location"].startswith("/en/?")

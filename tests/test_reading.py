@@ -87,8 +87,7 @@ def test_a_reading_is_made_once_per_request() -> None:
     assert read(request, KNOWN) is read(request, KNOWN)
 
 
-# Error pages are never cached, so they may read the raw request for a locale to speak.
-RAW_READERS_ALLOWED = {"errors.py"}
+RAW_READERS_ALLOWED: set[str] = set()
 
 
 def test_views_read_cookies_and_query_only_through_the_reading() -> None:

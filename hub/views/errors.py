@@ -11,7 +11,7 @@ from starlette.responses import HTMLResponse, Response
 
 from hub.i18n import I18n
 from hub.middleware import loggable
-from hub.preferences import LOCALE_COOKIE
+from hub.reading import reading_of
 from hub.views.render import render
 
 log = logging.getLogger(__name__)
@@ -23,8 +23,8 @@ def _error_locale(request: Request) -> str:
     first = request.url.path.strip("/").split("/", 1)[0].lower()
     if first in i18n.codes:
         return first
-    cookie = request.cookies.get(LOCALE_COOKIE, "").lower()
-    if cookie in i18n.codes:
+    cookie = reading_of(request.scope).locale_cookie
+    if cookie is not None:
         return cookie
     return i18n.negotiate(request.headers.get("accept-language", ""))
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
-from urllib.parse import urlencode, urlsplit, urlunsplit
+from urllib.parse import unquote, urlencode, urlsplit, urlunsplit
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -208,6 +208,8 @@ def local_path(target: str, locale: str) -> str:
         or parts.netloc
         or not target.startswith(f"/{locale}/")
         or len(target) > MAX_NEXT_LENGTH
+        # A dot segment can climb out of the locale once a browser resolves it.
+        or any(unquote(segment) in (".", "..") for segment in parts.path.split("/"))
     ):
         return f"/{locale}/"
     return target
