@@ -61,6 +61,21 @@ def client(settings: Settings) -> Iterator[TestClient]:
         yield test_client
 
 
+@pytest.fixture(scope="module")
+def module_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    """One app for a module's read-only tests: starting it is the slow part."""
+    settings = Settings(data_dir=tmp_path_factory.mktemp("var"))
+    with TestClient(create_app(settings)) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def shared_client(module_app: TestClient) -> TestClient:
+    """The module's app as a reader with no cookies yet (those an earlier test left cleared)."""
+    module_app.cookies.clear()
+    return module_app
+
+
 @pytest.fixture
 def content_copy(tmp_path: Path) -> Path:
     """A private copy of the starter content that a test may change."""

@@ -12,10 +12,8 @@ import pytest
 import yaml
 from starlette.testclient import TestClient
 
-from hub.app import create_app
 from hub.content import load_library
 from hub.content.markdown import split_front_matter
-from hub.settings import Settings
 from tests.conftest import CONTENT, LOCALES, set_corridor
 
 # Read straight from the content files, not through the loader under test.
@@ -109,19 +107,10 @@ def giveaways(locale: str) -> list[str]:
     return [word.lower() for word in (*GIVEAWAYS[locale], *names) if word]
 
 
-@pytest.fixture(scope="module")
-def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    """One app for the module's read-only walks: starting it is the slow part."""
-    settings = Settings(data_dir=tmp_path_factory.mktemp("var"))
-    with TestClient(create_app(settings)) as test_client:
-        yield test_client
-
-
 @pytest.fixture
-def client(app: TestClient) -> TestClient:
-    """The module's app as a reader with no cookies yet."""
-    app.cookies.clear()
-    return app
+def client(shared_client: TestClient) -> TestClient:
+    """One app for the module's read-only tests, as a reader with no cookies yet."""
+    return shared_client
 
 
 def discreet_client(client: TestClient) -> TestClient:

@@ -25,19 +25,10 @@ from tests.conftest import set_corridor
 QUICK_EXIT = "https://www.google.com/"
 
 
-@pytest.fixture(scope="module")
-def reader(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    """One client of the real app on the starter content for the read-only tests here."""
-    settings = Settings(data_dir=tmp_path_factory.mktemp("var"))
-    with TestClient(create_app(settings)) as test_client:
-        yield test_client
-
-
 @pytest.fixture
-def client(reader: TestClient) -> TestClient:
-    """The shared client without the cookies an earlier test left."""
-    reader.cookies.clear()
-    return reader
+def client(shared_client: TestClient) -> TestClient:
+    """One app for the module's read-only tests, as a reader with no cookies yet."""
+    return shared_client
 
 
 def access_lines(caplog: pytest.LogCaptureFixture) -> list[str]:
