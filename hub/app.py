@@ -13,7 +13,9 @@ from starlette.middleware import Middleware
 
 from hub import __version__
 from hub.canonical import Canonical
-from hub.content import build_index, load_library
+from hub.content.cache import ContentCache
+from hub.content.loader import load_tree
+from hub.content.search import build_indexes
 from hub.encoding import Encoding
 from hub.i18n import I18n
 from hub.middleware import AccessLog, HeadAsGet, SecurityHeaders, ServerErrors
@@ -40,9 +42,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        library, problems = load_library(
-            settings.content_dir, source_max_age_years=settings.source_max_age_years
+        cache = ContentCache(settings.data_dir / "cache" / "content.marshal")
+        loaded = load_tree(
+            settings.content_dir,
+            source_max_age_years=settings.source_max_age_years,
+            cache=cache,
         )
+        library, problems = loaded.library, loaded.problems
         for problem in problems:
             level = logging.ERROR if problem.level == "error" else logging.WARNING
             log.log(level, "content %s", problem)
@@ -55,7 +61,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
             frozenset(library.site.origins),
             frozenset(library.site.destinations),
         )
-        app.state.search = {code: build_index(library, code) for code in i18n.codes}
+        app.state.search = build_indexes(library, i18n.codes, cache)
+        cache.save()
+        # This frame lives as long as the app; what the cache read is in the library now.
+        del cache
         app.state.search_exports = {}
         app.state.version = tree_version(
             [
@@ -66,6 +75,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 SERVICE_WORKER_DIR,
             ],
             extra=[__version__],
+            known=loaded.digests,
         )
         app.state.service_worker = render_service_worker(
             app.state.version, assets, library.site.locales

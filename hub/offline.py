@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+import os
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from hub.content import Library
@@ -18,17 +19,35 @@ CONFIG_MARKER = "/* CONFIG */"
 VERSIONED_SUFFIXES = {".html", ".md", ".yml", ".yaml", ".po", ".js", ".css", ".png", ".py"}
 
 
-def tree_version(roots: Iterable[Path], extra: Iterable[str] = ()) -> str:
-    """A short hash of every versioned file under the roots (names and bytes)."""
+def tree_version(
+    roots: Iterable[Path], extra: Iterable[str] = (), known: Mapping[str, bytes] | None = None
+) -> str:
+    """A short hash of every versioned file under the roots (names and bytes).
+
+    `known`: the SHA-256 of files already read, by path (`str(root / relative path)`), so they
+    are not read twice.
+    """
+    known = known or {}
     digest = hashlib.sha256()
     for root in roots:
         if not root.exists():
             continue
-        for path in sorted(p for p in root.rglob("*") if p.is_file()):
-            if path.suffix not in VERSIONED_SUFFIXES:
+        base = str(root)
+        # os.walk and plain strings: thousands of content files make pathlib's objects cost.
+        files: list[tuple[list[str], str]] = []
+        for folder, _, names in os.walk(base):
+            relative = os.path.relpath(folder, base)
+            parts = [] if relative == os.curdir else relative.split(os.sep)
+            for name in names:
+                if os.path.splitext(name)[1] in VERSIONED_SUFFIXES:
+                    files.append(([*parts, name], os.path.join(folder, name)))
+        files.sort()
+        for parts, path in files:
+            if not os.path.isfile(path):
                 continue
-            digest.update(path.relative_to(root).as_posix().encode())
-            digest.update(hashlib.sha256(path.read_bytes()).digest())
+            digest.update("/".join(parts).encode())
+            found = known.get(path)
+            digest.update(found or hashlib.sha256(Path(path).read_bytes()).digest())
     for item in extra:
         digest.update(item.encode())
     return digest.hexdigest()[:12]

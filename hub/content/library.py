@@ -49,6 +49,7 @@ class Library:
     _help_groups: dict[tuple[str | None, str | None, bool], HelpGroups] = field(
         init=False, repr=False, compare=False
     )
+    _links: dict[str, bool] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
@@ -66,6 +67,7 @@ class Library:
         set_(self, "_countries", frozenset((None, *self.site.origins, *self.site.destinations)))
         set_(self, "_articles_in", {})
         set_(self, "_help_groups", {})
+        set_(self, "_links", {})
 
     def topic(self, topic_id: str) -> Topic | None:
         """The topic with this id, if any."""
@@ -137,6 +139,16 @@ class Library:
             return True
         if ":" in href.split("/", 1)[0]:
             return False
+        target = href.split("#", 1)[0].split("?", 1)[0]
+        if target:
+            # Every article's page is in one folder, so only the link decides where it leads.
+            known = self._links.get(href)
+            if known is None:
+                known = self._links[href] = self._leads_somewhere(href, slug)
+            return known
+        return self._leads_somewhere(href, slug)
+
+    def _leads_somewhere(self, href: str, slug: str) -> bool:
         path = resolve_link(href, f"/en/articles/{slug}")
         parts = [p for p in path.split("/") if p]
         if not parts or parts[0] not in self.site.locales:

@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import hashlib
+import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
 
 from hub.content import fields as f
+from hub.content.cache import ContentCache, Uncachable, decode, encode
 from hub.content.library import Library
-from hub.content.markdown import Converter, FrontMatterError, revision, split_front_matter
+from hub.content.markdown import (
+    Converter,
+    FrontMatterError,
+    Rendered,
+    revision,
+    split_front_matter,
+)
 from hub.content.model import Article, ArticleText, Service, Site, Topic
 from hub.content.services import SOURCE_MAX_AGE_YEARS, parse_service
 
@@ -45,15 +55,25 @@ class TooLargeError(Exception):
     """A content file past MAX_FILE_BYTES."""
 
 
-def read_content(path: Path) -> str:
-    """The text of a content file (UTF-8, line ends made "\\n"); TooLargeError past
-    MAX_FILE_BYTES, else OSError or UnicodeDecodeError."""
+def read_bytes(path: Path) -> bytes:
+    """The bytes of a content file; TooLargeError past MAX_FILE_BYTES, else OSError."""
     # Read no further than the limit, whatever the file's size.
     with path.open("rb") as file:
         data = file.read(MAX_FILE_BYTES + 1)
     if len(data) > MAX_FILE_BYTES:
         raise TooLargeError(f"is larger than {MAX_FILE_BYTES:,} bytes, the most a file may hold")
+    return data
+
+
+def as_text(data: bytes) -> str:
+    """A content file's text: UTF-8, line ends made "\\n"; else UnicodeDecodeError."""
     return data.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
+
+
+def read_content(path: Path) -> str:
+    """The text of a content file (UTF-8, line ends made "\\n"); TooLargeError past
+    MAX_FILE_BYTES, else OSError or UnicodeDecodeError."""
+    return as_text(read_bytes(path))
 
 
 def _cannot_use(exc: BaseException) -> str:
@@ -72,13 +92,63 @@ class Problem:
         return f"{self.path}: {self.level}: {self.message}"
 
 
+@dataclass
+class LoadedTree:
+    """A content tree as loaded: the library, the problems found, and the SHA-256 of every
+    file read whole (for tree_version, so no file is read twice)."""
+
+    library: Library
+    problems: list[Problem]
+    digests: dict[str, bytes] = field(default_factory=dict)
+
+
 class _Loader:
-    def __init__(self, root: Path, today: dt.date, source_max_age_years: int) -> None:
+    def __init__(
+        self,
+        root: Path,
+        today: dt.date,
+        source_max_age_years: int,
+        cache: ContentCache | None = None,
+    ) -> None:
         self.root = root
         self.today = today
         self.source_max_age_years = source_max_age_years
         self.problems: list[Problem] = []
         self.convert = Converter()
+        self.cache = cache or ContentCache(None, keys={})
+        self.digests: dict[str, bytes] = {}
+
+    def read(self, path: Path) -> tuple[str, str]:
+        """A file's text and the hex SHA-256 of its bytes; as read_content for errors."""
+        data = read_bytes(path)
+        digest = hashlib.sha256(data)
+        self.digests[str(path)] = digest.digest()
+        return as_text(data), digest.hexdigest()
+
+    def parse_yaml(self, text: str, digest: str) -> Any:
+        """`_safe_load(text)`, kept in the cache under the digest of the file holding it."""
+        kept = self.cache.get("yaml", digest)
+        if kept is not None:
+            return decode(kept)
+        data = _safe_load(text)
+        # A value the cache cannot hold exactly is parsed again at every start.
+        if data is not None:
+            with contextlib.suppress(Uncachable):
+                self.cache.put("yaml", digest, encode(data))
+        return data
+
+    def render(self, body: str, digest: str) -> tuple[Rendered, str]:
+        """`self.convert(body)` and `revision(body)`, kept in the cache under the digest of the
+        file holding the body."""
+        kept = self.cache.get("markdown", digest)
+        if kept is not None:
+            html, plain, links, body_revision = kept
+            return Rendered(html, plain, tuple(links)), body_revision
+        rendered, body_revision = self.convert(body), revision(body)
+        self.cache.put(
+            "markdown", digest, (rendered.html, rendered.plain, rendered.links, body_revision)
+        )
+        return rendered, body_revision
 
     def rel(self, path: Path) -> str:
         try:
@@ -92,7 +162,7 @@ class _Loader:
     def yaml_file(self, path: Path) -> Any:
         """The parsed file, or None after recording why there is nothing to use."""
         try:
-            data = _safe_load(read_content(path))
+            data = self.parse_yaml(*self.read(path))
         except FileNotFoundError:
             self.problem(path, "is missing")
             return None
@@ -187,8 +257,9 @@ class _Loader:
         self, path: Path, slug: str, locale: str, source: ArticleText | None
     ) -> tuple[ArticleText, Mapping[str, Any]] | None:
         try:
-            head, body = split_front_matter(read_content(path))
-            meta = _safe_load(head)
+            text, digest = self.read(path)
+            head, body = split_front_matter(text)
+            meta = self.parse_yaml(head, digest)
         except TooLargeError as exc:
             self.problem(path, str(exc))
             return None
@@ -218,8 +289,8 @@ class _Loader:
             assert updated is not None
             if updated > self.today:
                 raise f.FieldError(f"'updated' {updated} is in the future")
-            rendered = self.convert(body)
-            text = ArticleText(
+            rendered, body_revision = self.render(body, digest)
+            article_text = ArticleText(
                 slug=slug,
                 locale=locale,
                 title=f.text(meta, "title") or "",
@@ -228,7 +299,7 @@ class _Loader:
                 html=rendered.html,
                 plain=rendered.plain,
                 links=rendered.links,
-                revision=revision(body),
+                revision=body_revision,
                 updated=updated,
                 source_revision=source_revision,
                 translation=translation,
@@ -239,7 +310,7 @@ class _Loader:
         except DATA_ERRORS as exc:
             self.problem(path, _cannot_use(exc))
             return None
-        return text, meta
+        return article_text, meta
 
     def article(self, folder: Path, site: Site) -> Article | None:
         slug = folder.name
@@ -267,7 +338,9 @@ class _Loader:
             self.problem(source_path, _cannot_use(exc))
             return None
         texts = {"en": source}
-        for path in sorted(folder.glob("*.md")):
+        # glob("*.md") as listdir: a hidden file is no translation.
+        names = sorted(n for n in os.listdir(folder) if n.endswith(".md") and n[0] != ".")
+        for path in (folder / name for name in names):
             locale = path.stem
             if locale == "en":
                 continue
@@ -327,9 +400,10 @@ class _Loader:
         topics = self.topics(site)
         articles: dict[str, Article] = {}
         folder = self.root / "articles"
-        for path in sorted(folder.iterdir()) if folder.is_dir() else []:
-            if path.is_dir():
-                article = self.article(path, site)
+        entries = sorted(os.scandir(folder), key=lambda e: e.name) if folder.is_dir() else []
+        for entry in entries:
+            if entry.is_dir():
+                article = self.article(folder / entry.name, site)
                 if article is not None:
                     articles[article.slug] = article
         services: dict[str, Service] = {}
@@ -348,17 +422,29 @@ class _Loader:
         return library
 
 
+def load_tree(
+    root: Path,
+    today: dt.date | None = None,
+    *,
+    source_max_age_years: int = SOURCE_MAX_AGE_YEARS,
+    cache: ContentCache | None = None,
+) -> LoadedTree:
+    """Load every valid file under `root`, parsing only what `cache` does not hold.
+
+    Directory numbers whose newest source is more than `source_max_age_years` old (by year)
+    are warned about.
+    """
+    loader = _Loader(root, today or dt.date.today(), source_max_age_years, cache)
+    library = loader.load()
+    return LoadedTree(library, loader.problems, loader.digests)
+
+
 def load_library(
     root: Path,
     today: dt.date | None = None,
     *,
     source_max_age_years: int = SOURCE_MAX_AGE_YEARS,
 ) -> tuple[Library, list[Problem]]:
-    """Load every valid file under `root`; return the library and the problems found.
-
-    Directory numbers whose newest source is more than `source_max_age_years` old (by year)
-    are warned about.
-    """
-    loader = _Loader(root, today or dt.date.today(), source_max_age_years)
-    library = loader.load()
-    return library, loader.problems
+    """Load every valid file under `root`; return the library and the problems found."""
+    loaded = load_tree(root, today, source_max_age_years=source_max_age_years)
+    return loaded.library, loaded.problems

@@ -10,6 +10,8 @@ A page holds PER_PAGE results of that order, shown as its services, then its art
 
 from __future__ import annotations
 
+import hashlib
+import marshal
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -17,6 +19,7 @@ from typing import Any
 
 from hub.content import text as textmod
 from hub.content.bitslice import Planes, add, cap, levels, members, nonzero, scale
+from hub.content.cache import ContentCache
 from hub.content.library import Library
 from hub.content.model import pick
 from hub.content.wordindex import NO_SPACE_SCRIPTS, WordIndex, fold_texts
@@ -148,6 +151,33 @@ class _Places:
             for country in doc.places[1:]:
                 self.serving[country] = self.serving.get(country, 0) | bit
 
+    def state(self) -> tuple[Any, ...]:
+        """The sets as plain values, for `restore`."""
+        return (
+            self.everyone,
+            self.general,
+            self.services,
+            self.serve_all,
+            self.named,
+            self.located,
+            self.serving,
+        )
+
+    @classmethod
+    def restore(cls, state: tuple[Any, ...]) -> _Places:
+        """The sets whose `state()` this was."""
+        places = cls.__new__(cls)
+        (
+            places.everyone,
+            places.general,
+            places.services,
+            places.serve_all,
+            places.named,
+            places.located,
+            places.serving,
+        ) = state
+        return places
+
     def tiers(self, origin: str | None, destination: str | None) -> tuple[int, int, int]:
         """The documents of tier CORRIDOR, GENERAL and ELSEWHERE, as tier() ranks them."""
         if origin is None and destination is None:
@@ -186,6 +216,30 @@ class SearchIndex:
         self._places = _Places(ranked)
         # Every Burmese letter of the fields is in a word of the unspaced vocabulary.
         self.burmese = textmod.has_myanmar(self._words.unspaced_text)
+
+    def state(self) -> tuple[Any, ...]:
+        """The index without its documents, as plain values (tuples, lists, dicts, text and
+        ints), for `restore`."""
+        return (
+            self._folded,
+            self._ranked,
+            self._words.state(),
+            self._places.state(),
+            self.burmese,
+        )
+
+    @classmethod
+    def restore(cls, documents: Iterable[Document], state: tuple[Any, ...]) -> SearchIndex:
+        """The index of `documents` whose `state()` this was, without indexing them again."""
+        index = cls.__new__(cls)
+        index._documents = tuple(documents)
+        folded, ranked, words, places, burmese = state
+        index._folded = folded
+        index._ranked = ranked
+        index._words = WordIndex.restore(words)
+        index._places = _Places.restore(places)
+        index.burmese = burmese
+        return index
 
     @property
     def documents(self) -> tuple[Document, ...]:
@@ -315,8 +369,17 @@ class SearchIndex:
         )
 
 
+def _document_state(doc: Document) -> tuple[Any, ...]:
+    return (doc.kind, doc.key, doc.title, doc.summary, doc.fields, doc.places)
+
+
 def build_index(library: Library, locale: str) -> SearchIndex:
     """The index of every article and service as a reader of `locale` sees them."""
+    return SearchIndex(documents(library, locale), folded=False)
+
+
+def documents(library: Library, locale: str) -> list[Document]:
+    """Every article and service as a reader of `locale` sees them, with raw text fields."""
     docs: list[Document] = []
     for article in library.articles.values():
         text = article.text(locale)
@@ -345,4 +408,32 @@ def build_index(library: Library, locale: str) -> SearchIndex:
             )
         )
     # Raw texts: the index folds each distinct word once, and keeps no folded copy of them.
-    return SearchIndex(docs, folded=False)
+    return docs
+
+
+def index_key(docs: Sequence[Document]) -> str:
+    """The hex SHA-256 of the documents: two lists index alike when their keys are equal."""
+    # Version 2 writes equal values as equal bytes; later ones share repeated objects by
+    # reference, which depends on how the values were made.
+    data = marshal.dumps([_document_state(doc) for doc in docs], 2)
+    return hashlib.sha256(data).hexdigest()
+
+
+def build_indexes(
+    library: Library, locales: Iterable[str], cache: ContentCache | None = None
+) -> dict[str, SearchIndex]:
+    """build_index for each locale, taking from `cache` each index whose documents it holds."""
+    indexes: dict[str, SearchIndex] = {}
+    for locale in locales:
+        docs = documents(library, locale)
+        if cache is None:
+            indexes[locale] = SearchIndex(docs, folded=False)
+            continue
+        key = index_key(docs)
+        kept = cache.get("index", key)
+        if kept is not None:
+            indexes[locale] = SearchIndex.restore(docs, kept)
+            continue
+        index = indexes[locale] = SearchIndex(docs, folded=False)
+        cache.put("index", key, index.state())
+    return indexes

@@ -19,6 +19,7 @@ from collections import Counter, defaultdict, deque
 from collections.abc import Iterable, Sequence
 from itertools import accumulate, repeat
 from operator import methodcaller
+from typing import Any
 
 from hub.content import text as textmod
 from hub.content.bitslice import Planes, from_counts, total
@@ -162,6 +163,21 @@ class WordIndex:
         # The unspaced words in one text, and where each begins in it.
         self.unspaced_text = " ".join(self._unspaced)
         self._offsets = list(accumulate((len(w) + 1 for w in self._unspaced), initial=0))
+
+    def state(self) -> tuple[Any, ...]:
+        """The index as plain values (dicts, lists, tuples, text and ints), for `restore`."""
+        return (self.postings, self._starts, self._owners, self._unspaced, self._offsets)
+
+    @classmethod
+    def restore(cls, state: tuple[Any, ...]) -> WordIndex:
+        """The index whose `state()` this was."""
+        index = cls.__new__(cls)
+        postings, starts, owners, unspaced, offsets = state
+        index.postings = tuple(postings)
+        index._starts, index._owners, index._unspaced = starts, owners, unspaced
+        index._offsets = offsets
+        index.unspaced_text = " ".join(unspaced)
+        return index
 
     def counts(self, term: str) -> tuple[Planes, ...]:
         """How often the query word `term` (not empty, no space) matches, per field, in each

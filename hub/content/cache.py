@@ -1,0 +1,208 @@
+"""What loading the content tree computes, kept in the data folder from one start to the next.
+
+Parsing YAML, rendering Markdown and building the search indexes cost most of a start (about
+10 s of CPU for 1,000 articles in 7 locales); their results depend only on the bytes of the
+files and on the code that computes them. So each result is kept under the SHA-256 of what it
+was computed from: a file's parsed front matter and rendered body under the file's digest, a
+locale's search index under the digest of its documents. An edited file misses and is parsed
+again; nothing else is. Each kind of result is dropped when the code computing it changes
+(code_keys: the sources of the hub/content modules concerned, the parsers' versions, Python's).
+
+The file is written only by the hub, to a temporary name then renamed, so it is whole or
+absent. It holds plain values in `marshal` format: unlike pickle, loading it builds values and
+runs nothing. A CRC-32 of the payload guards against a file damaged on disk; a file that does
+not check out, or does not open, is ignored (the start is only slower) and replaced.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import marshal
+import os
+import sys
+import tempfile
+import zlib
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+MAGIC = b"hub content cache 2\n"
+# marshal's format 4 is read by every Python 3.4 or later; the keys below hold the Python
+# version anyway, since neither marshal's output nor unicodedata (search folds text with it)
+# is promised across versions.
+_MARSHAL_VERSION = 4
+_SOURCES = Path(__file__).resolve().parent
+# What computes each kind of result: hub/content's modules and the packages they call. A
+# release that changes none of them keeps that kind, so an upgrade need not start cold.
+KINDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "yaml": (("cache.py", "loader.py"), ("PyYAML",)),
+    "markdown": (("cache.py", "markdown.py"), ("markdown-it-py", "markdown-it-pyrs", "mdurl")),
+    "index": (("cache.py", "search.py", "wordindex.py", "bitslice.py", "text.py"), ()),
+}
+# A front matter value that marshal cannot hold as is: a date, kept as (tag, ISO text).
+# YAML's safe loader never builds a tuple, so a tuple in the cache is always such a tag.
+_DATE = "date"
+
+
+class Uncachable(Exception):
+    """A value that the cache cannot hold exactly."""
+
+
+def code_keys() -> dict[str, str]:
+    """For each kind of result, a hash of the code that computes it: its modules' sources, the
+    packages' versions and Python's."""
+    keys: dict[str, str] = {}
+    for kind, (modules, packages) in KINDS.items():
+        digest = hashlib.sha256(MAGIC + sys.version.encode())
+        for name in packages:
+            try:
+                digest.update(f"{name}={metadata.version(name)}\n".encode())
+            except metadata.PackageNotFoundError:
+                digest.update(f"{name} missing\n".encode())
+        for module in modules:
+            digest.update(module.encode() + b"\0" + (_SOURCES / module).read_bytes() + b"\0")
+        keys[kind] = digest.hexdigest()
+    return keys
+
+
+def encode(value: Any) -> Any:
+    """A parsed YAML value as plain values marshal holds exactly; Uncachable otherwise."""
+    if value is None or isinstance(value, (str, bool, int, float)):
+        return value
+    if isinstance(value, dt.datetime):
+        raise Uncachable("a date with a time")
+    if isinstance(value, dt.date):
+        return (_DATE, value.isoformat())
+    if isinstance(value, list):
+        return [encode(item) for item in value]
+    if isinstance(value, dict):
+        if not all(isinstance(key, str) for key in value):
+            raise Uncachable("a key that is not text")
+        return {key: encode(item) for key, item in value.items()}
+    raise Uncachable(type(value).__name__)
+
+
+def decode(value: Any) -> Any:
+    """The value `encode` was given (lists and dicts new, so a caller may change them)."""
+    kind = type(value)
+    if kind is dict:
+        return {
+            key: item if type(item) in _SCALARS else decode(item) for key, item in value.items()
+        }
+    if kind is list:
+        return [item if type(item) in _SCALARS else decode(item) for item in value]
+    if kind is tuple:
+        return dt.date.fromisoformat(value[1])
+    return value
+
+
+_SCALARS = frozenset((str, int, float, bool, type(None)))
+
+
+class ContentCache:
+    """Results keyed by digest, read from one file at start and written back when they changed.
+
+    Each kind ("yaml", "markdown", "index") maps a hex digest to a value of plain types. What a
+    start did not ask for is left out when the file is written again, so it holds no more than
+    one tree's results.
+    """
+
+    def __init__(self, path: Path | None, keys: dict[str, str] | None = None) -> None:
+        """A cache kept at `path` (None: kept in memory only) for the code of `keys` (default:
+        the running code's, see code_keys)."""
+        self.path = path
+        self.keys = code_keys() if keys is None else keys
+        self._old: dict[str, dict[str, Any]] = {}
+        self._new: dict[str, dict[str, Any]] = {}
+        self.hits = 0
+        self.misses = 0
+        if path is not None:
+            self._old = self._read(path)
+
+    def _read(self, path: Path) -> dict[str, dict[str, Any]]:
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            return {}
+        except OSError as exc:
+            log.warning("content cache %s cannot be read: %s", path, exc)
+            return {}
+        end = data.find(b"\n\n")
+        lines = data[: max(end, 0)].split(b"\n")
+        payload = memoryview(data)[end + 2 :]
+        if len(lines) != 2 or lines[0] + b"\n" != MAGIC:
+            log.warning("content cache %s is not one; it will be replaced", path)
+            return {}
+        if f"{zlib.crc32(payload):08x}".encode() != lines[1]:
+            log.warning("content cache %s is damaged; it will be replaced", path)
+            return {}
+        try:
+            kinds = marshal.loads(payload)
+        except (EOFError, ValueError, TypeError) as exc:
+            log.warning("content cache %s cannot be read: %s", path, exc)
+            return {}
+        if not isinstance(kinds, dict):
+            return {}
+        # Each kind was written with the key of the code that computed it; another key means
+        # other code (an upgrade), and that kind is computed again.
+        return {
+            kind: kept[1]
+            for kind, kept in kinds.items()
+            if isinstance(kept, tuple)
+            and len(kept) == 2
+            and self.keys.get(kind) == kept[0]
+            and isinstance(kept[1], dict)
+        }
+
+    def get(self, kind: str, digest: str) -> Any | None:
+        """The value kept for `digest`, or None; a value found is kept for the next start."""
+        new = self._new.setdefault(kind, {})
+        if digest in new:
+            self.hits += 1
+            return new[digest]
+        value = self._old.get(kind, {}).get(digest)
+        if value is None:
+            self.misses += 1
+            return None
+        self.hits += 1
+        new[digest] = value
+        return value
+
+    def put(self, kind: str, digest: str, value: Any) -> None:
+        """Keep `value` (plain types only) for `digest`."""
+        self._new.setdefault(kind, {})[digest] = value
+
+    @property
+    def changed(self) -> bool:
+        """Whether the file would now hold anything else than it did at start."""
+        if set(self._new) != set(self._old):
+            return any(self._new.get(kind) for kind in set(self._new) | set(self._old))
+        return any(self._new[kind].keys() != self._old[kind].keys() for kind in self._new)
+
+    def save(self) -> None:
+        """Write what this start used to the file, whole or not at all, when it changed."""
+        if self.path is None or not self.changed:
+            return
+        kinds = {kind: (self.keys.get(kind, ""), values) for kind, values in self._new.items()}
+        payload = marshal.dumps(kinds, _MARSHAL_VERSION)
+        head = MAGIC + f"{zlib.crc32(payload):08x}\n\n".encode()
+        temporary: Path | None = None
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with tempfile.NamedTemporaryFile(
+                dir=self.path.parent, prefix=".content-", delete=False
+            ) as file:
+                temporary = Path(file.name)
+                file.write(head)
+                file.write(payload)
+            os.replace(temporary, self.path)
+        except OSError as exc:
+            log.warning("content cache %s cannot be written: %s", self.path, exc)
+            if temporary is not None:
+                temporary.unlink(missing_ok=True)
+            return
+        self._old = {kind: dict(values) for kind, values in self._new.items()}

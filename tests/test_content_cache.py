@@ -1,0 +1,212 @@
+"""The content cache: a restart loads from it exactly what parsing the files gives, an edited
+file is parsed again and nothing else, and a damaged, foreign or unwritable cache only makes a
+start slower."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import shutil
+from pathlib import Path
+
+import pytest
+
+from hub import __version__
+from hub.app import PACKAGE_DIR
+from hub.content import load_library
+from hub.content.cache import ContentCache, code_keys
+from hub.content.loader import load_tree
+from hub.content.search import build_indexes
+from hub.offline import SERVICE_WORKER_DIR, tree_version
+from tests.conftest import LOCALES, ClientFactory
+
+QUERIES = {
+    "en": ["passport", "salary deduction", "hotline", "pass", "zzzz"],
+    "th": ["หนังสือเดินทาง", "เงิน"],
+    "my": ["နိုင်ငံကူးလက်မှတ်"],
+    "km": ["លិខិតឆ្លងដែន"],
+}
+
+
+def cache_at(tmp_path: Path) -> Path:
+    return tmp_path / "var" / "cache" / "content.marshal"
+
+
+def load_twice(tree: Path, path: Path) -> tuple[ContentCache, ContentCache]:
+    """Load `tree` with a cache at `path`, save it, and load again with a new cache object."""
+    first = ContentCache(path)
+    build_indexes(load_tree(tree, cache=first).library, LOCALES, first)
+    first.save()
+    second = ContentCache(path)
+    return first, second
+
+
+def test_a_restart_from_the_cache_gives_what_parsing_the_files_gives(
+    content_copy: Path, tmp_path: Path
+) -> None:
+    path = cache_at(tmp_path)
+    _, cache = load_twice(content_copy, path)
+    cached = load_tree(content_copy, cache=cache)
+    indexes = build_indexes(cached.library, LOCALES, cache)
+    # Every parsed file, rendered body and index came from the cache.
+    assert cache.misses == 0
+    assert cache.hits == 2 * len(list(content_copy.glob("articles/*/*.md"))) + len(
+        list(content_copy.glob("services/*.yml"))
+    ) + 2 + len(LOCALES)
+
+    fresh, problems = load_library(content_copy)
+    assert cached.library == fresh
+    assert [str(p) for p in cached.problems] == [str(p) for p in problems]
+    article = fresh.articles["keep-your-passport"]
+    assert cached.library.articles["keep-your-passport"].texts["my"] == article.texts["my"]
+    assert isinstance(cached.library.articles["keep-your-passport"].source.updated, dt.date)
+    built = build_indexes(fresh, LOCALES)
+    for locale in LOCALES:
+        assert indexes[locale].export() == built[locale].export()
+        for query in QUERIES.get(locale, []) + QUERIES["en"]:
+            for corridor in ((None, None), ("PH", "HK"), ("MM", "TH")):
+                assert indexes[locale].page(query, 1, *corridor) == built[locale].page(
+                    query, 1, *corridor
+                ), (locale, query, corridor)
+
+
+def test_an_edited_file_is_parsed_again_and_only_it(content_copy: Path, tmp_path: Path) -> None:
+    path = cache_at(tmp_path)
+    load_twice(content_copy, path)
+    source = content_copy / "articles" / "keep-your-passport" / "th.md"
+    text = source.read_text(encoding="utf-8")
+    source.write_text(
+        text.replace("\ntitle: ", "\ntitle: กระต่ายสีม่วง ", 1) + "\nกระต่ายสีม่วงกินข้าว\n",
+        encoding="utf-8",
+    )
+    cache = ContentCache(path)
+    library = load_tree(content_copy, cache=cache).library
+    # The Thai file: its front matter and its body; then the Thai index.
+    assert cache.misses == 2
+    indexes = build_indexes(library, LOCALES, cache)
+    assert cache.misses == 3
+    thai = library.articles["keep-your-passport"].texts["th"]
+    assert thai.title.startswith("กระต่ายสีม่วง ")
+    assert "กระต่ายสีม่วงกินข้าว" in thai.plain
+    hits = indexes["th"].page("กระต่ายสีม่วง", 1)
+    assert [hit.key for hit in hits.articles] == ["keep-your-passport"]
+    assert indexes["en"].page("กระต่ายสีม่วง", 1).total == 0
+    cache.save()
+    # What the edit left unused is gone from the file; the rest is still there.
+    again = ContentCache(path)
+    load_tree(content_copy, cache=again)
+    assert again.misses == 0
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        pytest.param(lambda data: data[:-1000], id="truncated"),
+        pytest.param(lambda data: data[:-50] + bytes([data[-50] ^ 1]) + data[-49:], id="bit"),
+        pytest.param(lambda data: b"not a cache\n\n" + data, id="foreign"),
+        pytest.param(lambda data: b"", id="empty"),
+        pytest.param(lambda data: data.replace(b"\n\n", b"\n", 1), id="no-header-end"),
+    ],
+)
+def test_a_damaged_cache_is_ignored_and_replaced(
+    content_copy: Path, tmp_path: Path, damage: object, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = cache_at(tmp_path)
+    load_twice(content_copy, path)
+    path.write_bytes(damage(path.read_bytes()))  # type: ignore[operator]
+    cache = ContentCache(path)
+    with caplog.at_level(logging.WARNING, logger="hub.content.cache"):
+        loaded = load_tree(content_copy, cache=cache)
+    assert cache.hits == 0
+    assert loaded.library == load_library(content_copy)[0]
+    build_indexes(loaded.library, LOCALES, cache)
+    cache.save()
+    restarted = ContentCache(path)
+    load_tree(content_copy, cache=restarted)
+    assert restarted.misses == 0 and restarted.hits > 0
+
+
+def test_changed_code_recomputes_only_its_kind(content_copy: Path, tmp_path: Path) -> None:
+    path = cache_at(tmp_path)
+    load_twice(content_copy, path)
+    keys = code_keys()
+    upgraded = ContentCache(path, {**keys, "markdown": "another renderer"})
+    library = load_tree(content_copy, cache=upgraded).library
+    markdown_files = len(list(content_copy.glob("articles/*/*.md")))
+    assert upgraded.misses == markdown_files
+    assert library == load_library(content_copy)[0]
+    build_indexes(library, LOCALES, upgraded)
+    assert upgraded.misses == markdown_files  # the indexes' inputs did not change
+
+
+def test_yaml_values_the_cache_cannot_hold_are_parsed_at_every_start(
+    content_copy: Path, tmp_path: Path
+) -> None:
+    source = content_copy / "articles" / "keep-your-passport" / "en.md"
+    text = source.read_text(encoding="utf-8")
+    odd = "stamp: 2026-01-02 10:00:00\ntags: !!set {a, b}\nblob: !!binary aGk=\n1: one\n"
+    source.write_text(text.replace("---\n", "---\n" + odd, 1), encoding="utf-8")
+    path = cache_at(tmp_path)
+    _, cache = load_twice(content_copy, path)
+    library = load_tree(content_copy, cache=cache).library
+    assert cache.misses == 1  # that front matter, parsed again
+    assert library == load_library(content_copy)[0]
+
+
+def test_an_unwritable_cache_only_warns(
+    content_copy: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    blocker = tmp_path / "var"
+    blocker.write_text("a file where the cache folder should be")
+    cache = ContentCache(cache_at(tmp_path))
+    library = load_tree(content_copy, cache=cache).library
+    with caplog.at_level(logging.WARNING, logger="hub.content.cache"):
+        cache.save()
+    assert "cannot be written" in caplog.text
+    assert library == load_library(content_copy)[0]
+    assert sorted(tmp_path.iterdir()) == sorted([blocker, content_copy])  # no temporary left
+
+
+def test_the_app_restarts_from_its_cache_with_the_same_pages_and_version(
+    content_copy: Path, tmp_path: Path, make_client: ClientFactory
+) -> None:
+    pages = [
+        "/en/articles/keep-your-passport",
+        "/my/articles/keep-your-passport",
+        "/th/search?q=%E0%B8%AB%E0%B8%99%E0%B8%B1%E0%B8%87%E0%B8%AA%E0%B8%B7%E0%B8%AD",
+        "/en/search?q=passport+salary",
+        "/km/help",
+    ]
+    first = make_client(content_copy)
+    before = [first.get(page).text for page in pages]
+    version = first.app.state.version  # type: ignore[attr-defined]
+    assert cache_at(tmp_path).stat().st_size > 0
+    second = make_client(content_copy)
+    assert [second.get(page).text for page in pages] == before
+    assert second.app.state.version == version  # type: ignore[attr-defined]
+    # The version from the digests the loader kept is the one reading every file gives.
+    settings = second.app.state.settings  # type: ignore[attr-defined]
+    roots = [
+        settings.static_dir,
+        content_copy,
+        settings.locales_dir,
+        PACKAGE_DIR,
+        SERVICE_WORKER_DIR,
+    ]
+    assert tree_version(roots, extra=[__version__]) == version
+
+
+def test_tree_version_with_known_digests_is_the_version_of_the_bytes(
+    content_copy: Path, tmp_path: Path
+) -> None:
+    loaded = load_tree(content_copy)
+    assert len(loaded.digests) == len(
+        [p for p in content_copy.rglob("*") if p.suffix in (".md", ".yml")]
+    )
+    assert tree_version([content_copy], known=loaded.digests) == tree_version([content_copy])
+    # A digest that is not the file's shows: the known digests are really used.
+    wrong = dict.fromkeys(loaded.digests, b"x" * 32)
+    assert tree_version([content_copy], known=wrong) != tree_version([content_copy])
+    copy = tmp_path / "copy"
+    shutil.copytree(content_copy, copy)
+    assert tree_version([copy]) == tree_version([content_copy])
