@@ -1,11 +1,15 @@
 """Start-up time of the app's lifespan, per phase, on the starter tree and a generated tree.
 
 Each run is a fresh process that builds the app with `create_app` and enters its real lifespan
-through Starlette's TestClient, with the lifespan's steps (the names hub.app calls: load_library,
-I18n, build_index, open_store, tree_version, render_service_worker) wrapped in timers; whatever
-else the lifespan does is "other". Budget: the lifespan at most 3 s with 1,000 articles x 7
-locales. Also printed: importing hub.app, create_app (static files), the lifespan's CPU time
-(the wall time is inflated on a shared machine), and peak RSS.
+through Starlette's TestClient, with the lifespan's steps (the names hub.app calls: ContentCache,
+load_tree, I18n, build_indexes, open_store, tree_version, render_service_worker, and the content
+cache's save) wrapped in timers; whatever else the lifespan does is "other". Each tree is
+started twice per run, in one new data folder: the first start finds no content cache there
+(a new deployment, or every file changed), the restart finds the one the first start wrote
+(a restart, an upgrade that changed no parsing code, or a few files edited). Budget: the
+lifespan at most 3 s with 1,000 articles x 7 locales, on each. Also printed: importing
+hub.app, create_app (static files), the lifespan's CPU time (the wall time is inflated on a
+shared machine), RSS and the cache file's size.
 HUB_CONTENT_DIR, when set, is the one tree measured; otherwise the starter tree and a tree of
 N generated articles (bench/tree.py) are.
 Run: .venv/bin/python bench/startup.py [--runs 3] [--articles 1000]
@@ -33,13 +37,16 @@ sys.path.insert(0, str(ROOT))
 BUDGET_S = 3.0
 # The steps of the lifespan, by the name hub.app imports them under.
 PHASES = (
-    "load_library",
+    "ContentCache",
+    "load_tree",
     "I18n",
-    "build_index",
+    "build_indexes",
     "open_store",
+    "cache_save",
     "tree_version",
     "render_service_worker",
 )
+STARTS = (("first", "first start, no content cache"), ("restart", "restart, content cache kept"))
 
 
 def _rss_mb() -> float:
@@ -50,7 +57,7 @@ def _rss_mb() -> float:
     return float("nan")
 
 
-def _once(content: Path) -> dict[str, float]:
+def _once(content: Path, data_dir: Path) -> dict[str, float]:
     """Start the app once in this process; seconds per phase, and RSS in MB."""
     began = time.perf_counter()
     from starlette.testclient import TestClient
@@ -74,20 +81,23 @@ def _once(content: Path) -> dict[str, float]:
     for name in PHASES:
         if hasattr(hub.app, name):
             setattr(hub.app, name, timed(name, getattr(hub.app, name)))
-    with tempfile.TemporaryDirectory() as tmp:
-        settings = dataclasses.replace(Settings.from_env(), content_dir=content, data_dir=Path(tmp))
-        start = time.perf_counter()
-        app = hub.app.create_app(settings)
-        created = time.perf_counter() - start
-        rss_before = _rss_mb()
-        start, start_cpu = time.perf_counter(), time.process_time()
-        with TestClient(app) as client:
-            lifespan = time.perf_counter() - start
-            lifespan_cpu = time.process_time() - start_cpu
-            rss_after = _rss_mb()
-            status = client.get("/en/").status_code
-            if status != 200:
-                raise SystemExit(f"/en/ answered {status} after start-up")
+    import hub.content.cache
+
+    cache_class = hub.content.cache.ContentCache
+    cache_class.save = timed("cache_save", cache_class.save)  # type: ignore[method-assign]
+    settings = dataclasses.replace(Settings.from_env(), content_dir=content, data_dir=data_dir)
+    start = time.perf_counter()
+    app = hub.app.create_app(settings)
+    created = time.perf_counter() - start
+    rss_before = _rss_mb()
+    start, start_cpu = time.perf_counter(), time.process_time()
+    with TestClient(app) as client:
+        lifespan = time.perf_counter() - start
+        lifespan_cpu = time.process_time() - start_cpu
+        rss_after = _rss_mb()
+        status = client.get("/en/").status_code
+        if status != 200:
+            raise SystemExit(f"/en/ answered {status} after start-up")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     result = {"import": imported, "create_app": created, **spent}
     result["other"] = lifespan - sum(spent.values())
@@ -96,40 +106,59 @@ def _once(content: Path) -> dict[str, float]:
     result["rss_before_lifespan_mb"] = rss_before
     result["rss_after_lifespan_mb"] = rss_after
     result["peak_rss_mb"] = peak
+    cache_file = data_dir / "cache" / "content.marshal"
+    result["cache_mb"] = cache_file.stat().st_size / 1e6 if cache_file.exists() else 0.0
     return result
 
 
-def _measure(content: Path, runs: int) -> dict[str, float]:
-    """Median of each figure over `runs` fresh processes."""
-    results = []
+def _start(content: Path, data_dir: Path) -> dict[str, float]:
+    out = subprocess.run(
+        [sys.executable, __file__, "--once", str(content), "--data", str(data_dir)],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    result: dict[str, float] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
+
+
+def _measure(content: Path, runs: int) -> dict[str, dict[str, float]]:
+    """Median of each figure over `runs` pairs of fresh processes: a first start in a new
+    data folder, then a restart in the same folder."""
+    results: dict[str, list[dict[str, float]]] = {key: [] for key, _ in STARTS}
     for _ in range(runs):
-        out = subprocess.run(
-            [sys.executable, __file__, "--once", str(content)],
-            check=True,
-            capture_output=True,
-            text=True,
-            cwd=ROOT,
-        )
-        results.append(json.loads(out.stdout.strip().splitlines()[-1]))
-    return {key: statistics.median(r[key] for r in results) for key in results[0]}
+        with tempfile.TemporaryDirectory() as tmp:
+            for key, _ in STARTS:
+                results[key].append(_start(content, Path(tmp)))
+    return {
+        key: {name: statistics.median(r[name] for r in found) for name in found[0]}
+        for key, found in results.items()
+    }
 
 
-def _report(label: str, figures: dict[str, float], runs: int) -> bool:
+def _report(label: str, measured: dict[str, dict[str, float]], runs: int) -> bool:
     print(f"{label} (median of {runs} runs)")
+    starts = [figures for key, figures in measured.items()]
+    print(f"  {'':<24}" + "".join(f"{title.split(',')[0]:>14}" for _, title in STARTS))
+
+    def row(name: str, values: list[str], note: str = "") -> None:
+        print(f"  {name:<24}" + "".join(f"{value:>14}" for value in values) + note)
+
     for key in ("import", "create_app", *PHASES, "other"):
-        print(f"  {key:<24}{figures[key] * 1000:>9.0f} ms")
-    met = figures["lifespan"] <= BUDGET_S
-    verdict = "met" if met else "NOT met"
-    print(
-        f"  {'lifespan total':<24}{figures['lifespan'] * 1000:>9.0f} ms"
-        f"  (budget {BUDGET_S * 1000:.0f} ms: {verdict})"
+        row(key, [f"{figures[key] * 1000:.0f} ms" for figures in starts])
+    verdicts = ["met" if figures["lifespan"] <= BUDGET_S else "NOT met" for figures in starts]
+    row("lifespan total", [f"{figures['lifespan'] * 1000:.0f} ms" for figures in starts])
+    row(f"budget {BUDGET_S * 1000:.0f} ms", verdicts)
+    row(
+        "lifespan CPU time",
+        [f"{f['lifespan_cpu'] * 1000:.0f} ms" for f in starts],
+        "  (all threads)",
     )
-    print(f"  {'lifespan CPU time':<24}{figures['lifespan_cpu'] * 1000:>9.0f} ms  (all threads)")
-    print(
-        f"  RSS {figures['rss_before_lifespan_mb']:.0f} MB before the lifespan, "
-        f"{figures['rss_after_lifespan_mb']:.0f} MB after, peak {figures['peak_rss_mb']:.0f} MB"
-    )
-    return met
+    row("RSS after lifespan", [f"{f['rss_after_lifespan_mb']:.0f} MB" for f in starts])
+    row("peak RSS", [f"{f['peak_rss_mb']:.0f} MB" for f in starts])
+    row("content cache file", [f"{f['cache_mb']:.1f} MB" for f in starts])
+    return all(verdict == "met" for verdict in verdicts)
 
 
 def main() -> int:
@@ -137,9 +166,10 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--articles", type=int, default=1000)
     parser.add_argument("--once", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--data", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.once:
-        print(json.dumps(_once(args.once)))
+        print(json.dumps(_once(args.once, args.data)))
         return 0
     from bench.tree import generate_tree
 

@@ -43,11 +43,13 @@ def tree_version(
                     files.append(([*parts, name], os.path.join(folder, name)))
         files.sort()
         for parts, path in files:
-            if not os.path.isfile(path):
-                continue
-            digest.update("/".join(parts).encode())
             found = known.get(path)
-            digest.update(found or hashlib.sha256(Path(path).read_bytes()).digest())
+            if found is None:
+                if not os.path.isfile(path):
+                    continue
+                found = hashlib.sha256(Path(path).read_bytes()).digest()
+            digest.update("/".join(parts).encode())
+            digest.update(found)
     for item in extra:
         digest.update(item.encode())
     return digest.hexdigest()[:12]

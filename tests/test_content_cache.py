@@ -14,7 +14,7 @@ import pytest
 from hub import __version__
 from hub.app import PACKAGE_DIR
 from hub.content import load_library
-from hub.content.cache import ContentCache, code_keys
+from hub.content.cache import MAGIC, ContentCache, code_keys
 from hub.content.loader import load_tree
 from hub.content.search import build_indexes
 from hub.offline import SERVICE_WORKER_DIR, tree_version
@@ -26,6 +26,12 @@ QUERIES = {
     "my": ["နိုင်ငံကူးလက်မှတ်"],
     "km": ["លិខិតឆ្លងដែន"],
 }
+
+
+def longer_first_section(data: bytes) -> bytes:
+    """The file with its first section's length ten times larger."""
+    end = data.index(b"\n", len(MAGIC))
+    return data[:end] + b"0" + data[end:]
 
 
 def cache_at(tmp_path: Path) -> Path:
@@ -105,7 +111,8 @@ def test_an_edited_file_is_parsed_again_and_only_it(content_copy: Path, tmp_path
         pytest.param(lambda data: data[:-50] + bytes([data[-50] ^ 1]) + data[-49:], id="bit"),
         pytest.param(lambda data: b"not a cache\n\n" + data, id="foreign"),
         pytest.param(lambda data: b"", id="empty"),
-        pytest.param(lambda data: data.replace(b"\n\n", b"\n", 1), id="no-header-end"),
+        pytest.param(lambda data: data.replace(b" ", b"  ", 3), id="header"),
+        pytest.param(lambda data: longer_first_section(data), id="length"),
     ],
 )
 def test_a_damaged_cache_is_ignored_and_replaced(

@@ -10,8 +10,11 @@ again; nothing else is. Each kind of result is dropped when the code computing i
 
 The file is written only by the hub, to a temporary name then renamed, so it is whole or
 absent. It holds plain values in `marshal` format: unlike pickle, loading it builds values and
-runs nothing. A CRC-32 of the payload guards against a file damaged on disk; a file that does
-not check out, or does not open, is ignored (the start is only slower) and replaced.
+runs nothing, and it is far faster than JSON. The file is a run of sections (kind, code key,
+CRC-32, length, then a marshal dict of some entries), so reading or writing it never holds
+more than a few MB of its bytes at once. A section of other code is skipped; a damaged file
+(a checksum or a length that does not match) is ignored (the start is only slower) and
+replaced.
 """
 
 from __future__ import annotations
@@ -26,11 +29,13 @@ import tempfile
 import zlib
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 log = logging.getLogger(__name__)
 
-MAGIC = b"hub content cache 2\n"
+MAGIC = b"hub content cache 3\n"
+# Entries per section of the file: a few MB at most for rendered articles.
+SECTION_ENTRIES = 256
 # marshal's format 4 is read by every Python 3.4 or later; the keys below hold the Python
 # version anyway, since neither marshal's output nor unicodedata (search folds text with it)
 # is promised across versions.
@@ -125,38 +130,46 @@ class ContentCache:
 
     def _read(self, path: Path) -> dict[str, dict[str, Any]]:
         try:
-            data = path.read_bytes()
+            with path.open("rb") as file:
+                return self._sections(file, path)
         except FileNotFoundError:
             return {}
         except OSError as exc:
             log.warning("content cache %s cannot be read: %s", path, exc)
             return {}
-        end = data.find(b"\n\n")
-        lines = data[: max(end, 0)].split(b"\n")
-        payload = memoryview(data)[end + 2 :]
-        if len(lines) != 2 or lines[0] + b"\n" != MAGIC:
+
+    def _sections(self, file: IO[bytes], path: Path) -> dict[str, dict[str, Any]]:
+        """The kinds of results the file holds for the running code; {} if it is damaged."""
+        kinds: dict[str, dict[str, Any]] = {}
+        if file.readline() != MAGIC:
             log.warning("content cache %s is not one; it will be replaced", path)
             return {}
-        if f"{zlib.crc32(payload):08x}".encode() != lines[1]:
-            log.warning("content cache %s is damaged; it will be replaced", path)
-            return {}
-        try:
-            kinds = marshal.loads(payload)
-        except (EOFError, ValueError, TypeError) as exc:
-            log.warning("content cache %s cannot be read: %s", path, exc)
-            return {}
-        if not isinstance(kinds, dict):
-            return {}
-        # Each kind was written with the key of the code that computed it; another key means
-        # other code (an upgrade), and that kind is computed again.
-        return {
-            kind: kept[1]
-            for kind, kept in kinds.items()
-            if isinstance(kept, tuple)
-            and len(kept) == 2
-            and self.keys.get(kind) == kept[0]
-            and isinstance(kept[1], dict)
-        }
+        while header := file.readline():
+            try:
+                kind, key, checksum, length = header.decode("ascii").split()
+                size = int(length)
+            except (UnicodeDecodeError, ValueError):
+                size = -1
+            if size < 0 or header[-1:] != b"\n":
+                log.warning("content cache %s is damaged; it will be replaced", path)
+                return {}
+            if self.keys.get(kind) != key:
+                # Other code computed this kind (an upgrade): it is computed again.
+                file.seek(size, os.SEEK_CUR)
+                continue
+            data = file.read(size)
+            if len(data) != size or f"{zlib.crc32(data):08x}" != checksum:
+                log.warning("content cache %s is damaged; it will be replaced", path)
+                return {}
+            try:
+                values = marshal.loads(data)
+            except (EOFError, ValueError, TypeError) as exc:
+                log.warning("content cache %s cannot be read: %s", path, exc)
+                return {}
+            if not isinstance(values, dict):
+                return {}
+            kinds.setdefault(kind, {}).update(values)
+        return kinds
 
     def get(self, kind: str, digest: str) -> Any | None:
         """The value kept for `digest`, or None; a value found is kept for the next start."""
@@ -187,9 +200,6 @@ class ContentCache:
         """Write what this start used to the file, whole or not at all, when it changed."""
         if self.path is None or not self.changed:
             return
-        kinds = {kind: (self.keys.get(kind, ""), values) for kind, values in self._new.items()}
-        payload = marshal.dumps(kinds, _MARSHAL_VERSION)
-        head = MAGIC + f"{zlib.crc32(payload):08x}\n\n".encode()
         temporary: Path | None = None
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -197,8 +207,9 @@ class ContentCache:
                 dir=self.path.parent, prefix=".content-", delete=False
             ) as file:
                 temporary = Path(file.name)
-                file.write(head)
-                file.write(payload)
+                file.write(MAGIC)
+                for kind, values in self._new.items():
+                    self._write(file, kind, values)
             os.replace(temporary, self.path)
         except OSError as exc:
             log.warning("content cache %s cannot be written: %s", self.path, exc)
@@ -206,3 +217,13 @@ class ContentCache:
                 temporary.unlink(missing_ok=True)
             return
         self._old = {kind: dict(values) for kind, values in self._new.items()}
+
+    def _write(self, file: IO[bytes], kind: str, values: dict[str, Any]) -> None:
+        """The values of one kind, in sections of SECTION_ENTRIES (so that writing or reading
+        never holds more than one section's bytes at once)."""
+        items = list(values.items())
+        key = self.keys.get(kind, "-")
+        for start in range(0, len(items), SECTION_ENTRIES):
+            data = marshal.dumps(dict(items[start : start + SECTION_ENTRIES]), _MARSHAL_VERSION)
+            file.write(f"{kind} {key} {zlib.crc32(data):08x} {len(data)}\n".encode("ascii"))
+            file.write(data)

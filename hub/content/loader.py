@@ -58,7 +58,7 @@ class TooLargeError(Exception):
 def read_bytes(path: Path) -> bytes:
     """The bytes of a content file; TooLargeError past MAX_FILE_BYTES, else OSError."""
     # Read no further than the limit, whatever the file's size.
-    with path.open("rb") as file:
+    with open(path, "rb") as file:
         data = file.read(MAX_FILE_BYTES + 1)
     if len(data) > MAX_FILE_BYTES:
         raise TooLargeError(f"is larger than {MAX_FILE_BYTES:,} bytes, the most a file may hold")
