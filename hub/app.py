@@ -19,7 +19,12 @@ from hub.content.search import build_indexes
 from hub.encoding import Encoding
 from hub.i18n import I18n
 from hub.middleware import AccessLog, HeadAsGet, SecurityHeaders, ServerErrors
-from hub.offline import SERVICE_WORKER_DIR, render_service_worker, tree_version
+from hub.offline import (
+    SERVICE_WORKER_DIR,
+    SearchExports,
+    render_service_worker,
+    tree_version,
+)
 from hub.packs import Packs
 from hub.reading import Known
 from hub.remember import RememberLocale
@@ -65,7 +70,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         cache.save()
         # This frame lives as long as the app; what the cache read is in the library now.
         del cache
-        app.state.search_exports = {}
+        app.state.search_exports = SearchExports(app.state.search)
         app.state.version = tree_version(
             [
                 settings.static_dir,

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+import anyio.to_thread
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
-from hub.content import SearchIndex
 from hub.i18n import I18n
+from hub.offline import SearchExports
 from hub.packs import packs_of
 from hub.preferences import DISCREET_COOKIE, PREFERENCE_COOKIES
 from hub.response_cache import CACHEABLE
@@ -115,14 +115,10 @@ async def pack(request: Request) -> Response:
 async def search_index(request: Request) -> Response:
     """The locale's search index, for the same search offline."""
     locale = reader_locale(request)
-    exported: dict[str, bytes] = request.app.state.search_exports
-    if locale not in exported:
-        index: SearchIndex = request.app.state.search[locale]
-        exported[locale] = json.dumps(
-            {"locale": locale, **index.export()}, ensure_ascii=False, separators=(",", ":")
-        ).encode()
+    exports: SearchExports = request.app.state.search_exports
+    body = exports.ready(locale) or await anyio.to_thread.run_sync(exports.build, locale)
     request.scope[CACHEABLE] = True
-    return Response(exported[locale], media_type="application/json")
+    return Response(body, media_type="application/json")
 
 
 async def save_for_offline(request: Request) -> Response:
