@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import unquote, urlencode, urlsplit, urlunsplit
 
@@ -19,6 +19,7 @@ from hub.i18n import I18n
 from hub.preferences import DESTINATION_COOKIE, LOCATION_COOKIE, ORIGIN_COOKIE
 from hub.reading import MAX_NEXT_LENGTH
 from hub.response_cache import CACHEABLE
+from hub.views.donut import Donut
 from hub.views.reader import (
     corridor,
     library_of,
@@ -39,26 +40,35 @@ def page(
     context: dict[str, Any],
     *,
     cacheable: bool = True,
+    donut: Donut | None = None,
 ) -> Response:
-    """Render a reader page with its corridor and where she is, and remember its locale."""
+    """Render a reader page with its corridor and where she is, and remember its locale.
+
+    With a `donut` of the template, the page is made from its kept shell, unless it confirms a
+    saved choice (base.html's notes are then written for her countries: rendered in full).
+    """
     locale = reader_locale(request)
     origin, destination = corridor(request)
-    here = reading(request).here
     saved = reading(request).param(SAVED)
-    response = render(
-        request,
-        template,
-        {
-            "origin": origin,
-            "destination": destination,
-            "here": here,
-            "saved": saved,
-            "calls": _dialler(request, origin, destination, here),
-            "site_of": site_name,
-            "source_date": lambda date: _source_date(request, locale, date),
-            **context,
-        },
-    )
+    response: Response
+    if donut is not None and not saved:
+        response = donut.render(request, {"origin": origin, "destination": destination, **context})
+    else:
+        here = reading(request).here
+        response = render(
+            request,
+            template,
+            {
+                "origin": origin,
+                "destination": destination,
+                "here": here,
+                "saved": saved,
+                "calls": _dialler(request, origin, destination, here),
+                "site_of": site_name,
+                "source_date": lambda date: _source_date(request, locale, date),
+                **context,
+            },
+        )
     # The page depends on the preference cookies, so shared caches must key on them.
     response.headers["vary"] = "Cookie"
     remember_locale(request, locale)
@@ -167,6 +177,44 @@ async def service(request: Request) -> Response:
     return page(request, "service.html", {"service": found})
 
 
+# Only the results and the query change from one search to the next (hub/views/donut.py).
+SEARCH_PAGE = Donut("search.html", {"results": "_search_main.html"}, ("query",))
+
+
+@dataclass(frozen=True)
+class SearchLinks:
+    """The links of a search page: its first page (as shown, or for all countries, or for
+    hers only) and the pages before and after it."""
+
+    first: str
+    all_countries: str
+    only_yours: str
+    previous: str
+    next: str
+
+    @classmethod
+    def of(cls, base: str, query: str, everywhere: bool, number: int) -> SearchLinks:
+        """The links from the page `number` of `query` at `base` (the search path)."""
+
+        def link(page_no: int, all_countries: bool) -> str:
+            # Parameters in name order, those without a value left out, as the offline
+            # search (static/js/search.js) writes them.
+            params = [("all", "1")] if all_countries else []
+            if page_no > 1:
+                params.append(("page", str(page_no)))
+            if query:
+                params.append(("q", query))
+            return f"{base}?{urlencode(params)}"
+
+        return cls(
+            first=link(1, everywhere),
+            all_countries=link(1, True),
+            only_yours=link(1, False),
+            previous=link(number - 1, everywhere),
+            next=link(number + 1, everywhere),
+        )
+
+
 async def search(request: Request) -> Response:
     """Search the reader's language, her corridor first, a page at a time.
 
@@ -185,10 +233,13 @@ async def search(request: Request) -> Response:
         results = index.page(query, number or 1, origin, destination, everywhere=everywhere)
         if number is None:
             results = replace(results, exists=False, services=(), articles=(), hits=())
+    shown = results.number if results else 1
+    links = SearchLinks.of(url_path(request, "search", locale=locale), query, everywhere, shown)
     response = page(
         request,
         "search.html",
-        {"query": query, "results": results, "everywhere": everywhere},
+        {"query": query, "results": results, "everywhere": everywhere, "links": links},
+        donut=SEARCH_PAGE,
     )
     if results is not None and not results.exists:
         response.status_code = 400 if number is None else 404
