@@ -40,7 +40,7 @@ from starlette.templating import Jinja2Templates
 
 from hub.i18n import localize_digits_html
 from hub.reading import reading_of
-from hub.views.render import Fixed, alternate_path, fixed_context, fixed_key, kept
+from hub.views.render import Fixed, alternate_tail, fixed_context, fixed_key, kept
 
 _MARKER = "\x00hole:{}\x00"
 _MARKERS = re.compile("\x00hole:([^\x00]*)\x00")
@@ -108,11 +108,9 @@ class Donut:
         """The page `render(request, template, context)` writes, made from the kept shell."""
         shell = self.shell(request)
         read = reading_of(request.scope)
-        query = read.query_string
-        values: dict[str, str] = {
-            _ALTERNATE + code: escape(alternate_path(read.path, query, shell.locale, code))
-            for code in shell.alternates
-        }
+        # alternate_path(code), escaped as autoescape writes it: the same tail for every code.
+        tail = escape(alternate_tail(read.path, read.query_string, shell.locale))
+        values: dict[str, str] = {_ALTERNATE + code: f"/{code}/{tail}" for code in shell.alternates}
         for name in self.values:
             values[name] = escape(context[name])
         page = {"request": request, **shell.context, **context}

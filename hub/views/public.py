@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
-from urllib.parse import unquote, urlencode, urlsplit, urlunsplit
+from urllib.parse import quote_plus, unquote, urlencode, urlsplit, urlunsplit
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -195,16 +195,17 @@ class SearchLinks:
     @classmethod
     def of(cls, base: str, query: str, everywhere: bool, number: int) -> SearchLinks:
         """The links from the page `number` of `query` at `base` (the search path)."""
+        # As urlencode writes them, parameters in name order and those without a value left
+        # out, the way the offline search (static/js/search.js) writes them too.
+        tail = f"q={quote_plus(query)}" if query else ""
 
         def link(page_no: int, all_countries: bool) -> str:
-            # Parameters in name order, those without a value left out, as the offline
-            # search (static/js/search.js) writes them.
-            params = [("all", "1")] if all_countries else []
+            params = ["all=1"] if all_countries else []
             if page_no > 1:
-                params.append(("page", str(page_no)))
-            if query:
-                params.append(("q", query))
-            return f"{base}?{urlencode(params)}"
+                params.append(f"page={page_no}")
+            if tail:
+                params.append(tail)
+            return f"{base}?{'&'.join(params)}"
 
         return cls(
             first=link(1, everywhere),

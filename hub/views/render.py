@@ -42,11 +42,16 @@ def make_templates() -> Jinja2Templates:
 
 def alternate_path(path: str, query: str, current: str, code: str) -> str:
     """The same page in another locale; pages outside a locale lead to its home."""
+    return f"/{code}/{alternate_tail(path, query, current)}"
+
+
+def alternate_tail(path: str, query: str, current: str) -> str:
+    """What follows "/<code>/" in the same page's path in any other locale."""
     prefix = f"/{current}/"
-    if path.startswith(prefix):
-        swapped = f"/{code}/" + path[len(prefix) :]
-        return f"{swapped}?{query}" if query else swapped
-    return f"/{code}/"
+    if not path.startswith(prefix):
+        return ""
+    tail = path[len(prefix) :]
+    return f"{tail}?{query}" if query else tail
 
 
 def root_path(request: Request) -> str:
