@@ -17,7 +17,9 @@ from starlette.testclient import TestClient
 from hub.content import bitslice
 from hub.content.search import ELSEWHERE, Document, SearchIndex, normalize, terms
 from hub.content.text import fold, query_text
+from hub.views import public
 from tests.conftest import FIXTURES, ClientFactory, set_corridor
+from tests.test_response_cache import cache_of
 
 # The sample pair of paraencoder's own tests (tests/test_convert.py): "I love Myanmar" in Zawgyi
 # and in Unicode; and the Zawgyi spelling of "Myanmar" from its README.
@@ -66,6 +68,52 @@ def test_search_with_no_match_says_so(client: TestClient) -> None:
 def test_empty_and_overlong_queries_are_harmless(client: TestClient) -> None:
     assert client.get("/en/search").status_code == 200
     assert client.get("/en/search", params={"q": "x" * 5000}).status_code == 200
+
+
+# (locale, query parameters, cookies): the shapes of a search page, each in its own locale.
+SHELL_CASES = [
+    ("en", {"q": "passport"}, ""),
+    ("en", {"q": "consulate", "page": "2"}, "hub_from=PH; hub_to=HK"),
+    ("en", {"q": "consulate", "all": "1"}, "hub_from=PH; hub_to=HK"),
+    ("fil", {"q": "passport", "page": "999"}, "hub_discreet=1"),  # 404
+    ("id", {"q": "passport", "page": "x"}, "hub_from=ID"),  # 400
+    ("vi", {}, "hub_to=HK"),  # no query at all
+    ("vi", {"q": ""}, ""),
+    ("th", {"q": "หนังสือเดินทาง"}, "hub_from=MM; hub_to=TH; hub_discreet=1"),
+    ("km", {"q": "១៣៤៨ 12 <script>\"&'% x"}, "hub_from=KH; hub_to=TH"),
+    ("my", {"q": "1348"}, "hub_discreet=1"),  # digits written in Burmese in text, not in links
+    ("my", {"q": "နိုင်ငံကူးလက်မှတ်", "page": "2", "all": "1"}, "hub_from=MM; hub_to=TH"),
+    ("en", {"q": "a" * 250}, ""),  # cut at 200
+]
+
+
+def test_a_search_page_from_its_kept_shell_is_the_full_render_of_search_html(
+    shared_client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The search view fills a kept shell (hub/views/donut.py); the page must be, byte for byte
+    and header for header, what rendering search.html in full gives."""
+    client = shared_client
+
+    def fetch(
+        locale: str, params: dict[str, str], cookie: str
+    ) -> tuple[int, list[tuple[str, str]], bytes]:
+        cache_of(client).clear()
+        client.cookies.clear()
+        headers = {"cookie": cookie} if cookie else {}
+        response = client.get(f"/{locale}/search", params=params, headers=headers)
+        return response.status_code, response.headers.multi_items(), response.content
+
+    for locale, params, cookie in SHELL_CASES:
+        fast = fetch(locale, params, cookie)
+        with monkeypatch.context() as patch:
+            patch.setattr(public, "SEARCH_PAGE", None)  # page() then renders search.html in full
+            full = fetch(locale, params, cookie)
+        assert fast == full, (locale, params, cookie)
+    # The first of each pair came from a kept shell, one per locale and discreet mode.
+    shells = getattr(client.app.state, "hub_shells:search.html")  # type: ignore[attr-defined]
+    assert {(locale, "hub_discreet=1" in cookie) for locale, _, cookie in SHELL_CASES} <= {
+        (key[0], key[1]) for key in shells
+    }
 
 
 def _index(*bodies: str) -> SearchIndex:
@@ -191,6 +239,19 @@ def test_on_each_page_services_come_before_articles(client: TestClient) -> None:
     services, articles = html.index('id="search-services"'), html.index('id="search-articles"')
     assert services < html.index(PH_CONSULATE) < articles < html.index("/en/articles/")
     assert "<h2>Help services</h2>" in html and "<h2>Articles</h2>" in html
+
+
+def test_search_links_carry_the_query_as_the_form_sends_it(client: TestClient) -> None:
+    set_corridor(client, "VN", "TW")
+    status, html = _search(client, "vi", q="hộ chiếu", all="1")
+    assert status == 200
+    q = "h%E1%BB%99+chi%E1%BA%BFu"  # UTF-8, a space as "+", parameters in name order
+    assert f'id="search-first" href="/vi/search?all=1&amp;q={q}"' in html
+    assert f'id="search-scope-all" href="/vi/search?all=1&amp;q={q}"' in html
+    assert f'id="search-scope-only" href="/vi/search?q={q}"' in html
+    assert f'id="search-prev" rel="prev" href="/vi/search?all=1&amp;q={q}"' in html
+    assert f'id="search-next" rel="next" href="/vi/search?all=1&amp;page=2&amp;q={q}"' in html
+    assert f'href="/en/search?all=1&amp;q={q}" lang="en"' in html  # the same page in English
 
 
 @pytest.mark.parametrize(
