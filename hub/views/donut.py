@@ -4,7 +4,8 @@ What is kept: a page template rendered with a marker in place of each hole and s
 markers into constant parts (a `Shell`). A hole is one of:
 - a block of the template, rendered for each request from the partial it includes (search.html's
   `results` block includes _search_main.html);
-- a value of the context that the template only writes, as `{{ name }}` (the search form's query);
+- a value of the context that the template only writes, as `{{ name }}`, never tests or filters
+  (the search form's query);
 - a language link of base.html's footer, `alternate(code)`, which carries the page's query.
 
 Keyed on: the key of the fixed context (hub.views.render.fixed_key: locale, discreet mode, root
@@ -137,18 +138,23 @@ class Donut:
         pieces = _MARKERS.split(html)
         parts, names = tuple(pieces[0::2]), pieces[1::2]
         holes: list[Hole] = []
-        at = 0
-        for number, name in enumerate(names):
-            at += len(parts[number])
-            before, after = html[:at], html[at + len(_MARKER.format(name)) :]
-            at += len(_MARKER.format(name))
-            in_text = before.rfind("<") <= before.rfind(">")
-            if in_text and not (_bounded(before[-1:], ">") and _bounded(after[:1], "<")):
+        start = 0
+        for part, name in zip(parts, names, strict=False):
+            start += len(part)
+            end = start + len(_MARKER.format(name))
+            in_text = html.rfind("<", 0, start) <= html.rfind(">", 0, start)
+            if in_text and not (
+                _bounded(html[start - 1 : start], ">") and _bounded(html[end : end + 1], "<")
+            ):
                 raise RuntimeError(f"{self.template}: hole {name!r} touches the text beside it")
             holes.append(Hole(name, in_text))
+            start = end
         for name in self.blocks:
             if names.count(name) != 1:
                 raise RuntimeError(f"{self.template}: block hole {name!r} is not written once")
+        for name in self.values:
+            if name not in names:  # a filter changed its marker, or it is not written at all
+                raise RuntimeError(f"{self.template}: value hole {name!r} is not written as is")
         return Shell(
             locale=key[0],
             parts=parts,
