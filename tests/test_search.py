@@ -110,7 +110,7 @@ def test_a_search_page_from_its_kept_shell_is_the_full_render_of_search_html(
             full = fetch(locale, params, cookie)
         assert fast == full, (locale, params, cookie)
     # The first of each pair came from a kept shell, one per locale and discreet mode.
-    shells = getattr(client.app.state, "hub_shells:search.html")  # type: ignore[attr-defined]
+    shells = client.app.state.kept["shells of search.html"]  # type: ignore[attr-defined]
     assert {(locale, "hub_discreet=1" in cookie) for locale, _, cookie in SHELL_CASES} <= {
         (key[0], key[1]) for key in shells
     }

@@ -97,7 +97,7 @@ class Donut:
     def shell(self, request: Request) -> Shell:
         """The kept shell for the request's fixed-context key, rendered on first use."""
         key = fixed_key(request)
-        store = kept(request.app, f"hub_shells:{self.template}")
+        store = kept(request.app, f"shells of {self.template}")
         found: Shell | None = store.get(key)
         if found is None:
             found = store[key] = self._make_shell(request.app, key)

@@ -95,19 +95,21 @@ def fixed_key(request: Request) -> Fixed:
 
 
 def kept(app: Starlette, name: str) -> dict[Any, Any]:
-    """A bounded store on the app for values made once per key: emptied when it is full, which
-    only a changing root path or many days can make it (MAX_KEPT)."""
-    store: dict[Any, Any] | None = getattr(app.state, name, None)
+    """The app's store `name` (in `app.state.kept`) of values made once per key: emptied when
+    it is full, which only a changing root path or many days can make it (MAX_KEPT)."""
+    stores: dict[str, dict[Any, Any]] | None = getattr(app.state, "kept", None)
+    if stores is None:
+        stores = app.state.kept = {}
+    store = stores.get(name)
     if store is None or len(store) >= MAX_KEPT:
-        store = {}
-        setattr(app.state, name, store)
+        store = stores[name] = {}
     return store
 
 
 def fixed_context(app: Starlette, key: Fixed) -> dict[str, Any]:
     """Everything base.html and the pages read that does not come from the request itself
     (no `request`, no `alternate`): made once per key and shared, so never to be changed."""
-    store = kept(app, "hub_fixed_contexts")
+    store = kept(app, "contexts")
     found: dict[str, Any] | None = store.get(key)
     if found is None:
         found = store[key] = _make_fixed_context(app, key)
