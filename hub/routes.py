@@ -16,8 +16,15 @@ def build_routes(static_app: ASGIApp) -> list[BaseRoute]:
         # At the root because a worker's and a manifest's scope is where they are served.
         Route("/sw.js", offline.service_worker, name="service_worker"),
         Route("/manifest.webmanifest", offline.manifest, name="manifest"),
-        Route("/api/search/{locale}.json", offline.search_index, name="search_index"),
-        Route("/api/packs/{locale}.json", offline.pack, name="pack"),
+        # A mount of their own: otherwise "/{locale}" below takes "api" for a locale, and a
+        # request with the wrong method is a 404 there instead of this route's 405.
+        Mount(
+            "/api",
+            routes=[
+                Route("/search/{locale}.json", offline.search_index, name="search_index"),
+                Route("/packs/{locale}.json", offline.pack, name="pack"),
+            ],
+        ),
         # hub.canonical answers every other spelling of a path, with a relative Location;
         # Starlette's own slash redirects are absolute, built from the Host header.
         Mount(
