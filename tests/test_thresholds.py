@@ -32,6 +32,8 @@ from hub import cli
 from hub.app import create_app
 from hub.content import load_library
 from hub.content.loader import Problem
+from hub.reading import INVALID, Known
+from hub.reading import read as read_request
 from hub.response_cache import ResponseCache
 from hub.server import server_options
 from hub.settings import Settings
@@ -67,11 +69,14 @@ def _tiny_tree(root: Path) -> Path:
     return root
 
 
-def _service(fields: str, numbers: list[str], *, country: str = "HK", **dates: str) -> str:
-    """The YAML of a verified directory entry with these number fields, stated by one source."""
+def _service(
+    fields: str, numbers: list[str], *, country: str = "HK", source: str | None = None
+) -> str:
+    """The YAML of a directory entry verified 10 days ago with these number fields, stated by
+    one source (of 30 days ago unless `source` is given)."""
     today = dt.date.today()
-    source = dates.get("source", (today - dt.timedelta(days=30)).isoformat())
-    verified = dates.get("verified", (today - dt.timedelta(days=10)).isoformat())
+    source = source or (today - dt.timedelta(days=30)).isoformat()
+    verified = (today - dt.timedelta(days=10)).isoformat()
     return (
         "kind: hotline\n"
         "name: {en: Test line}\n"
@@ -194,6 +199,17 @@ def test_the_help_page_says_not_recently_verified_after_365_days(
         ("2026-01-01", ["2021-12-31"], 2021),
         # The newest source that states the number is the one that counts.
         ("2026-11-29", ["2019-05-01", "2022-02-01"], None),
+    ],
+    ids=[
+        "2022",
+        "2022-01",
+        "2022-01-01",
+        "2021",
+        "2021-12",
+        "2021-12-31",
+        "2022-01-01-at-2026-12-31",
+        "2021-12-31-at-2026-01-01",
+        "2019-and-2022",
     ],
 )
 def test_a_source_older_than_four_years_by_year_is_warned_about(
@@ -413,6 +429,19 @@ def test_a_page_number_has_at_most_nine_digits(
     assert response.status_code == status
 
 
+@pytest.mark.parametrize(("page", "read"), [("999999999", "999999999"), ("1000000000", INVALID)])
+def test_a_page_number_of_ten_digits_is_read_as_invalid(page: str, read: str) -> None:
+    # The search index refuses it too; the reading refuses it before the cache keys on it.
+    scope = {
+        "type": "http",
+        "path": "/en/search",
+        "headers": [],
+        "query_string": b"page=" + page.encode(),
+    }
+    reading = read_request(scope, Known(frozenset({"en"}), frozenset(), frozenset()))
+    assert reading.param("page") == read
+
+
 @pytest.mark.parametrize(("before", "read"), [(63, True), (64, False)])
 def test_the_first_64_query_parameters_are_read(
     shared_client: TestClient, before: int, read: bool
@@ -420,6 +449,25 @@ def test_the_first_64_query_parameters_are_read(
     query = "&".join([f"x{n}=1" for n in range(before)] + ["q=passport"])
     page = shared_client.get(f"/en/search?{query}").text
     assert _search_box(page) == ("passport" if read else "")
+
+
+@pytest.mark.parametrize(
+    ("route", "params"),
+    [
+        ("/en/corridor", {"from": "PH", "to": "HK"}),
+        ("/en/location", {"in": "origin"}),
+        ("/en/discreet", {"on": "1"}),
+    ],
+    ids=["corridor", "location", "discreet"],
+)
+def test_a_preference_is_remembered_for_a_year(
+    shared_client: TestClient, route: str, params: dict[str, str]
+) -> None:
+    response = shared_client.get(route, params=params, follow_redirects=False)
+    cookies = response.headers.get_list("set-cookie")
+    assert cookies, "no preference remembered"
+    # 365 days of 86,400 seconds.
+    assert all("Max-Age=31536000;" in cookie for cookie in cookies), cookies
 
 
 # --- the return path (`next`): 2,000 characters -----------------------------------------------
@@ -527,6 +575,7 @@ def test_a_content_file_may_hold_256_kib(
         ("en", "Worker Hub 1", True),
         ("en", "Worker Hub 12", False),
     ],
+    ids=["thai-12", "thai-13", "latin-12", "latin-13"],
 )
 def test_a_home_screen_name_has_at_most_12_code_points(
     tmp_path: Path, locale: str, label: str, fits: bool
