@@ -76,15 +76,15 @@ class Settings:
     limit_concurrency: int = field(
         default=1000,
         metadata={
-            "doc": "Most open connections and requests at once; past it uvicorn answers 503 "
-            "(0: no cap)"
+            "doc": "Connections (idle ones count) and requests at once: a request arriving "
+            "while this many are open gets uvicorn's 503 (0: no cap)"
         },
     )
     max_header_bytes: int = field(
         default=16 * 1024,
         metadata={
-            "doc": "Most bytes of a request line and headers; a longer one is refused with 400 "
-            "and the connection closed"
+            "doc": "Most bytes of a request line and headers still incomplete; past it the "
+            "request is refused with 400 and the connection closed"
         },
     )
     backlog: int = field(

@@ -348,7 +348,8 @@ NUMBER_FILES: dict[str, tuple[str, list[str]]] = {
         _service('short_number: "999"\nphone_from_abroad: "+63 2 1348"', []),
         [E164_ABROAD],
     ),
-    # A Thai number with the national trunk 0 kept after the country code: see the xfail below.
+    # A Thai number with the national trunk 0 kept after the country code (libphonenumber reads
+    # it, dropping the 0).
     "trunk-zero": (_service('phone: "+66021234567"', ["+66021234567"], country="TH"), []),
 }
 
@@ -360,11 +361,6 @@ def test_hub_check_on_numbers_as_curators_write_them(
     assert checked.get(f"services/{name}.yml", []) == NUMBER_FILES[name][1]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="hub/content/fields.py e164() accepts +66 0..., which is not E.164: libphonenumber "
-    "drops the trunk 0 when it parses (the call button is right, the file is not); issue 9",
-)
 def test_hub_check_refuses_a_trunk_zero_after_the_country_code(
     checked: dict[str, list[str]],
 ) -> None:

@@ -152,9 +152,17 @@ def e164(value: object, key: str = "phone") -> str:
     if not isinstance(value, str) or not re.fullmatch(r"\+[1-9]\d{6,14}", value):
         raise FieldError(f"'{key}' must be written in E.164, like +85221234567")
     try:
-        phonenumbers.parse(value)
+        parsed = phonenumbers.parse(value)
     except phonenumbers.NumberParseException as exc:
         raise FieldError(f"'{key}' {value} cannot be read: {exc}") from exc
+    # libphonenumber drops a national trunk 0 written after the country code (+66 0...) and
+    # reads the rest; the file must hold the number as E.164 writes it, as its source should.
+    written = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+    if written != value:
+        raise FieldError(
+            f"'{key}' {value} is not written in E.164: it reads as {written} "
+            "(no national trunk 0 after the country code)"
+        )
     return value
 
 
