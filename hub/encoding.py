@@ -23,6 +23,13 @@ COMPRESSIBLE = (
     b"image/svg+xml",
 )
 GZIP_SUFFIX = "-gzip"
+# gzip levels: the smallest bytes for what is kept and sent many times (pages, from the
+# response cache); a quicker level for an answer a view marks ONE_OFF (a search for one
+# query): on a Thai results page level 4 takes half the time of 9 for 4 % more bytes.
+KEPT_LEVEL = 9
+ONE_OFF_LEVEL = 4
+# Scope key a view sets when its answer is unlikely to be asked for again.
+ONE_OFF = "hub.one_off"
 # Headers that describe one representation's bytes; set again for each one sent.
 REPRESENTATION_HEADERS = (b"content-length", b"content-encoding", b"etag")
 
@@ -70,9 +77,15 @@ def gzip_etag(identity: str) -> str:
     return identity[:-1] + GZIP_SUFFIX + '"'
 
 
-def compress(body: bytes) -> bytes:
-    """Gzip bytes, the same for the same input (no timestamp)."""
-    return gzip.compress(body, compresslevel=9, mtime=0)
+def compress(body: bytes, level: int = KEPT_LEVEL) -> bytes:
+    """Gzip bytes, the same for the same input and level (no timestamp)."""
+    return gzip.compress(body, compresslevel=level, mtime=0)
+
+
+def level_for(scope: Scope) -> int:
+    """The gzip level of the request's answer: ONE_OFF_LEVEL if its view said so."""
+    # Always the same for one page, so its gzip bytes (and their strong ETag) are too.
+    return ONE_OFF_LEVEL if scope.get(ONE_OFF) else KEPT_LEVEL
 
 
 def etag_matches(if_none_match: str, etag: str) -> bool:
@@ -178,7 +191,7 @@ class Encoding:
             etag = identity_etag(body) if status == 200 else None
             gzipped = take_gzip and len(body) >= MIN_SIZE
             if gzipped:
-                body = compress(body)
+                body = compress(body, level_for(scope))
                 etag = gzip_etag(etag) if etag is not None else None
             for reply in representation(
                 status, raw, body, etag, gzipped=gzipped, if_none_match=if_none_match

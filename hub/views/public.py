@@ -15,6 +15,7 @@ from hub.content import Article, SearchIndex
 from hub.content.dialing import Call, calls, first_dialable, readers_places
 from hub.content.model import Service, SourceDate, site_name
 from hub.content.search import page_number
+from hub.encoding import ONE_OFF
 from hub.i18n import I18n
 from hub.preferences import DESTINATION_COOKIE, LOCATION_COOKIE, ORIGIN_COOKIE
 from hub.reading import MAX_NEXT_LENGTH
@@ -244,6 +245,8 @@ async def search(request: Request) -> Response:
     )
     if results is not None and not results.exists:
         response.status_code = 400 if number is None else 404
+    # Most queries are asked once: compress the answer quickly rather than smallest.
+    request.scope[ONE_OFF] = bool(query)
     return response
 
 
