@@ -7,14 +7,16 @@ from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import quote_plus, unquote, urlencode, urlsplit, urlunsplit
 
+from markupsafe import Markup
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
+from starlette.templating import Jinja2Templates
 
 from hub.content import Article, SearchIndex
 from hub.content.dialing import Call, calls, first_dialable, readers_places
 from hub.content.model import Service, SourceDate, site_name
-from hub.content.search import page_number
+from hub.content.search import Hit, page_number
 from hub.encoding import ONE_OFF
 from hub.i18n import I18n
 from hub.preferences import DESTINATION_COOKIE, LOCATION_COOKIE, ORIGIN_COOKIE
@@ -29,7 +31,7 @@ from hub.views.reader import (
     remember_locale,
     set_preference,
 )
-from hub.views.render import render, url_path
+from hub.views.render import kept, render, root_path, url_path
 
 # Query flag of the page a preference form returns to, so that page confirms the choice.
 SAVED = "saved"
@@ -217,6 +219,40 @@ class SearchLinks:
         )
 
 
+# The route and path parameter of each kind of result.
+_HIT_ROUTES = {"service": ("service", "service_id"), "article": ("article", "slug")}
+
+
+def hit_cards(request: Request, locale: str) -> Callable[[Hit], Markup]:
+    """Writes one result of the search page (_search_hit.html), each made once per locale and
+    root path: a result's card depends only on its document, never on the query."""
+    key = (locale, root_path(request))
+    store = kept(request.app, "search_hits")
+    cards: dict[tuple[str, str], Markup] | None = store.get(key)
+    if cards is None:
+        cards = store[key] = {}
+    found = cards  # bounded by the documents of the locale's index
+
+    def card(hit: Hit) -> Markup:
+        made = found.get((hit.kind, hit.key))
+        if made is None:
+            route, key_name = _HIT_ROUTES[hit.kind]
+            templates: Jinja2Templates = request.app.state.templates
+            made = Markup(
+                templates.get_template("_search_hit.html").render(
+                    hit=hit,
+                    route=route,
+                    key_name=key_name,
+                    locale=locale,
+                    url_for=lambda name, **params: url_path(request, name, **params),
+                )
+            )
+            found[(hit.kind, hit.key)] = made
+        return made
+
+    return card
+
+
 async def search(request: Request) -> Response:
     """Search the reader's language, her corridor first, a page at a time.
 
@@ -240,7 +276,13 @@ async def search(request: Request) -> Response:
     response = page(
         request,
         "search.html",
-        {"query": query, "results": results, "everywhere": everywhere, "links": links},
+        {
+            "query": query,
+            "results": results,
+            "everywhere": everywhere,
+            "links": links,
+            "hit_card": hit_cards(request, locale),
+        },
         donut=SEARCH_PAGE,
     )
     if results is not None and not results.exists:
