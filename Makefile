@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 LOCALES := en fil id vi th km my
 
-.PHONY: serve test check messages icons bench clean
+.PHONY: serve test test-quick check messages icons bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +18,10 @@ serve: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+# The quick layer while working: no browser, nothing over ~2 s (docs/testing.md).
+test-quick: $(STAMP)
+	$(BIN)/python -m pytest -m "not browser and not slow"
 
 check: $(STAMP)
 	$(BIN)/ruff check hub tests bench scripts
