@@ -11,9 +11,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from hub.settings import PROJECT_ROOT
 
 
+@pytest.mark.slow
 def test_pages_bench_prints_a_ratio_line_with_both_servers_logging(tmp_path: Path) -> None:
     # A small tree, given as `hub serve` is given one: through the environment.
     tree = PROJECT_ROOT / "tests" / "fixtures" / "valid"

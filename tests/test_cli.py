@@ -11,6 +11,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 from hub.settings import PROJECT_ROOT
 
 
@@ -20,6 +22,7 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+@pytest.mark.slow
 def test_serve_answers_on_the_given_host_and_port(tmp_path: Path) -> None:
     port = _free_port()
     env = {**os.environ, "HUB_DATA_DIR": str(tmp_path / "var")}

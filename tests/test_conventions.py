@@ -397,12 +397,14 @@ def io_at_import(results: dict[str, dict[str, Any]], root: Path) -> set[tuple[st
     return found
 
 
+@pytest.mark.slow
 def test_every_module_imports_on_its_own(hub_probe: dict[str, dict[str, Any]]) -> None:
     """Each module imported first, into an interpreter without the package: no circular imports."""
     assert set(hub_probe) == set(_package(HUB))
     assert {name: r["error"] for name, r in hub_probe.items() if r["error"]} == {}
 
 
+@pytest.mark.slow
 def test_no_module_does_io_at_import(hub_probe: dict[str, dict[str, Any]]) -> None:
     assert io_at_import(hub_probe, PROJECT_ROOT) == set()
 

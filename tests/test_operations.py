@@ -110,6 +110,7 @@ def _connect(port: int) -> socket.socket:
     return socket.create_connection(("127.0.0.1", port), timeout=5)
 
 
+@pytest.mark.slow
 def test_an_idle_keep_alive_connection_is_closed_by_the_server(limited: int) -> None:
     with _connect(limited) as sock:
         sock.sendall(b"GET /en/ HTTP/1.1\r\nHost: hub.test\r\n\r\n")
@@ -121,11 +122,13 @@ def test_an_idle_keep_alive_connection_is_closed_by_the_server(limited: int) -> 
     assert b"connection: close" not in head
 
 
+@pytest.mark.slow
 def test_a_connection_that_sends_nothing_is_closed(limited: int) -> None:
     with _connect(limited) as sock:
         assert _until_closed(sock) == b""
 
 
+@pytest.mark.slow
 def test_a_request_trickled_byte_by_byte_is_cut_off(limited: int) -> None:
     endless = b"GET /en/ HTTP/1.1\r\nHost: hub.test\r\nX-Slow: " + b"a" * 400
     closed = False
@@ -143,6 +146,7 @@ def test_a_request_trickled_byte_by_byte_is_cut_off(limited: int) -> None:
     assert closed
 
 
+@pytest.mark.slow
 def test_an_oversized_request_head_is_refused_not_buffered(limited: int) -> None:
     # Twice HUB_MAX_HEADER_BYTES and unfinished; under h11's own default of 16 KiB it would
     # be buffered and waited on. uvicorn answers h11's "too long" with 400, not 431.
@@ -154,6 +158,7 @@ def test_an_oversized_request_head_is_refused_not_buffered(limited: int) -> None
     assert b"connection: close" in received.lower()
 
 
+@pytest.mark.slow
 def test_past_the_concurrency_cap_the_server_answers_503(limited: int) -> None:
     idle = [_connect(limited), _connect(limited)]
     try:
@@ -170,6 +175,7 @@ def test_past_the_concurrency_cap_the_server_answers_503(limited: int) -> None:
         time.sleep(0.2)
 
 
+@pytest.mark.slow
 def test_env_file_in_the_working_folder_is_read_and_exported_variables_win(
     tmp_path: Path,
 ) -> None:
