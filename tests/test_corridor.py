@@ -14,8 +14,8 @@ def _service_ids(html: str) -> list[str]:
     return re.findall(r'id="service-([a-z0-9-]+)"', html)
 
 
-def test_corridor_form_sets_cookies_and_returns(client: TestClient) -> None:
-    response = client.get(
+def test_corridor_form_sets_cookies_and_returns(shared_client: TestClient) -> None:
+    response = shared_client.get(
         "/th/corridor",
         params={"from": "ID", "to": "MY", "next": "/th/help"},
         follow_redirects=False,
@@ -28,37 +28,37 @@ def test_corridor_form_sets_cookies_and_returns(client: TestClient) -> None:
     for cookie in cookies:
         assert "SameSite=lax" in cookie or "samesite=lax" in cookie.lower()
         assert "httponly" in cookie.lower()
-    html = client.get("/th/").text
+    html = shared_client.get("/th/").text
     assert re.search(r'<option value="ID" selected>', html)
     assert re.search(r'<option value="MY" selected>', html)
 
 
-def test_corridor_next_cannot_leave_the_site(client: TestClient) -> None:
+def test_corridor_next_cannot_leave_the_site(shared_client: TestClient) -> None:
     for target in ("https://evil.example/", "//evil.example/", "/en/", "javascript:alert(1)"):
-        response = client.get(
+        response = shared_client.get(
             "/th/corridor", params={"from": "PH", "next": target}, follow_redirects=False
         )
         assert response.headers["location"] == "/th/?saved=1", target
 
 
-def test_unknown_country_is_a_clear_400_that_changes_nothing(client: TestClient) -> None:
-    set_corridor(client, "PH", "HK")
-    response = client.get("/en/corridor", params={"from": "ZZ", "to": "HK"})
+def test_unknown_country_is_a_clear_400_that_changes_nothing(shared_client: TestClient) -> None:
+    set_corridor(shared_client, "PH", "HK")
+    response = shared_client.get("/en/corridor", params={"from": "ZZ", "to": "HK"})
     assert response.status_code == 400
     assert "could not be handled" in response.text
     assert "hub_from" not in response.headers.get("set-cookie", "")
-    assert 'id="service-ph-consulate-hong-kong"' in client.get("/en/help").text
+    assert 'id="service-ph-consulate-hong-kong"' in shared_client.get("/en/help").text
 
 
-def test_help_without_corridor_asks_for_it(client: TestClient) -> None:
-    html = client.get("/en/help").text
+def test_help_without_corridor_asks_for_it(shared_client: TestClient) -> None:
+    html = shared_client.get("/en/help").text
     assert 'name="from"' in html
     assert _service_ids(html) == []
 
 
-def test_help_lists_the_corridor_in_order_of_need(client: TestClient) -> None:
-    set_corridor(client, "PH", "HK")
-    html = client.get("/en/help").text
+def test_help_lists_the_corridor_in_order_of_need(shared_client: TestClient) -> None:
+    set_corridor(shared_client, "PH", "HK")
+    html = shared_client.get("/en/help").text
     ids = _service_ids(html)
     groups = re.findall(r'id="group-([a-z-]+)"', html)
     assert groups[0] == "emergency"
@@ -70,25 +70,25 @@ def test_help_lists_the_corridor_in_order_of_need(client: TestClient) -> None:
     assert not any(i.startswith(("id-", "my-")) for i in ids)
 
 
-def test_help_for_the_other_corridor(client: TestClient) -> None:
-    set_corridor(client, "ID", "MY")
-    ids = _service_ids(client.get("/en/help").text)
+def test_help_for_the_other_corridor(shared_client: TestClient) -> None:
+    set_corridor(shared_client, "ID", "MY")
+    ids = _service_ids(shared_client.get("/en/help").text)
     assert ids[0] == "my-emergency"
     assert "id-embassy-kuala-lumpur" in ids and "id-kp2mi-call-centre" in ids
     assert not any(i.startswith(("ph-", "hk-")) for i in ids)
 
 
-def test_directory_entry_shows_everything_a_caller_needs(client: TestClient) -> None:
-    html = client.get("/en/services/hk-labour-department-fdh-hotline").text
+def test_directory_entry_shows_everything_a_caller_needs(shared_client: TestClient) -> None:
+    html = shared_client.get("/en/services/hk-labour-department-fdh-hotline").text
     # No corridor yet: dialled as from Hong Kong, where its readers are.
     assert 'href="tel:21579537"' in html and "2157 9537" in html
     for label in ("Hours", "Languages spoken", "Source"):
         assert f"<dt>{label}</dt>" in html
     assert "Last verified on" in html
     assert "Not recently verified" not in html
-    set_corridor(client, "PH", "HK")
-    client.get("/en/location", params={"in": "origin"}, follow_redirects=False)
-    html = client.get("/en/services/hk-labour-department-fdh-hotline").text
+    set_corridor(shared_client, "PH", "HK")
+    shared_client.get("/en/location", params={"in": "origin"}, follow_redirects=False)
+    html = shared_client.get("/en/services/hk-labour-department-fdh-hotline").text
     assert 'href="tel:+85221579537"' in html and "+852 2157 9537" in html
 
 
@@ -118,9 +118,9 @@ def test_unknown_facts_are_left_out_and_sources_are_named(
     assert "ไม่ทราบ" not in thai  # "not known"
 
 
-def test_help_opens_with_call_now_buttons(client: TestClient) -> None:
-    set_corridor(client, "PH", "HK")
-    html = client.get("/en/help").text
+def test_help_opens_with_call_now_buttons(shared_client: TestClient) -> None:
+    set_corridor(shared_client, "PH", "HK")
+    html = shared_client.get("/en/help").text
     main = html.split("<main", 1)[1]
     call_now = main.split('<section class="call-now"', 1)[1].split("</section>", 1)[0]
     # Before any detail: the list comes before the first group of cards.
@@ -138,16 +138,16 @@ def test_help_opens_with_call_now_buttons(client: TestClient) -> None:
     assert all(href != "1348" for href, _ in buttons)
 
 
-def test_change_link_returns_to_the_page_she_was_on(client: TestClient) -> None:
-    set_corridor(client, "PH", "HK")
-    html = client.get("/en/help").text
+def test_change_link_returns_to_the_page_she_was_on(shared_client: TestClient) -> None:
+    set_corridor(shared_client, "PH", "HK")
+    html = shared_client.get("/en/help").text
     change = re.search(r'<a class="change" href="([^"]+)">Change</a>', html)
     assert change is not None and change.group(1) == "/en/corridor?next=/en/help"
-    form = client.get(change.group(1).replace("&amp;", "&"))
+    form = shared_client.get(change.group(1).replace("&amp;", "&"))
     assert form.status_code == 200
     assert 'name="next" value="/en/help"' in form.text
     assert '<option value="PH" selected>' in form.text
-    saved = client.get(
+    saved = shared_client.get(
         "/en/corridor", params={"from": "ID", "to": "SG", "next": "/en/help"}, follow_redirects=True
     )
     assert str(saved.url).endswith("/en/help?saved=1")
@@ -156,25 +156,25 @@ def test_change_link_returns_to_the_page_she_was_on(client: TestClient) -> None:
         saved.text
     )
     # The confirmation is said once; the plain page does not repeat it.
-    assert "Saved." not in client.get("/en/help").text
+    assert "Saved." not in shared_client.get("/en/help").text
 
 
-def test_home_form_confirms_and_returns_to_the_form(client: TestClient) -> None:
-    home = client.get("/en/").text
+def test_home_form_confirms_and_returns_to_the_form(shared_client: TestClient) -> None:
+    home = shared_client.get("/en/").text
     assert 'name="next" value="/en/#corridor"' in home
-    response = client.get(
+    response = shared_client.get(
         "/en/corridor",
         params={"from": "VN", "to": "TW", "next": "/en/#corridor"},
         follow_redirects=False,
     )
     assert response.headers["location"] == "/en/?saved=1#corridor"
-    page = client.get("/en/?saved=1").text
+    page = shared_client.get("/en/?saved=1").text
     assert "Saved. You will see information for people from Vietnam working in Taiwan." in page
 
 
-def test_only_her_own_country_still_shows_its_hotline(client: TestClient) -> None:
-    client.get("/en/corridor", params={"from": "PH", "to": ""}, follow_redirects=False)
-    html = client.get("/en/help").text
+def test_only_her_own_country_still_shows_its_hotline(shared_client: TestClient) -> None:
+    shared_client.get("/en/corridor", params={"from": "PH", "to": ""}, follow_redirects=False)
+    html = shared_client.get("/en/help").text
     assert "Choose where you work too" in html
     assert 'name="to"' in html
     assert "ph-dmw-hotline" in _service_ids(html)
@@ -182,25 +182,27 @@ def test_only_her_own_country_still_shows_its_hotline(client: TestClient) -> Non
     # Abroad in a country she has not named: numbers that work from any other country only.
     assert "Numbers are shown to call from abroad." in html
     assert 'href="tel:1348"' not in html
-    saved = client.get("/en/?saved=1").text
+    saved = shared_client.get("/en/?saved=1").text
     assert "Saved. You are from Philippines." in saved
     assert "Choose where you work too" in saved
 
 
-def test_only_the_destination_still_shows_its_emergency_numbers(client: TestClient) -> None:
-    client.get("/en/corridor", params={"from": "", "to": "MY"}, follow_redirects=False)
-    html = client.get("/en/help").text
+def test_only_the_destination_still_shows_its_emergency_numbers(shared_client: TestClient) -> None:
+    shared_client.get("/en/corridor", params={"from": "", "to": "MY"}, follow_redirects=False)
+    html = shared_client.get("/en/help").text
     assert "Choose where you are from too" in html
     ids = _service_ids(html)
     assert ids[0] == "my-emergency"
     assert 'id="group-embassy"' not in html and 'id="group-home-hotline"' not in html
-    assert re.search(r'href="tel:999">Emergency in Malaysia: call 999<', client.get("/en/").text)
+    assert re.search(
+        r'href="tel:999">Emergency in Malaysia: call 999<', shared_client.get("/en/").text
+    )
 
 
-def test_at_home_her_own_country_comes_first(client: TestClient) -> None:
-    set_corridor(client, "PH", "HK")
-    client.get("/en/location", params={"in": "origin"}, follow_redirects=False)
-    html = client.get("/en/help").text
+def test_at_home_her_own_country_comes_first(shared_client: TestClient) -> None:
+    set_corridor(shared_client, "PH", "HK")
+    shared_client.get("/en/location", params={"in": "origin"}, follow_redirects=False)
+    html = shared_client.get("/en/help").text
     groups = re.findall(r'id="group-([a-z-]+)"', html)
     assert groups[:2] == ["emergency", "home-hotline"]
     assert "Emergency numbers in Philippines" in html
@@ -210,8 +212,8 @@ def test_at_home_her_own_country_comes_first(client: TestClient) -> None:
     assert call_now.index('href="tel:1348"') < call_now.index('href="tel:+852')
 
 
-def test_unverified_entry_shows_a_notice_and_no_number(client: TestClient) -> None:
-    html = client.get("/en/services/ph-mwo-hong-kong").text
+def test_unverified_entry_shows_a_notice_and_no_number(shared_client: TestClient) -> None:
+    html = shared_client.get("/en/services/ph-mwo-hong-kong").text
     assert "Not recently verified" in html
     assert "tel:" not in html
 
@@ -242,30 +244,34 @@ def test_topic_page_filters_articles_by_corridor(
     assert link in client.get("/en/topics/at-work").text
 
 
-def test_home_hotlines_are_those_for_her_people_abroad(client: TestClient) -> None:
-    set_corridor(client, "TH", "HK")
-    html = client.get("/en/help").text
+def test_home_hotlines_are_those_for_her_people_abroad(shared_client: TestClient) -> None:
+    set_corridor(shared_client, "TH", "HK")
+    html = shared_client.get("/en/help").text
     home = html.split('id="group-home-hotline"', 1)[1].split("</section>\n</section>", 1)[0]
     ids = _service_ids(home.split('id="group-', 1)[0])
-    library = client.app.state.library  # type: ignore[attr-defined]
+    library = shared_client.app.state.library  # type: ignore[attr-defined]
     assert ids and all("TH" in library.services[i].serves for i in ids)
 
 
-def test_a_corridor_needs_two_countries_that_differ(client: TestClient) -> None:
-    response = client.get("/en/corridor", params={"from": "TH", "to": "TH"}, follow_redirects=False)
+def test_a_corridor_needs_two_countries_that_differ(shared_client: TestClient) -> None:
+    response = shared_client.get(
+        "/en/corridor", params={"from": "TH", "to": "TH"}, follow_redirects=False
+    )
     assert response.status_code == 400
     assert "hub_from" not in response.headers.get("set-cookie", "")
 
 
-def test_a_next_path_longer_than_any_page_goes_home(client: TestClient) -> None:
+def test_a_next_path_longer_than_any_page_goes_home(shared_client: TestClient) -> None:
     target = "/en/" + "a" * 3000
     for path, params in (("/en/corridor", {"from": "PH"}), ("/en/location", {"in": "origin"})):
-        response = client.get(path, params={**params, "next": target}, follow_redirects=False)
+        response = shared_client.get(
+            path, params={**params, "next": target}, follow_redirects=False
+        )
         assert response.headers["location"].startswith("/en/?saved="), path
 
 
-def test_languages_spoken_are_named_in_every_locale(client: TestClient) -> None:
+def test_languages_spoken_are_named_in_every_locale(shared_client: TestClient) -> None:
     # The directory writes Tagalog as "tl"; Khmer and Burmese CLDR data name it as Filipino.
-    html = client.get("/km/services/ph-dmw-hotline").text
+    html = shared_client.get("/km/services/ph-dmw-hotline").text
     spoken = html.split("<dd>", 2)[2].split("</dd>", 1)[0]
     assert "tl" not in spoken and "ហ្វ៊ីលីពីន" in spoken

@@ -42,8 +42,10 @@ LOCALES_DIR = PROJECT_ROOT / "locales"
         ("garbage;;q=x,,", "en"),
     ],
 )
-def test_root_redirects_by_accept_language(client: TestClient, header: str, expected: str) -> None:
-    response = client.get("/", headers={"accept-language": header}, follow_redirects=False)
+def test_root_redirects_by_accept_language(
+    shared_client: TestClient, header: str, expected: str
+) -> None:
+    response = shared_client.get("/", headers={"accept-language": header}, follow_redirects=False)
     assert response.status_code == 302
     assert response.headers["location"] == f"/{expected}/"
     assert "Accept-Language" in response.headers["vary"]
@@ -73,29 +75,29 @@ def test_root_redirects_by_accept_language(client: TestClient, header: str, expe
     ],
 )
 def test_accept_language_in_any_case_redirects_to_a_shipped_lowercase_locale(
-    client: TestClient, header: str, expected: str
+    shared_client: TestClient, header: str, expected: str
 ) -> None:
-    response = client.get("/", headers={"accept-language": header}, follow_redirects=False)
+    response = shared_client.get("/", headers={"accept-language": header}, follow_redirects=False)
     assert response.status_code == 302
     assert response.headers["location"] == f"/{expected}/"
-    assert client.get(response.headers["location"]).status_code == 200
+    assert shared_client.get(response.headers["location"]).status_code == 200
 
 
-def test_a_cookie_in_another_case_still_names_the_locale(client: TestClient) -> None:
-    client.cookies.set("hub_locale", "KM")
-    response = client.get("/", headers={"accept-language": "vi"}, follow_redirects=False)
+def test_a_cookie_in_another_case_still_names_the_locale(shared_client: TestClient) -> None:
+    shared_client.cookies.set("hub_locale", "KM")
+    response = shared_client.get("/", headers={"accept-language": "vi"}, follow_redirects=False)
     assert response.headers["location"] == "/km/"
 
 
-def test_cookie_wins_over_accept_language(client: TestClient) -> None:
-    client.get("/km/")
-    response = client.get("/", headers={"accept-language": "vi"}, follow_redirects=False)
+def test_cookie_wins_over_accept_language(shared_client: TestClient) -> None:
+    shared_client.get("/km/")
+    response = shared_client.get("/", headers={"accept-language": "vi"}, follow_redirects=False)
     assert response.headers["location"] == "/km/"
 
 
-def test_unknown_cookie_falls_back_to_negotiation(client: TestClient) -> None:
-    client.cookies.set("hub_locale", "xx")
-    response = client.get("/", headers={"accept-language": "th"}, follow_redirects=False)
+def test_unknown_cookie_falls_back_to_negotiation(shared_client: TestClient) -> None:
+    shared_client.cookies.set("hub_locale", "xx")
+    response = shared_client.get("/", headers={"accept-language": "th"}, follow_redirects=False)
     assert response.headers["location"] == "/th/"
 
 

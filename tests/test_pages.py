@@ -50,9 +50,11 @@ class Focusables(HTMLParser):
 
 @pytest.mark.parametrize("locale", LOCALES)
 @pytest.mark.parametrize("page", PAGES)
-def test_every_page_renders_in_every_locale(client: TestClient, locale: str, page: str) -> None:
-    set_corridor(client, "PH", "HK")
-    response = client.get(page.format(loc=locale))
+def test_every_page_renders_in_every_locale(
+    shared_client: TestClient, locale: str, page: str
+) -> None:
+    set_corridor(shared_client, "PH", "HK")
+    response = shared_client.get(page.format(loc=locale))
     assert response.status_code == 200
     html = response.text
     assert f'<html lang="{locale}"' in html
@@ -68,8 +70,8 @@ def test_every_page_renders_in_every_locale(client: TestClient, locale: str, pag
     assert "<main" in html and "<nav" in html and "<footer" in html
 
 
-def test_home_has_corridor_picker_stages_and_help(client: TestClient) -> None:
-    html = client.get("/en/").text
+def test_home_has_corridor_picker_stages_and_help(shared_client: TestClient) -> None:
+    html = shared_client.get("/en/").text
     assert 'name="from"' in html and 'name="to"' in html
     assert 'method="get"' in html
     for stage in ("Before you go", "At work", "If something is wrong", "Going home"):
@@ -78,50 +80,50 @@ def test_home_has_corridor_picker_stages_and_help(client: TestClient) -> None:
     assert "Get help now" in html
 
 
-def test_home_shows_emergency_number_of_chosen_destination(client: TestClient) -> None:
-    assert 'href="tel:999"' not in client.get("/en/").text
-    set_corridor(client, "PH", "HK")
-    html = client.get("/en/").text
+def test_home_shows_emergency_number_of_chosen_destination(shared_client: TestClient) -> None:
+    assert 'href="tel:999"' not in shared_client.get("/en/").text
+    set_corridor(shared_client, "PH", "HK")
+    html = shared_client.get("/en/").text
     assert 'href="tel:999"' in html
     assert "Emergency in Hong Kong" in html
 
 
-def test_pages_work_without_javascript(client: TestClient) -> None:
+def test_pages_work_without_javascript(shared_client: TestClient) -> None:
     """Everything is in the HTML: forms use GET, links are plain links."""
-    html = client.get("/en/").text
+    html = shared_client.get("/en/").text
     assert 'action="/en/corridor"' in html
     assert 'action="/en/search"' in html
-    response = client.get("/en/search", params={"q": "passport"})
+    response = shared_client.get("/en/search", params={"q": "passport"})
     assert "keep-your-passport" in response.text
 
 
-def test_topic_page_lists_its_articles(client: TestClient) -> None:
-    html = client.get("/en/topics/at-work").text
+def test_topic_page_lists_its_articles(shared_client: TestClient) -> None:
+    html = shared_client.get("/en/topics/at-work").text
     assert 'href="/en/articles/keep-your-passport"' in html
     assert 'href="/en/articles/check-your-recruitment-agency"' not in html
 
 
-def test_article_page_renders_markdown_without_raw_html(client: TestClient) -> None:
-    html = client.get("/en/articles/keep-your-passport").text
+def test_article_page_renders_markdown_without_raw_html(shared_client: TestClient) -> None:
+    html = shared_client.get("/en/articles/keep-your-passport").text
     assert "<h1>" in html and "<p>" in html
     assert 'href="../../help"' in html or 'href="/en/help"' in html
     assert "Sources" in html
 
 
-def test_unknown_pages_are_localized_404s(client: TestClient) -> None:
+def test_unknown_pages_are_localized_404s(shared_client: TestClient) -> None:
     for url, text in (
         ("/th/articles/no-such-article", "ไม่พบ"),
         ("/en/topics/nope", "Page not found"),
         ("/en/services/nope", "Page not found"),
         ("/xx/", "Page not found"),
     ):
-        response = client.get(url)
+        response = shared_client.get(url)
         assert response.status_code == 404
         assert text in response.text, url
 
 
-def test_article_url_with_a_slash_redirects_to_the_one_without(client: TestClient) -> None:
-    response = client.get("/en/articles/keep-your-passport/", follow_redirects=False)
+def test_article_url_with_a_slash_redirects_to_the_one_without(shared_client: TestClient) -> None:
+    response = shared_client.get("/en/articles/keep-your-passport/", follow_redirects=False)
     assert response.status_code == 308
     assert response.headers["location"] == "/en/articles/keep-your-passport"
 
@@ -138,11 +140,11 @@ def test_server_error_is_a_localized_page(client: TestClient, settings: object) 
     assert 'class="quick-exit"' in response.text
 
 
-def test_dates_are_formatted_by_babel_in_the_reader_locale(client: TestClient) -> None:
-    service = client.app.state.library.services["hk-emergency"]  # type: ignore[attr-defined]
+def test_dates_are_formatted_by_babel_in_the_reader_locale(shared_client: TestClient) -> None:
+    service = shared_client.app.state.library.services["hk-emergency"]  # type: ignore[attr-defined]
     assert service.verified_on is not None
     for locale in LOCALES:
-        html = client.get(f"/{locale}/services/hk-emergency").text
+        html = shared_client.get(f"/{locale}/services/hk-emergency").text
         expected = format_date(service.verified_on, format="long", locale=locale)
         if Locale.parse(locale).default_numbering_system == "mymr":
             # Babel writes Latin digits; Burmese pages write CLDR's default, Myanmar digits.
@@ -150,8 +152,8 @@ def test_dates_are_formatted_by_babel_in_the_reader_locale(client: TestClient) -
         assert str(escape(expected)) in html, locale
 
 
-def test_country_names_come_from_cldr(client: TestClient) -> None:
-    html = client.get("/vi/").text
+def test_country_names_come_from_cldr(shared_client: TestClient) -> None:
+    html = shared_client.get("/vi/").text
     territories = Locale.parse("vi").territories
     for code in ("PH", "HK", "MM", "KH"):
         assert f">{escape(territories[code])}</option>" in html, code

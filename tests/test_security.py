@@ -23,8 +23,8 @@ URLS = (
 
 
 @pytest.mark.parametrize("url", URLS)
-def test_security_headers_on_every_response(client: TestClient, url: str) -> None:
-    response = client.get(url, follow_redirects=False)
+def test_security_headers_on_every_response(shared_client: TestClient, url: str) -> None:
+    response = shared_client.get(url, follow_redirects=False)
     csp = response.headers["content-security-policy"]
     assert "default-src 'self'" in csp
     assert "frame-ancestors 'none'" in csp
@@ -34,10 +34,10 @@ def test_security_headers_on_every_response(client: TestClient, url: str) -> Non
     assert "camera=()" in response.headers["permissions-policy"]
 
 
-def test_security_headers_on_static_files(client: TestClient) -> None:
-    css = re.search(r'href="(/static/css/[^"]+)"', client.get("/en/").text)
+def test_security_headers_on_static_files(shared_client: TestClient) -> None:
+    css = re.search(r'href="(/static/css/[^"]+)"', shared_client.get("/en/").text)
     assert css is not None
-    response = client.get(css.group(1))
+    response = shared_client.get(css.group(1))
     assert response.status_code == 200
     assert "default-src 'self'" in response.headers["content-security-policy"]
     assert response.headers["x-content-type-options"] == "nosniff"
@@ -78,15 +78,15 @@ class Resources(HTMLParser):
 
 
 @pytest.mark.parametrize("locale", LOCALES)
-def test_no_page_loads_anything_from_another_origin(client: TestClient, locale: str) -> None:
-    set_corridor(client, "PH", "HK")
-    library = client.app.state.library  # type: ignore[attr-defined]
+def test_no_page_loads_anything_from_another_origin(shared_client: TestClient, locale: str) -> None:
+    set_corridor(shared_client, "PH", "HK")
+    library = shared_client.app.state.library  # type: ignore[attr-defined]
     urls = [f"/{locale}/", f"/{locale}/help", f"/{locale}/safety", f"/{locale}/search?q=a"]
     urls += [f"/{locale}/articles/{slug}" for slug in library.articles]
     urls += [f"/{locale}/services/{sid}" for sid in library.services]
     urls += [f"/{locale}/topics/{topic.id}" for topic in library.topics]
     for url in urls:
-        html = client.get(url).text
+        html = shared_client.get(url).text
         parser = Resources()
         parser.feed(html)
         assert all(u.startswith("/") and not u.startswith("//") for u in parser.loads), url
@@ -97,22 +97,22 @@ def test_no_page_loads_anything_from_another_origin(client: TestClient, locale: 
         assert "url(http" not in html
 
 
-def test_only_preference_cookies_are_set(client: TestClient) -> None:
-    response = client.get("/fil/")
+def test_only_preference_cookies_are_set(shared_client: TestClient) -> None:
+    response = shared_client.get("/fil/")
     cookies = response.headers.get_list("set-cookie")
     assert len(cookies) == 1
     assert cookies[0].startswith("hub_locale=fil;")
     lowered = cookies[0].lower()
     assert "httponly" in lowered and "samesite=lax" in lowered and "path=/" in lowered
     # The same locale again sets nothing new.
-    assert client.get("/fil/help").headers.get_list("set-cookie") == []
+    assert shared_client.get("/fil/help").headers.get_list("set-cookie") == []
 
 
 def test_access_log_has_no_client_address_or_query(
-    client: TestClient, caplog: pytest.LogCaptureFixture
+    shared_client: TestClient, caplog: pytest.LogCaptureFixture
 ) -> None:
     with caplog.at_level(logging.INFO, logger="hub.access"):
-        client.get("/en/search", params={"q": "secret words"})
+        shared_client.get("/en/search", params={"q": "secret words"})
     lines = [r.getMessage() for r in caplog.records if r.name == "hub.access"]
     assert lines == [lines[0]] and lines[0].startswith("GET /en/search 200")
     assert "secret" not in lines[0] and "?" not in lines[0]

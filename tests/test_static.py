@@ -26,57 +26,57 @@ def _asset(client: TestClient, pattern: str) -> str:
     return found.group(1)
 
 
-def test_asset_urls_carry_a_content_hash(client: TestClient) -> None:
-    css = _asset(client, r'href="(/static/css/hub\.[0-9a-f]{12}\.css)"')
-    js = _asset(client, r'src="(/static/js/hub\.[0-9a-f]{12}\.js)"')
+def test_asset_urls_carry_a_content_hash(shared_client: TestClient) -> None:
+    css = _asset(shared_client, r'href="(/static/css/hub\.[0-9a-f]{12}\.css)"')
+    js = _asset(shared_client, r'src="(/static/js/hub\.[0-9a-f]{12}\.js)"')
     source = (PROJECT_ROOT / "static" / "css" / "hub.css").read_bytes()
-    assert client.get(css).content == source
-    assert client.get(js).status_code == 200
+    assert shared_client.get(css).content == source
+    assert shared_client.get(js).status_code == 200
 
 
-def test_assets_are_immutable_for_a_year(client: TestClient) -> None:
-    css = _asset(client, r'href="(/static/css/[^"]+)"')
-    response = client.get(css)
+def test_assets_are_immutable_for_a_year(shared_client: TestClient) -> None:
+    css = _asset(shared_client, r'href="(/static/css/[^"]+)"')
+    response = shared_client.get(css)
     assert response.headers["cache-control"] == "max-age=31536000, public, immutable"
 
 
-def test_assets_are_served_brotli_or_gzip(client: TestClient) -> None:
-    css = _asset(client, r'href="(/static/css/[^"]+)"')
-    brotli = client.get(css, headers={"accept-encoding": "br"})
+def test_assets_are_served_brotli_or_gzip(shared_client: TestClient) -> None:
+    css = _asset(shared_client, r'href="(/static/css/[^"]+)"')
+    brotli = shared_client.get(css, headers={"accept-encoding": "br"})
     assert brotli.headers["content-encoding"] == "br"
-    gzipped = client.get(css, headers={"accept-encoding": "gzip"})
+    gzipped = shared_client.get(css, headers={"accept-encoding": "gzip"})
     assert gzipped.headers["content-encoding"] == "gzip"
     assert int(gzipped.headers["content-length"]) < len(gzipped.content)
 
 
-def test_unhashed_or_unknown_assets_are_404(client: TestClient) -> None:
+def test_unhashed_or_unknown_assets_are_404(shared_client: TestClient) -> None:
     # Only content-hashed names are served, so a stale unhashed URL can never be cached forever.
-    assert client.get("/static/css/hub.css").status_code == 404
-    assert client.get("/static/nope.css").status_code == 404
+    assert shared_client.get("/static/css/hub.css").status_code == 404
+    assert shared_client.get("/static/nope.css").status_code == 404
 
 
-def test_html_has_an_etag_and_answers_304(client: TestClient) -> None:
-    first = client.get("/en/articles/keep-your-passport")
+def test_html_has_an_etag_and_answers_304(shared_client: TestClient) -> None:
+    first = shared_client.get("/en/articles/keep-your-passport")
     etag = first.headers["etag"]
     assert re.fullmatch(r'"[0-9a-f]{24}(-gzip)?"', etag)  # gzip: a representation of its own
-    again = client.get("/en/articles/keep-your-passport", headers={"if-none-match": etag})
+    again = shared_client.get("/en/articles/keep-your-passport", headers={"if-none-match": etag})
     assert again.status_code == 304
     assert again.content == b""
     assert again.headers["etag"] == etag
-    other = client.get("/en/articles/keep-your-passport", headers={"if-none-match": '"x"'})
+    other = shared_client.get("/en/articles/keep-your-passport", headers={"if-none-match": '"x"'})
     assert other.status_code == 200 and other.headers["etag"] == etag
 
 
-def test_etag_differs_by_corridor(client: TestClient) -> None:
-    before = client.get("/en/help").headers["etag"]
-    client.get("/en/corridor", params={"from": "PH", "to": "HK"})
-    after = client.get("/en/help").headers["etag"]
+def test_etag_differs_by_corridor(shared_client: TestClient) -> None:
+    before = shared_client.get("/en/help").headers["etag"]
+    shared_client.get("/en/corridor", params={"from": "PH", "to": "HK"})
+    after = shared_client.get("/en/help").headers["etag"]
     assert before != after
-    assert "Cookie" in client.get("/en/help").headers["vary"]
+    assert "Cookie" in shared_client.get("/en/help").headers["vary"]
 
 
-def test_html_is_compressed(client: TestClient) -> None:
-    response = client.get("/en/", headers={"accept-encoding": "gzip"})
+def test_html_is_compressed(shared_client: TestClient) -> None:
+    response = shared_client.get("/en/", headers={"accept-encoding": "gzip"})
     assert response.headers["content-encoding"] == "gzip"
     assert len(gzip.compress(response.content)) < len(response.content)
 
@@ -108,11 +108,11 @@ CHOICES = [
 ]
 
 
-def test_each_coding_is_chosen_by_q_value_and_holds_the_file(client: TestClient) -> None:
-    css = _css(client)
+def test_each_coding_is_chosen_by_q_value_and_holds_the_file(shared_client: TestClient) -> None:
+    css = _css(shared_client)
     source = (STATIC / "css" / "hub.css").read_bytes()
     for accept_encoding, coding in CHOICES:
-        response = client.get(css, headers={"accept-encoding": accept_encoding})
+        response = shared_client.get(css, headers={"accept-encoding": accept_encoding})
         assert response.status_code == 200
         assert response.headers.get("content-encoding") == coding, accept_encoding
         assert response.headers["content-type"] == "text/css; charset=utf-8"
@@ -126,37 +126,39 @@ def test_each_coding_is_chosen_by_q_value_and_holds_the_file(client: TestClient)
             assert sent < len(source) * 0.5  # CSS compresses to well under half
 
 
-def test_compressed_bodies_are_what_they_say(client: TestClient) -> None:
-    css = _css(client)
+def test_compressed_bodies_are_what_they_say(shared_client: TestClient) -> None:
+    css = _css(shared_client)
     source = (STATIC / "css" / "hub.css").read_bytes()
-    with client.stream("GET", css, headers={"accept-encoding": "br"}) as response:
+    with shared_client.stream("GET", css, headers={"accept-encoding": "br"}) as response:
         assert brotli.decompress(b"".join(response.iter_raw())) == source
-    with client.stream("GET", css, headers={"accept-encoding": "gzip"}) as response:
+    with shared_client.stream("GET", css, headers={"accept-encoding": "gzip"}) as response:
         assert gzip.decompress(b"".join(response.iter_raw())) == source
 
 
-def test_each_coding_has_its_own_strong_etag_and_answers_304(client: TestClient) -> None:
-    css = _css(client)
+def test_each_coding_has_its_own_strong_etag_and_answers_304(shared_client: TestClient) -> None:
+    css = _css(shared_client)
     etags = {}
     for coding in ("br", "gzip", "identity"):
-        response = client.get(css, headers={"accept-encoding": coding})
+        response = shared_client.get(css, headers={"accept-encoding": coding})
         etag = response.headers["etag"]
         assert re.fullmatch(r'"[^"]+"', etag), "strong: no W/ prefix"
         etags[coding] = etag
-        again = client.get(css, headers={"accept-encoding": coding, "if-none-match": etag})
+        again = shared_client.get(css, headers={"accept-encoding": coding, "if-none-match": etag})
         assert again.status_code == 304
         assert again.content == b""
         assert again.headers["etag"] == etag
         assert again.headers["cache-control"] == IMMUTABLE
         assert again.headers["vary"] == "Accept-Encoding"
         _assert_security_headers(again)
-        listed = client.get(
+        listed = shared_client.get(
             css, headers={"accept-encoding": coding, "if-none-match": f'"x", {etag}'}
         )
         assert listed.status_code == 304
     assert len(set(etags.values())) == 3
     # The client holds the gzip bytes, and now asks for brotli: it gets them, not a 304.
-    other = client.get(css, headers={"accept-encoding": "br", "if-none-match": etags["gzip"]})
+    other = shared_client.get(
+        css, headers={"accept-encoding": "br", "if-none-match": etags["gzip"]}
+    )
     assert other.status_code == 200
     assert other.headers["content-encoding"] == "br"
 
@@ -189,18 +191,18 @@ async def _sent(app: ASGIApp, method: str, path: str, accept_encoding: str) -> l
     return sent
 
 
-def test_head_has_the_headers_of_get_and_no_body(client: TestClient) -> None:
+def test_head_has_the_headers_of_get_and_no_body(shared_client: TestClient) -> None:
     # Looked at as the app sends it: the test client drops the body of a HEAD answer itself.
-    css = _css(client)
-    assert client.portal is not None
+    css = _css(shared_client)
+    assert shared_client.portal is not None
     for coding in ("br", "identity"):
-        get = client.portal.call(_sent, client.app, "GET", css, coding)
-        head = client.portal.call(_sent, client.app, "HEAD", css, coding)
+        get = shared_client.portal.call(_sent, shared_client.app, "GET", css, coding)
+        head = shared_client.portal.call(_sent, shared_client.app, "HEAD", css, coding)
         assert head[0]["status"] == get[0]["status"] == 200
         assert head[0]["headers"] == get[0]["headers"]
         assert [m.get("body", b"") for m in head[1:]] == [b""]
         assert b"".join(m.get("body", b"") for m in get[1:])
-        response = client.head(css, headers={"accept-encoding": coding})
+        response = shared_client.head(css, headers={"accept-encoding": coding})
         _assert_security_headers(response)
 
 
@@ -211,9 +213,11 @@ def test_head_has_the_headers_of_get_and_no_body(client: TestClient) -> None:
         ("icons/hub-maskable-512.png", "image/png"),
     ],
 )
-def test_other_files_with_their_type(client: TestClient, name: str, content_type: str) -> None:
-    url = "/static/" + client.app.state.assets.url_path(name)  # type: ignore[attr-defined]
-    response = client.get(url, headers={"accept-encoding": "gzip, deflate, br"})
+def test_other_files_with_their_type(
+    shared_client: TestClient, name: str, content_type: str
+) -> None:
+    url = "/static/" + shared_client.app.state.assets.url_path(name)  # type: ignore[attr-defined]
+    response = shared_client.get(url, headers={"accept-encoding": "gzip, deflate, br"})
     assert response.status_code == 200
     assert response.headers["content-type"] == content_type
     assert response.headers["cache-control"] == IMMUTABLE
@@ -225,13 +229,13 @@ def test_other_files_with_their_type(client: TestClient, name: str, content_type
 
 
 def test_unknown_names_and_other_methods_are_refused_with_security_headers(
-    client: TestClient,
+    shared_client: TestClient,
 ) -> None:
     for url in ("/static/nope.css", "/static/css/hub.css", "/static/css/", "/static/"):
-        response = client.get(url)
+        response = shared_client.get(url)
         assert response.status_code == 404, url
         _assert_security_headers(response)
-    posted = client.post(_css(client))
+    posted = shared_client.post(_css(shared_client))
     assert posted.status_code == 405
     assert posted.headers["allow"] == "GET, HEAD"
     _assert_security_headers(posted)
@@ -255,9 +259,9 @@ OUTSIDE = [
 ]
 
 
-def test_no_path_leaves_the_static_folder(client: TestClient) -> None:
+def test_no_path_leaves_the_static_folder(shared_client: TestClient) -> None:
     for url in ESCAPES:
-        response = client.get(url)
+        response = shared_client.get(url)
         assert response.status_code == 404, url
         for target in OUTSIDE:
             assert target.read_bytes()[:200] not in response.content, url

@@ -61,8 +61,8 @@ def test_outdated_translation_says_the_english_changed(
     assert f"articles/{SLUG}/vi.md: warning: translates English revision" in check.stdout
 
 
-def test_up_to_date_draft_says_it_is_a_draft(client: TestClient) -> None:
-    html = client.get(ARTICLE.format(loc="km")).text
+def test_up_to_date_draft_says_it_is_a_draft(shared_client: TestClient) -> None:
+    html = shared_client.get(ARTICLE.format(loc="km")).text
     assert "ការបកប្រែនេះនៅជាសេចក្ដីព្រាង" in html  # "this translation is a draft"
     assert "<article>" in html
 
