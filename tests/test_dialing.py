@@ -136,8 +136,9 @@ def _dialable_from(href: str, entry: Service, here: str | None, unlisted: set[st
     return False
 
 
+@pytest.mark.slow
 def test_every_call_button_dials_from_where_she_is(
-    client: TestClient, starter: tuple[Library, set[str]]
+    shared_client: TestClient, starter: tuple[Library, set[str]]
 ) -> None:
     library, unlisted = starter
     site = library.site
@@ -146,10 +147,10 @@ def test_every_call_button_dials_from_where_she_is(
         for destination in site.destinations:
             if origin == destination:
                 continue
-            set_corridor(client, origin, destination)
+            set_corridor(shared_client, origin, destination)
             for where, here in (("destination", destination), ("origin", origin)):
-                client.get("/en/location", params={"in": where}, follow_redirects=False)
-                html = client.get("/en/help").text
+                shared_client.get("/en/location", params={"in": where}, follow_redirects=False)
+                html = shared_client.get("/en/help").text
                 parser = _Cards()
                 parser.feed(html)
                 for card, href in parser.links:
@@ -170,61 +171,62 @@ def test_every_call_button_dials_from_where_she_is(
     assert checked > 200
 
 
+@pytest.mark.slow
 def test_every_service_page_dials_from_each_place(
-    client: TestClient, starter: tuple[Library, set[str]]
+    shared_client: TestClient, starter: tuple[Library, set[str]]
 ) -> None:
     library, unlisted = starter
     for where, place in (("destination", "HK"), ("origin", "PH")):
-        set_corridor(client, "PH", "HK")
-        client.get("/en/location", params={"in": where}, follow_redirects=False)
+        set_corridor(shared_client, "PH", "HK")
+        shared_client.get("/en/location", params={"in": where}, follow_redirects=False)
         for entry in library.services.values():
             parser = _Cards()
-            parser.feed(client.get(f"/en/services/{entry.id}").text)
+            parser.feed(shared_client.get(f"/en/services/{entry.id}").text)
             for _, href in parser.links:
                 assert _dialable_from(href, entry, place, unlisted), (where, entry.id, href)
 
 
-def test_a_short_code_from_abroad_says_where_it_works(client: TestClient) -> None:
-    set_corridor(client, "PH", "HK")
-    html = client.get("/en/help").text
+def test_a_short_code_from_abroad_says_where_it_works(shared_client: TestClient) -> None:
+    set_corridor(shared_client, "PH", "HK")
+    html = shared_client.get("/en/help").text
     card = html[html.index('id="service-ph-dmw-hotline"') :]
     card = card[: card.index("</section>")]
     assert 'href="tel:1348"' not in card
     assert "1348 works only inside Philippines." in card
-    client.get("/en/location", params={"in": "origin"}, follow_redirects=False)
-    html = client.get("/en/help").text
+    shared_client.get("/en/location", params={"in": "origin"}, follow_redirects=False)
+    html = shared_client.get("/en/help").text
     card = html[html.index('id="service-ph-dmw-hotline"') :]
     assert 'href="tel:1348"' in card[: card.index("</section>")]
 
 
-def test_where_she_is_is_remembered_and_refuses_junk(client: TestClient) -> None:
-    set_corridor(client, "ID", "SG")
-    response = client.get(
+def test_where_she_is_is_remembered_and_refuses_junk(shared_client: TestClient) -> None:
+    set_corridor(shared_client, "ID", "SG")
+    response = shared_client.get(
         "/en/location", params={"in": "origin", "next": "/en/help"}, follow_redirects=False
     )
     assert response.status_code == 303 and response.headers["location"] == "/en/help?saved=place"
     cookie = response.headers["set-cookie"]
     assert cookie.startswith("hub_in=origin") and "httponly" in cookie.lower()
     assert "Saved. Numbers are now shown to call from Indonesia." in (
-        client.get("/en/help?saved=place").text
+        shared_client.get("/en/help?saved=place").text
     )
-    assert "Numbers are shown to call from Indonesia." in client.get("/en/help").text
+    assert "Numbers are shown to call from Indonesia." in shared_client.get("/en/help").text
     for junk in ("abroad", "", "ORIGIN"):
-        bad = client.get("/en/location", params={"in": junk}, follow_redirects=False)
+        bad = shared_client.get("/en/location", params={"in": junk}, follow_redirects=False)
         assert bad.status_code == 400
         assert "hub_in" not in bad.headers.get("set-cookie", "")
-    assert "Numbers are shown to call from Indonesia." in client.get("/en/help").text
-    back = client.get("/en/location", params={"in": "destination"}, follow_redirects=False)
+    assert "Numbers are shown to call from Indonesia." in shared_client.get("/en/help").text
+    back = shared_client.get("/en/location", params={"in": "destination"}, follow_redirects=False)
     assert 'hub_in=""' in back.headers["set-cookie"] or "Max-Age=0" in back.headers["set-cookie"]
-    assert "Numbers are shown to call from Singapore." in client.get("/en/help").text
+    assert "Numbers are shown to call from Singapore." in shared_client.get("/en/help").text
 
 
-def test_home_emergency_button_follows_where_she_is(client: TestClient) -> None:
-    set_corridor(client, "VN", "SG")
-    home = client.get("/en/").text
+def test_home_emergency_button_follows_where_she_is(shared_client: TestClient) -> None:
+    set_corridor(shared_client, "VN", "SG")
+    home = shared_client.get("/en/").text
     assert re.search(r'href="tel:999">Emergency in Singapore: call 999<', home)
-    client.get("/en/location", params={"in": "origin"}, follow_redirects=False)
-    assert 'href="tel:999"' not in client.get("/en/").text
+    shared_client.get("/en/location", params={"in": "origin"}, follow_redirects=False)
+    assert 'href="tel:999"' not in shared_client.get("/en/").text
 
 
 def test_check_warns_when_no_number_reaches_readers_abroad(
@@ -240,9 +242,11 @@ def test_check_warns_when_no_number_reaches_readers_abroad(
     assert any("no number can be dialled by its readers abroad" in m for m in mine)
 
 
-def test_before_any_choice_an_entry_dials_from_where_its_readers_are(client: TestClient) -> None:
+def test_before_any_choice_an_entry_dials_from_where_its_readers_are(
+    shared_client: TestClient,
+) -> None:
     # A shared link to an emergency line, opened before she has chosen her countries.
-    assert 'href="tel:999"' in client.get("/en/services/hk-emergency").text
-    dmw = client.get("/en/services/ph-dmw-hotline").text
+    assert 'href="tel:999"' in shared_client.get("/en/services/hk-emergency").text
+    dmw = shared_client.get("/en/services/ph-dmw-hotline").text
     assert 'href="tel:1348"' not in dmw and "1348 works only inside Philippines." in dmw
     assert 'href="tel:+63287221144"' in dmw

@@ -126,20 +126,23 @@ def burmese_pages(client: TestClient) -> list[str]:
     return pages
 
 
-def test_burmese_pages_show_no_ascii_digits(client: TestClient) -> None:
-    library = client.app.state.library  # type: ignore[attr-defined]
+@pytest.mark.slow
+def test_burmese_pages_show_no_ascii_digits(shared_client: TestClient) -> None:
+    library = shared_client.app.state.library  # type: ignore[attr-defined]
     seen_myanmar = 0
     tel_links = 0
     corridors = [(o, d) for o in library.site.origins for d in library.site.destinations if o != d]
-    visits = [(corridor, path) for corridor in corridors[:1] for path in burmese_pages(client)]
+    visits = [
+        (corridor, path) for corridor in corridors[:1] for path in burmese_pages(shared_client)
+    ]
     # Help and home for every corridor: each shows other numbers.
     visits += [(corridor, path) for corridor in corridors for path in ("/my/", "/my/help")]
     current = None
     for corridor, path in visits:
         if corridor != current:
-            set_corridor(client, *corridor)
+            set_corridor(shared_client, *corridor)
             current = corridor
-        response = client.get(path)
+        response = shared_client.get(path)
         assert response.status_code in {200, 404}, path
         assert stray_ascii_digits(response.text) == [], (corridor, path)
         page = parse(response.text)
@@ -151,29 +154,29 @@ def test_burmese_pages_show_no_ascii_digits(client: TestClient) -> None:
     assert seen_myanmar > 1000 and tel_links > 100
 
 
-def test_burmese_dates_counts_and_numbers(client: TestClient) -> None:
-    set_corridor(client, "MM", "TH")
-    article = client.get("/my/articles/keep-your-passport").text
-    library = client.app.state.library  # type: ignore[attr-defined]
+def test_burmese_dates_counts_and_numbers(shared_client: TestClient) -> None:
+    set_corridor(shared_client, "MM", "TH")
+    article = shared_client.get("/my/articles/keep-your-passport").text
+    library = shared_client.app.state.library  # type: ignore[attr-defined]
     updated = library.articles["keep-your-passport"].text("my").updated
     year = "".join(MYANMAR[int(d)] for d in str(updated.year))
     assert year in "".join(parse(article).text)
-    help_page = client.get("/my/help").text
+    help_page = shared_client.get("/my/help").text
     assert "၁၉၁" in "".join(parse(help_page).text)  # Thailand's police, 191
     assert 'href="tel:191"' in help_page
 
 
-def test_english_pages_keep_ascii_digits(client: TestClient) -> None:
-    set_corridor(client, "MM", "TH")
-    text = "".join(parse(client.get("/en/help").text).text)
+def test_english_pages_keep_ascii_digits(shared_client: TestClient) -> None:
+    set_corridor(shared_client, "MM", "TH")
+    text = "".join(parse(shared_client.get("/en/help").text).text)
     assert "191" in text and not any(d in text for d in MYANMAR)
 
 
-def test_no_myanmar_digits_written_by_the_hub_elsewhere(client: TestClient) -> None:
-    set_corridor(client, "MM", "TH")
+def test_no_myanmar_digits_written_by_the_hub_elsewhere(shared_client: TestClient) -> None:
+    set_corridor(shared_client, "MM", "TH")
     for locale in LOCALES:
         if locale != "my":
-            html = client.get(f"/{locale}/help").text
+            html = shared_client.get(f"/{locale}/help").text
             assert not any(d in html for d in MYANMAR), locale
 
 

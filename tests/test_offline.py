@@ -25,48 +25,50 @@ from tests.conftest import LOCALES, ClientFactory, set_corridor
 
 
 @pytest.mark.parametrize("locale", LOCALES)
-def test_manifest_names_the_hub_in_her_language(client: TestClient, locale: str) -> None:
-    site = client.app.state.library.site  # type: ignore[attr-defined]
-    data = client.get("/manifest.webmanifest", params={"lang": locale}).json()
+def test_manifest_names_the_hub_in_her_language(shared_client: TestClient, locale: str) -> None:
+    site = shared_client.app.state.library.site  # type: ignore[attr-defined]
+    data = shared_client.get("/manifest.webmanifest", params={"lang": locale}).json()
     assert data["name"] == site.names[locale]
     assert data["start_url"] == f"/{locale}/" and data["scope"] == "/"
     assert data["display"] == "standalone" and data["id"] == "/"
     sizes = {(i["sizes"], i.get("purpose", "any")) for i in data["icons"]}
     assert sizes == {("192x192", "any"), ("512x512", "any"), ("512x512", "maskable")}
     for icon in data["icons"]:
-        assert client.get(icon["src"]).headers["content-type"] == "image/png"
+        assert shared_client.get(icon["src"]).headers["content-type"] == "image/png"
 
 
-def test_discreet_manifest_is_neutral(client: TestClient) -> None:
-    site = client.app.state.library.site  # type: ignore[attr-defined]
-    plain = client.get("/manifest.webmanifest", params={"lang": "th", "discreet": "1"}).json()
+def test_discreet_manifest_is_neutral(shared_client: TestClient) -> None:
+    site = shared_client.app.state.library.site  # type: ignore[attr-defined]
+    plain = shared_client.get(
+        "/manifest.webmanifest", params={"lang": "th", "discreet": "1"}
+    ).json()
     assert plain["name"] == site.discreet_names.get("th", site.discreet_names["en"])
     assert all("/icons/discreet-" in icon["src"] for icon in plain["icons"])
     assert "hub" not in json.dumps(plain).lower().replace("/static/", "")
 
 
 def test_discreet_mode_is_chosen_on_the_page_and_changes_the_manifest_link(
-    client: TestClient,
+    shared_client: TestClient,
 ) -> None:
-    assert "discreet=1" not in client.get("/en/offline").text
-    response = client.get(
+    assert "discreet=1" not in shared_client.get("/en/offline").text
+    response = shared_client.get(
         "/en/discreet", params={"on": "1", "next": "/en/offline"}, follow_redirects=False
     )
     assert response.status_code == 303 and response.headers["location"] == "/en/offline"
-    html = client.get("/en/offline").text
+    html = shared_client.get("/en/offline").text
     assert 'rel="manifest" href="/manifest.webmanifest?lang=en&amp;discreet=1"' in html
     assert "icons/discreet-192" in html
-    client.get("/en/discreet", params={"on": "0"})
-    assert "discreet=1" not in client.get("/en/offline").text
+    shared_client.get("/en/discreet", params={"on": "0"})
+    assert "discreet=1" not in shared_client.get("/en/offline").text
 
 
-def test_service_worker_carries_version_and_shell(client: TestClient) -> None:
-    response = client.get("/sw.js")
+def test_service_worker_carries_version_and_shell(shared_client: TestClient) -> None:
+    response = shared_client.get("/sw.js")
     assert response.headers["content-type"].startswith("text/javascript")
     assert response.headers["cache-control"] == "no-cache"
     config = json.loads(re.search(r"const CONFIG = (\{.*?\});", response.text).group(1))  # type: ignore[union-attr]
-    assert config["version"] == client.app.state.version  # type: ignore[attr-defined]
-    css = re.search(r'href="(/static/css/[^"]+)"', client.get("/en/").text).group(1)  # type: ignore[union-attr]
+    assert config["version"] == shared_client.app.state.version  # type: ignore[attr-defined]
+    css = re.search(r'href="(/static/css/[^"]+)"', shared_client.get("/en/").text).group(1)  # type: ignore[union-attr]
     assert css in config["shell"]
     assert set(config["locales"]) == set(LOCALES)
 
@@ -81,37 +83,37 @@ def test_version_follows_content_templates_and_static(tmp_path: Path) -> None:
     assert tree_version([tree]) != first
 
 
-def test_pages_register_the_worker_except_the_cleared_page(client: TestClient) -> None:
-    assert 'data-service-worker="/sw.js?locale=th"' in client.get("/th/").text
-    cleared = client.get("/th/clear")
+def test_pages_register_the_worker_except_the_cleared_page(shared_client: TestClient) -> None:
+    assert 'data-service-worker="/sw.js?locale=th"' in shared_client.get("/th/").text
+    cleared = shared_client.get("/th/clear")
     assert "data-service-worker" not in cleared.text
     assert 'rel="manifest"' not in cleared.text
 
 
-def test_pack_lists_the_corridor_pages_with_their_sizes(client: TestClient) -> None:
-    response = client.get("/api/packs/th.json", params={"from": "PH", "to": "HK"})
+def test_pack_lists_the_corridor_pages_with_their_sizes(shared_client: TestClient) -> None:
+    response = shared_client.get("/api/packs/th.json", params={"from": "PH", "to": "HK"})
     data = response.json()
     urls = [entry["url"] for entry in data["paths"]]
-    library = client.app.state.library  # type: ignore[attr-defined]
+    library = shared_client.app.state.library  # type: ignore[attr-defined]
     for topic in library.topics:
         assert f"/th/topics/{topic.id}" in urls
     assert "/th/help" in urls and "/api/search/th.json" in urls
     assert "/th/services/hk-emergency" in urls and "/th/services/my-emergency" not in urls
     assert all(u.startswith("/th/") or u == "/api/search/th.json" for u in urls)
     assert data["bytes"] == sum(entry["bytes"] for entry in data["paths"])
-    client.cookies.update({"hub_locale": "th", "hub_from": "PH", "hub_to": "HK"})
-    help_page = client.get("/th/help", headers={"accept-encoding": "gzip"})
+    shared_client.cookies.update({"hub_locale": "th", "hub_from": "PH", "hub_to": "HK"})
+    help_page = shared_client.get("/th/help", headers={"accept-encoding": "gzip"})
     measured = next(e["bytes"] for e in data["paths"] if e["url"] == "/th/help")
     assert measured == int(help_page.headers["content-length"])
     assert "etag" in response.headers
 
 
-def test_pack_sizes_are_the_bytes_the_app_serves(client: TestClient) -> None:
-    data = client.get("/api/packs/km.json", params={"from": "KH", "to": "MY"}).json()
+def test_pack_sizes_are_the_bytes_the_app_serves(shared_client: TestClient) -> None:
+    data = shared_client.get("/api/packs/km.json", params={"from": "KH", "to": "MY"}).json()
     assert len(data["paths"]) > 10
-    client.cookies.update({"hub_locale": "km", "hub_from": "KH", "hub_to": "MY"})
+    shared_client.cookies.update({"hub_locale": "km", "hub_from": "KH", "hub_to": "MY"})
     for entry in data["paths"]:
-        served = client.get(entry["url"], headers={"accept-encoding": "gzip"})
+        served = shared_client.get(entry["url"], headers={"accept-encoding": "gzip"})
         assert served.status_code == 200, entry["url"]
         assert served.headers["content-encoding"] == "gzip", entry["url"]
         assert entry["bytes"] == int(served.headers["content-length"]), entry["url"]
@@ -185,29 +187,32 @@ def test_one_pack_asked_for_at_once_is_measured_once(
     assert len(held.measured) == 1, held.measured
 
 
-def test_pack_with_unknown_country_is_a_400(client: TestClient) -> None:
-    response = client.get("/api/packs/th.json", params={"from": "PH", "to": "ZZ"})
+def test_pack_with_unknown_country_is_a_400(shared_client: TestClient) -> None:
+    response = shared_client.get("/api/packs/th.json", params={"from": "PH", "to": "ZZ"})
     assert response.status_code == 400
-    assert client.get("/api/packs/xx.json", params={"from": "PH", "to": "HK"}).status_code == 404
+    assert (
+        shared_client.get("/api/packs/xx.json", params={"from": "PH", "to": "HK"}).status_code
+        == 404
+    )
 
 
-def test_save_page_shows_the_size_before_downloading(client: TestClient) -> None:
-    html = client.get("/en/offline").text
+def test_save_page_shows_the_size_before_downloading(shared_client: TestClient) -> None:
+    html = shared_client.get("/en/offline").text
     assert 'name="from"' in html and 'id="pack"' not in html
-    set_corridor(client, "PH", "HK")
-    html = client.get("/en/offline").text
+    set_corridor(shared_client, "PH", "HK")
+    html = shared_client.get("/en/offline").text
     assert re.search(r"\d+ pages to save, about \d+ kB to download", html)
     assert 'data-manifest="/api/packs/en.json?from=PH&amp;to=HK"' in html
 
 
-def test_search_index_reproduces_the_server_documents(client: TestClient) -> None:
-    data = client.get("/api/search/vi.json").json()
-    index = client.app.state.search["vi"]  # type: ignore[attr-defined]
+def test_search_index_reproduces_the_server_documents(shared_client: TestClient) -> None:
+    data = shared_client.get("/api/search/vi.json").json()
+    index = shared_client.app.state.search["vi"]  # type: ignore[attr-defined]
     assert data["weights"] == [10, 3, 1] and data["per_page"] == 10
     assert [d[:2] for d in data["docs"]] == [[d.kind, d.key] for d in index.documents]
     passport = next(d for d in data["docs"] if d[1] == "keep-your-passport")
     assert "ho chieu" in passport[6]  # stored normalized, diacritics folded
-    compressed = client.get("/api/search/vi.json", headers={"accept-encoding": "gzip"})
+    compressed = shared_client.get("/api/search/vi.json", headers={"accept-encoding": "gzip"})
     assert compressed.headers["content-encoding"] == "gzip"
     assert len(gzip.compress(compressed.content)) < len(compressed.content)
 
@@ -237,10 +242,10 @@ def test_search_index_is_made_once_off_the_event_loop(
     assert calls == [False]
 
 
-def test_clear_tells_the_browser_to_forget_everything(client: TestClient) -> None:
-    set_corridor(client, "PH", "HK")
-    client.get("/th/discreet", params={"on": "1"})
-    response = client.get("/th/clear")
+def test_clear_tells_the_browser_to_forget_everything(shared_client: TestClient) -> None:
+    set_corridor(shared_client, "PH", "HK")
+    shared_client.get("/th/discreet", params={"on": "1"})
+    response = shared_client.get("/th/clear")
     assert response.headers["clear-site-data"] == '"cache", "cookies", "storage"'
     assert response.headers["cache-control"] == "no-store"
     deleted = response.headers.get_list("set-cookie")
@@ -249,8 +254,8 @@ def test_clear_tells_the_browser_to_forget_everything(client: TestClient) -> Non
     assert '<html lang="th"' in response.text
 
 
-def test_unavailable_page_is_in_her_language(client: TestClient) -> None:
-    html = client.get("/km/unavailable").text
+def test_unavailable_page_is_in_her_language(shared_client: TestClient) -> None:
+    html = shared_client.get("/km/unavailable").text
     assert '<html lang="km"' in html and 'href="/km/help"' in html
 
 

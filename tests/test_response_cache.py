@@ -69,12 +69,12 @@ def test_unknown_preference_values_read_as_absent(client: TestClient) -> None:
     assert len(cache_of(client).entries) == 1
 
 
-def test_unknown_query_parameters_neither_show_nor_make_entries(client: TestClient) -> None:
-    first = client.get("/en/safety", headers={"cookie": ""})
-    cache = cache_of(client)
+def test_unknown_query_parameters_neither_show_nor_make_entries(shared_client: TestClient) -> None:
+    first = shared_client.get("/en/safety", headers={"cookie": ""})
+    cache = cache_of(shared_client)
     entries = len(cache.entries)
     for n in range(20):
-        junk = client.get(f"/en/safety?k={n}&p=JUNK{n}x", headers={"cookie": ""})
+        junk = shared_client.get(f"/en/safety?k={n}&p=JUNK{n}x", headers={"cookie": ""})
         assert junk.status_code == 200
         assert f"JUNK{n}x" not in junk.text
         assert junk.content == first.content
@@ -130,49 +130,51 @@ def test_gzip_and_identity_are_two_representations_of_one_stored_page(
 
 
 @pytest.mark.parametrize("accept", ["gzip;q=0", "x-gzip;q=0, *;q=1", "br", "identity", ""])
-def test_a_client_that_does_not_take_gzip_never_gets_it(client: TestClient, accept: str) -> None:
-    client.get("/en/help", headers={"accept-encoding": "gzip"})  # stored gzipped
+def test_a_client_that_does_not_take_gzip_never_gets_it(
+    shared_client: TestClient, accept: str
+) -> None:
+    shared_client.get("/en/help", headers={"accept-encoding": "gzip"})  # stored gzipped
     for path in ("/en/help", "/en/search?q=passport", "/sw.js", "/en/no-such-page"):
-        response = client.get(path, headers={"accept-encoding": accept})
+        response = shared_client.get(path, headers={"accept-encoding": accept})
         assert "content-encoding" not in response.headers, path
         assert response.content[:2] != b"\x1f\x8b", path
 
 
-def test_the_service_worker_is_compressed_once(client: TestClient) -> None:
-    first = client.get("/sw.js", headers={"accept-encoding": "gzip"})
+def test_the_service_worker_is_compressed_once(shared_client: TestClient) -> None:
+    first = shared_client.get("/sw.js", headers={"accept-encoding": "gzip"})
     assert first.headers["content-encoding"] == "gzip"
-    hits = cache_of(client).hits
-    second = client.get("/sw.js", headers={"accept-encoding": "gzip"})
-    assert cache_of(client).hits == hits + 1 and second.content == first.content
+    hits = cache_of(shared_client).hits
+    second = shared_client.get("/sw.js", headers={"accept-encoding": "gzip"})
+    assert cache_of(shared_client).hits == hits + 1 and second.content == first.content
     assert "default-src 'self'" in second.headers["content-security-policy"]
 
 
-def test_search_pages_are_kept_per_trimmed_query(client: TestClient) -> None:
-    first = client.get("/en/search", params={"q": "passport"})
-    cache = cache_of(client)
+def test_search_pages_are_kept_per_trimmed_query(shared_client: TestClient) -> None:
+    first = shared_client.get("/en/search", params={"q": "passport"})
+    cache = cache_of(shared_client)
     hits = cache.hits
-    spaced = client.get("/en/search", params={"q": "  passport\u200b "})
+    spaced = shared_client.get("/en/search", params={"q": "  passport\u200b "})
     assert cache.hits == hits + 1 and spaced.content == first.content
 
 
-def test_corridors_never_share_a_cached_page(client: TestClient) -> None:
-    set_corridor(client, "PH", "HK")
-    hong_kong = client.get("/en/help").text
-    set_corridor(client, "ID", "MY")
-    malaysia = client.get("/en/help").text
+def test_corridors_never_share_a_cached_page(shared_client: TestClient) -> None:
+    set_corridor(shared_client, "PH", "HK")
+    hong_kong = shared_client.get("/en/help").text
+    set_corridor(shared_client, "ID", "MY")
+    malaysia = shared_client.get("/en/help").text
     assert "hk-emergency" in hong_kong and "hk-emergency" not in malaysia
     assert "my-emergency" in malaysia
 
 
-def test_where_she_is_never_shares_a_cached_page(client: TestClient) -> None:
-    set_corridor(client, "PH", "HK")
-    in_hong_kong = client.get("/en/help").text
-    client.get("/en/location", params={"in": "origin"})
-    at_home = client.get("/en/help").text
+def test_where_she_is_never_shares_a_cached_page(shared_client: TestClient) -> None:
+    set_corridor(shared_client, "PH", "HK")
+    in_hong_kong = shared_client.get("/en/help").text
+    shared_client.get("/en/location", params={"in": "origin"})
+    at_home = shared_client.get("/en/help").text
     assert 'href="tel:999"' in in_hong_kong and 'href="tel:999"' not in at_home
     assert 'href="tel:1348"' in at_home and 'href="tel:1348"' not in in_hong_kong
-    client.get("/en/location", params={"in": "destination"})
-    assert client.get("/en/help").text == in_hong_kong
+    shared_client.get("/en/location", params={"in": "destination"})
+    assert shared_client.get("/en/help").text == in_hong_kong
 
 
 def test_the_cache_is_bounded_in_bytes_least_recently_used_out(tmp_path: Path) -> None:
@@ -201,6 +203,7 @@ def test_the_day_change_starts_afresh(client: TestClient) -> None:
     assert len(cache.entries) == 1 and cache.day == dt.date.today()
 
 
+@pytest.mark.slow
 def test_memory_stays_bounded_under_junk_queries(tmp_path: Path) -> None:
     """Issue 8: 2,048 requests of /en/safety?k=<random>&p=<60 KB> took 70 MB to 1 GB.
 
