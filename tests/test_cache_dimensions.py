@@ -28,7 +28,7 @@ from hub.preferences import (
     PREFERENCE_COOKIES,
 )
 from hub.reading import PARAMETERS, Reading
-from hub.response_cache import ResponseCache
+from tests.test_response_cache import cache_of
 
 # Dimensions that are neither a cookie nor a query parameter.
 PATH = "path"
@@ -216,16 +216,6 @@ READING_FIELDS = {
     "discreet": {DISCREET_COOKIE},
     "in_origin": {LOCATION_COOKIE},
 }
-
-
-def cache_of(client: TestClient) -> ResponseCache:
-    """The ResponseCache instance inside the app's middleware stack."""
-    layer: Any = client.app.middleware_stack  # type: ignore[attr-defined]
-    for _ in range(20):
-        if isinstance(layer, ResponseCache):
-            return layer
-        layer = layer.app
-    raise AssertionError("no ResponseCache in the middleware stack")
 
 
 def ask(client: TestClient, dimension: Dimension, value: str | None) -> httpx.Response:

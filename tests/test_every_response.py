@@ -21,8 +21,8 @@ from _pytest.mark.structures import ParameterSet
 from starlette.routing import BaseRoute, Match, Mount, Route
 from starlette.testclient import TestClient
 
-from hub.response_cache import ResponseCache
 from hub.settings import PROJECT_ROOT
+from tests.test_response_cache import cache_of
 
 TEMPLATES = PROJECT_ROOT / "hub" / "templates"
 
@@ -48,16 +48,6 @@ EXPECTED_HEADERS = {
 PH_HK = "hub_from=PH; hub_to=HK"
 DISCREET = "hub_discreet=1"
 KM = "hub_locale=km"
-
-
-def cache_of(client: TestClient) -> ResponseCache:
-    """The ResponseCache instance inside the app's middleware stack."""
-    layer: Any = client.app.middleware_stack  # type: ignore[attr-defined]
-    for _ in range(20):
-        if isinstance(layer, ResponseCache):
-            return layer
-        layer = layer.app
-    raise AssertionError("no ResponseCache in the middleware stack")
 
 
 # How a request can make the app fail the way a bug would: app.state values to replace.
