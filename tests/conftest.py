@@ -19,21 +19,6 @@ FIXTURES = Path(__file__).parent / "fixtures"
 
 ClientFactory = Callable[..., TestClient]
 
-# Tests over ~2 s in files whose owners are busy with them; the mark moves into those files
-# (@pytest.mark.slow) when they next change them. Module file name -> test function names.
-SLOW_ELSEWHERE = {
-    "test_search.py": {"test_the_index_finds_exactly_what_a_scan_finds_on_the_starter_content"},
-}
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark the SLOW_ELSEWHERE tests `slow` before -m selects."""
-    for item in items:
-        names = SLOW_ELSEWHERE.get(item.path.name, set())
-        if getattr(item, "originalname", item.name) in names:
-            item.add_marker(pytest.mark.slow)
-
 
 class _Unhandled(logging.Handler):
     """Keeps the "unhandled error" records the 500 handler writes."""

@@ -455,6 +455,7 @@ def _assert_same_as_oracle(index: SearchIndex, queries: list[str]) -> None:
                     ], query
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("locale", ["en", "vi", "th", "km", "my", "fil", "id"])
 def test_the_index_finds_exactly_what_a_scan_finds_on_the_starter_content(
     client: TestClient, locale: str
