@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PIL import Image, ImageChops
@@ -23,12 +24,22 @@ from hub.offline import tree_version
 from hub.settings import PROJECT_ROOT
 from tests.conftest import LOCALES, ClientFactory, set_corridor
 
+# The hub's name in each locale, as content/site.yml writes it.
+SITE_NAMES = {
+    "en": "Migrant Worker Hub",
+    "fil": "Hub ng mga Manggagawang Migrante",
+    "id": "Pusat Informasi Pekerja Migran",
+    "vi": "Cổng thông tin Lao động Di cư",
+    "th": "ศูนย์ข้อมูลแรงงานข้ามชาติ",
+    "km": "មជ្ឈមណ្ឌលព័ត៌មានពលករចំណាកស្រុក",
+    "my": "ရွှေ့ပြောင်းလုပ်သား သတင်းအချက်အလက်စင်တာ",
+}
+
 
 @pytest.mark.parametrize("locale", LOCALES)
 def test_manifest_names_the_hub_in_her_language(shared_client: TestClient, locale: str) -> None:
-    site = shared_client.app.state.library.site  # type: ignore[attr-defined]
     data = shared_client.get("/manifest.webmanifest", params={"lang": locale}).json()
-    assert data["name"] == site.names[locale]
+    assert data["name"] == SITE_NAMES[locale]
     assert data["start_url"] == f"/{locale}/" and data["scope"] == "/"
     assert data["display"] == "standalone" and data["id"] == "/"
     sizes = {(i["sizes"], i.get("purpose", "any")) for i in data["icons"]}
@@ -38,11 +49,10 @@ def test_manifest_names_the_hub_in_her_language(shared_client: TestClient, local
 
 
 def test_discreet_manifest_is_neutral(shared_client: TestClient) -> None:
-    site = shared_client.app.state.library.site  # type: ignore[attr-defined]
     plain = shared_client.get(
         "/manifest.webmanifest", params={"lang": "th", "discreet": "1"}
     ).json()
-    assert plain["name"] == site.discreet_names.get("th", site.discreet_names["en"])
+    assert plain["name"] == "บันทึก"  # "Notes": site.yml's discreet name in Thai
     assert all("/icons/discreet-" in icon["src"] for icon in plain["icons"])
     assert "hub" not in json.dumps(plain).lower().replace("/static/", "")
 
@@ -62,15 +72,42 @@ def test_discreet_mode_is_chosen_on_the_page_and_changes_the_manifest_link(
     assert "discreet=1" not in shared_client.get("/en/offline").text
 
 
+def _worker_config(client: TestClient) -> dict[str, Any]:
+    """The CONFIG written into /sw.js, as a browser gets the script."""
+    response = client.get("/sw.js")
+    assert response.status_code == 200
+    found = re.search(r"^const CONFIG = (\{.*?\});$", response.text, flags=re.M)
+    assert found is not None
+    config: dict[str, Any] = json.loads(found.group(1))
+    return config
+
+
 def test_service_worker_carries_version_and_shell(shared_client: TestClient) -> None:
     response = shared_client.get("/sw.js")
     assert response.headers["content-type"].startswith("text/javascript")
     assert response.headers["cache-control"] == "no-cache"
-    config = json.loads(re.search(r"const CONFIG = (\{.*?\});", response.text).group(1))  # type: ignore[union-attr]
-    assert config["version"] == shared_client.app.state.version  # type: ignore[attr-defined]
+    config = _worker_config(shared_client)
+    assert re.fullmatch(r"[0-9a-f]{12}", config["version"])
+    # The caches it names are the version's: a new version starts them afresh.
+    assert 'const SHELL = "hub-shell-" + VERSION;' in response.text
+    assert "const VERSION = CONFIG.version;" in response.text
     css = re.search(r'href="(/static/css/[^"]+)"', shared_client.get("/en/").text).group(1)  # type: ignore[union-attr]
     assert css in config["shell"]
     assert set(config["locales"]) == set(LOCALES)
+
+
+def test_one_article_changed_serves_another_worker_version(
+    content_copy: Path, make_client: ClientFactory
+) -> None:
+    starter = _worker_config(make_client(PROJECT_ROOT / "content"))["version"]
+    # The same files elsewhere: the version is of the content, not of where it lies.
+    assert _worker_config(make_client(content_copy))["version"] == starter
+    article = content_copy / "articles" / "keep-your-passport" / "en.md"
+    article.write_text(
+        article.read_text(encoding="utf-8") + "\nA sentence added by the CSO today.\n",
+        encoding="utf-8",
+    )
+    assert _worker_config(make_client(content_copy))["version"] != starter
 
 
 def test_version_follows_content_templates_and_static(tmp_path: Path) -> None:
@@ -90,21 +127,34 @@ def test_pages_register_the_worker_except_the_cleared_page(shared_client: TestCl
     assert 'rel="manifest"' not in cleared.text
 
 
+# The topics of content/topics.yml.
+TOPICS = ("before-you-go", "at-work", "if-something-is-wrong", "health", "money", "going-home")
+
+
+def _gzip_received(client: TestClient, url: str) -> bytes:
+    """The body of `url` as it comes over the wire to a browser that takes gzip, still
+    compressed: what downloading it costs."""
+    with client.stream("GET", url, headers={"accept-encoding": "gzip"}) as served:
+        assert served.status_code == 200, url
+        assert served.headers["content-encoding"] == "gzip", url
+        return b"".join(served.iter_raw())
+
+
 def test_pack_lists_the_corridor_pages_with_their_sizes(shared_client: TestClient) -> None:
     response = shared_client.get("/api/packs/th.json", params={"from": "PH", "to": "HK"})
     data = response.json()
     urls = [entry["url"] for entry in data["paths"]]
-    library = shared_client.app.state.library  # type: ignore[attr-defined]
-    for topic in library.topics:
-        assert f"/th/topics/{topic.id}" in urls
+    for topic in TOPICS:
+        assert f"/th/topics/{topic}" in urls
     assert "/th/help" in urls and "/api/search/th.json" in urls
+    assert "/th/articles/keep-your-passport" in urls
     assert "/th/services/hk-emergency" in urls and "/th/services/my-emergency" not in urls
     assert all(u.startswith("/th/") or u == "/api/search/th.json" for u in urls)
-    assert data["bytes"] == sum(entry["bytes"] for entry in data["paths"])
     shared_client.cookies.update({"hub_locale": "th", "hub_from": "PH", "hub_to": "HK"})
-    help_page = shared_client.get("/th/help", headers={"accept-encoding": "gzip"})
+    received = _gzip_received(shared_client, "/th/help")
+    assert '<html lang="th"' in gzip.decompress(received).decode()
     measured = next(e["bytes"] for e in data["paths"] if e["url"] == "/th/help")
-    assert measured == int(help_page.headers["content-length"])
+    assert measured == len(received)
     assert "etag" in response.headers
 
 
@@ -112,11 +162,15 @@ def test_pack_sizes_are_the_bytes_the_app_serves(shared_client: TestClient) -> N
     data = shared_client.get("/api/packs/km.json", params={"from": "KH", "to": "MY"}).json()
     assert len(data["paths"]) > 10
     shared_client.cookies.update({"hub_locale": "km", "hub_from": "KH", "hub_to": "MY"})
+    downloaded = 0
     for entry in data["paths"]:
-        served = shared_client.get(entry["url"], headers={"accept-encoding": "gzip"})
-        assert served.status_code == 200, entry["url"]
-        assert served.headers["content-encoding"] == "gzip", entry["url"]
-        assert entry["bytes"] == int(served.headers["content-length"]), entry["url"]
+        received = _gzip_received(shared_client, entry["url"])
+        page = gzip.decompress(received).decode()
+        assert '<html lang="km"' in page or '"locale":"km"' in page, entry["url"]
+        assert entry["bytes"] == len(received), entry["url"]
+        downloaded += len(received)
+    # The size the save page announces is what saving the pack downloads.
+    assert data["bytes"] == downloaded
 
 
 class HeldMeasurement(logging.Handler):
@@ -205,11 +259,38 @@ def test_save_page_shows_the_size_before_downloading(shared_client: TestClient) 
     assert 'data-manifest="/api/packs/en.json?from=PH&amp;to=HK"' in html
 
 
+# The title of keep-your-passport in each locale, from content/articles/keep-your-passport/.
+PASSPORT_TITLES = {
+    "en": "Your passport belongs to you",
+    "fil": "Sa iyo ang iyong pasaporte",
+    "id": "Paspor Anda adalah milik Anda",
+    "vi": "Hộ chiếu là của bạn",
+    "th": "หนังสือเดินทางเป็นของคุณ",
+    "km": "លិខិតឆ្លងដែនជារបស់អ្នក",
+    "my": "သင့်နိုင်ငံကူးလက်မှတ်သည် သင့်ပိုင်ဖြစ်သည်",
+}
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_offline_index_holds_every_page_with_its_title_in_her_language(
+    shared_client: TestClient, locale: str
+) -> None:
+    data = shared_client.get(f"/api/search/{locale}.json").json()
+    assert data["locale"] == locale
+    passport = [d for d in data["docs"] if d[:2] == ["article", "keep-your-passport"]]
+    assert len(passport) == 1 and passport[0][2] == PASSPORT_TITLES[locale]
+    # Every article folder and service file of the content, each once.
+    content = PROJECT_ROOT / "content"
+    expected = sorted(
+        [["article", folder.name] for folder in (content / "articles").iterdir()]
+        + [["service", path.stem] for path in (content / "services").glob("*.yml")]
+    )
+    assert sorted(d[:2] for d in data["docs"]) == expected
+
+
 def test_search_index_reproduces_the_server_documents(shared_client: TestClient) -> None:
     data = shared_client.get("/api/search/vi.json").json()
-    index = shared_client.app.state.search["vi"]  # type: ignore[attr-defined]
     assert data["weights"] == [10, 3, 1] and data["per_page"] == 10
-    assert [d[:2] for d in data["docs"]] == [[d.kind, d.key] for d in index.documents]
     passport = next(d for d in data["docs"] if d[1] == "keep-your-passport")
     assert "ho chieu" in passport[6]  # stored normalized, diacritics folded
     compressed = shared_client.get("/api/search/vi.json", headers={"accept-encoding": "gzip"})
