@@ -2,8 +2,9 @@
 
 What is kept: a page template rendered with a marker in place of each hole and split at the
 markers into constant parts (a `Shell`). A hole is one of:
-- a block of the template, rendered for each request from the partial it includes (search.html's
-  `results` block includes _search_main.html);
+- a block of the template, rendered for each request from the partial it includes, or from the
+  partial's stencil (hub/views/stencil.py) where it has one (search.html's `results` block
+  includes _search_main.html);
 - a value of the context that the template only writes, as `{{ name }}`, never tests or filters
   (the search form's query);
 - a language link of base.html's footer, `alternate(code)`, which carries the page's query.
@@ -42,6 +43,7 @@ from starlette.templating import Jinja2Templates
 from hub.i18n import localize_digits_html
 from hub.reading import reading_of
 from hub.views.render import Fixed, alternate_tail, fixed_context, fixed_key, kept
+from hub.views.stencil import Stencil
 
 _MARKER = "\x00hole:{}\x00"
 _MARKERS = re.compile("\x00hole:([^\x00]*)\x00")
@@ -64,11 +66,11 @@ class Hole:
 class Shell:
     """A page rendered once with markers at its holes, cut there into constant parts."""
 
-    locale: str
+    key: Fixed  # the fixed-context key it was rendered for
     parts: tuple[str, ...]  # parts[0], holes[0], parts[1], ..., holes[-1], parts[-1]
     holes: tuple[Hole, ...]
     context: Mapping[str, Any]  # the fixed context the shell was rendered from
-    blocks: Mapping[str, jinja2.Template]  # the partial of each block hole
+    blocks: Mapping[str, jinja2.Template | Stencil]  # what renders each block hole
     alternates: tuple[str, ...]  # the locale codes of the language links
 
     def fill(self, values: Mapping[str, str]) -> str:
@@ -77,7 +79,7 @@ class Shell:
         for hole, part in zip(self.holes, self.parts[1:], strict=True):
             value = values[hole.name]
             if hole.in_text:
-                value = localize_digits_html(Markup(value), self.locale)
+                value = localize_digits_html(Markup(value), self.key[0])
             out.append(value)
             out.append(part)
         return "".join(out)
@@ -87,9 +89,11 @@ class Donut:
     """A page template whose shell is kept per fixed-context key and whose holes are filled
     for each request."""
 
-    def __init__(self, template: str, blocks: Mapping[str, str], values: tuple[str, ...]) -> None:
-        """`blocks`: each block hole of the template and the partial it includes; `values`:
-        the context values the template only writes."""
+    def __init__(
+        self, template: str, blocks: Mapping[str, str | Stencil], values: tuple[str, ...]
+    ) -> None:
+        """`blocks`: each block hole of the template and the partial it includes (its name, or
+        its stencil); `values`: the context values the template only writes."""
         self.template = template
         self.blocks = dict(blocks)
         self.values = values
@@ -110,13 +114,16 @@ class Donut:
         shell = self.shell(request)
         read = reading_of(request.scope)
         # alternate_path(code), escaped as autoescape writes it: the same tail for every code.
-        tail = escape(alternate_tail(read.path, read.query_string, shell.locale))
+        tail = escape(alternate_tail(read.path, read.query_string, shell.key[0]))
         values: dict[str, str] = {_ALTERNATE + code: f"/{code}/{tail}" for code in shell.alternates}
         for name in self.values:
             values[name] = escape(context[name])
         page = {"request": request, **shell.context, **context}
         for name, partial in shell.blocks.items():
-            values[name] = partial.render(page)
+            if isinstance(partial, Stencil):
+                values[name] = partial.render(request.app, shell.key, page)
+            else:
+                values[name] = partial.render(page)
         return HTMLResponse(shell.fill(values), status_code)
 
     def _make_shell(self, app: Starlette, key: Fixed) -> Shell:
@@ -155,12 +162,16 @@ class Donut:
         for name in self.values:
             if name not in names:  # a filter changed its marker, or it is not written at all
                 raise RuntimeError(f"{self.template}: value hole {name!r} is not written as is")
+        blocks: dict[str, jinja2.Template | Stencil] = {
+            name: partial if isinstance(partial, Stencil) else env.get_template(partial)
+            for name, partial in self.blocks.items()
+        }
         return Shell(
-            locale=key[0],
+            key=key,
             parts=parts,
             holes=tuple(holes),
             context=context,
-            blocks={name: env.get_template(partial) for name, partial in self.blocks.items()},
+            blocks=blocks,
             alternates=tuple(n[len(_ALTERNATE) :] for n in names if n.startswith(_ALTERNATE)),
         )
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import quote_plus, unquote, urlencode, urlsplit, urlunsplit
@@ -16,7 +16,7 @@ from starlette.templating import Jinja2Templates
 from hub.content import Article, SearchIndex
 from hub.content.dialing import Call, calls, first_dialable, readers_places
 from hub.content.model import Service, SourceDate, site_name
-from hub.content.search import Hit, page_number
+from hub.content.search import Hit, ResultPage, page_number
 from hub.encoding import ONE_OFF
 from hub.i18n import I18n
 from hub.preferences import DESTINATION_COOKIE, LOCATION_COOKIE, ORIGIN_COOKIE
@@ -32,6 +32,7 @@ from hub.views.reader import (
     set_preference,
 )
 from hub.views.render import kept, render, root_path, url_path
+from hub.views.stencil import Stencil
 
 # Query flag of the page a preference form returns to, so that page confirms the choice.
 SAVED = "saved"
@@ -180,8 +181,36 @@ async def service(request: Request) -> Response:
     return page(request, "service.html", {"service": found})
 
 
-# Only the results and the query change from one search to the next (hub/views/donut.py).
-SEARCH_PAGE = Donut("search.html", {"results": "_search_main.html"}, ("query",))
+# Only the results and the query change from one search to the next (hub/views/donut.py), and
+# the results are filled into a stencil of their partial (hub/views/stencil.py).
+SEARCH_RESULTS = Stencil(
+    "_search_main.html",
+    shape=(
+        "scoped",
+        "everywhere",
+        "missing",
+        "with_services",
+        "with_articles",
+        "paged",
+        "first_page",
+        "last_page",
+    ),
+    values=(
+        "origin_code",
+        "destination_code",
+        "count",
+        "all_countries",
+        "only_yours",
+        "first",
+        "service_cards",
+        "article_cards",
+        "previous",
+        "number",
+        "pages",
+        "next",
+    ),
+)
+SEARCH_PAGE = Donut("search.html", {"results": SEARCH_RESULTS}, ("query",))
 
 
 @dataclass(frozen=True)
@@ -221,6 +250,51 @@ class SearchLinks:
 
 # The route and path parameter of each kind of result.
 _HIT_ROUTES = {"service": ("service", "service_id"), "article": ("article", "slug")}
+
+
+def results_context(
+    request: Request,
+    locale: str,
+    query: str,
+    results: ResultPage | None,
+    everywhere: bool,
+    origin: str | None,
+    destination: str | None,
+) -> dict[str, Any]:
+    """What _search_main.html reads: the flags of its shape and the values it writes."""
+    number = results.number if results else 1
+    pages = results.pages if results else 1
+    links = SearchLinks.of(url_path(request, "search", locale=locale), query, everywhere, number)
+    card = hit_cards(request, locale)
+    i18n: I18n = request.app.state.i18n
+    ngettext = i18n.gettext_callables(locale)["ngettext"]
+    total = results.total if results else 0
+    return {
+        "scoped": bool(query and (origin or destination)),
+        "everywhere": everywhere,
+        "missing": bool(results and not results.exists),
+        "with_services": bool(results and results.services),
+        "with_articles": bool(results and results.articles),
+        "paged": bool(results and results.exists and pages > 1),
+        "first_page": number <= 1,
+        "last_page": number >= pages,
+        "origin_code": origin or "",
+        "destination_code": destination or "",
+        "count": ngettext("%(num)s result", "%(num)s results", total) if query else "",
+        "all_countries": links.all_countries,
+        "only_yours": links.only_yours,
+        "first": links.first,
+        "service_cards": _cards(card, results.services if results else ()),
+        "article_cards": _cards(card, results.articles if results else ()),
+        "previous": links.previous,
+        "number": number,
+        "pages": pages,
+        "next": links.next,
+    }
+
+
+def _cards(card: Callable[[Hit], Markup], hits: Sequence[Hit]) -> Markup:
+    return Markup("\n").join(card(hit) for hit in hits)
 
 
 def hit_cards(request: Request, locale: str) -> Callable[[Hit], Markup]:
@@ -271,17 +345,12 @@ async def search(request: Request) -> Response:
         results = index.page(query, number or 1, origin, destination, everywhere=everywhere)
         if number is None:
             results = replace(results, exists=False, services=(), articles=(), hits=())
-    shown = results.number if results else 1
-    links = SearchLinks.of(url_path(request, "search", locale=locale), query, everywhere, shown)
     response = page(
         request,
         "search.html",
         {
             "query": query,
-            "results": results,
-            "everywhere": everywhere,
-            "links": links,
-            "hit_card": hit_cards(request, locale),
+            **results_context(request, locale, query, results, everywhere, origin, destination),
         },
         donut=SEARCH_PAGE,
     )
