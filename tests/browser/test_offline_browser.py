@@ -207,15 +207,10 @@ def test_an_article_saved_under_its_old_address_opens_offline(
     server = hub_server.start()
     page = context.new_page()
     _controlled(page, f"{server.base}/en/")
-    title = page.evaluate(
-        "async (slug) => (await (await fetch('/en/articles/' + slug)).text())"
-        ".match(/<h1[^>]*>([^<]*)</)[1]",
-        ARTICLE,
-    )
     assert page.evaluate(OLD_ADDRESS_COPY, ARTICLE)
     context.set_offline(True)
     page.goto(f"{server.base}/en/articles/{ARTICLE}")
-    assert title and title in page.text_content("h1")
+    assert page.text_content("h1") == "Your passport belongs to you"  # en.md's title
     context.set_offline(False)
 
 
