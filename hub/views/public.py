@@ -294,7 +294,8 @@ def results_context(
 
 
 def _cards(card: Callable[[Hit], Markup], hits: Sequence[Hit]) -> Markup:
-    return Markup("\n").join(card(hit) for hit in hits)
+    # Each card is Markup already: joined as str, not escaped again one by one.
+    return Markup("\n".join([card(hit) for hit in hits]))
 
 
 def hit_cards(request: Request, locale: str) -> Callable[[Hit], Markup]:
