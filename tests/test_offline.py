@@ -255,8 +255,15 @@ def test_save_page_shows_the_size_before_downloading(shared_client: TestClient) 
     assert 'name="from"' in html and 'id="pack"' not in html
     set_corridor(shared_client, "PH", "HK")
     html = shared_client.get("/en/offline").text
-    assert re.search(r"\d+ pages to save, about \d+ kB to download", html)
+    announced = re.search(r"(\d+) pages to save, about (\d+) kB to download", html)
+    assert announced is not None
     assert 'data-manifest="/api/packs/en.json?from=PH&amp;to=HK"' in html
+    # What saving then downloads, page by page, as it comes over the wire.
+    pack = shared_client.get("/api/packs/en.json", params={"from": "PH", "to": "HK"}).json()
+    shared_client.cookies.update({"hub_locale": "en"})
+    downloaded = sum(len(_gzip_received(shared_client, e["url"])) for e in pack["paths"])
+    assert int(announced.group(1)) == len(pack["paths"])
+    assert int(announced.group(2)) == round(downloaded / 1000)
 
 
 # The title of keep-your-passport in each locale, from content/articles/keep-your-passport/.
