@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,7 +18,9 @@ KNOWN = Known(
 )
 
 
-def scope(query: bytes = b"", cookies: list[bytes] | None = None, path: str = "/en/") -> dict:
+def scope(
+    query: bytes = b"", cookies: list[bytes] | None = None, path: str = "/en/"
+) -> dict[str, Any]:
     headers = [(b"host", b"hub")] + [(b"cookie", c) for c in cookies or []]
     return {"type": "http", "path": path, "query_string": query, "headers": headers}
 
@@ -71,7 +74,9 @@ def test_the_locale_cookie_is_not_part_of_the_key() -> None:
         (b"next=" + b"a" * 3000, (("next", "/"),)),
     ],
 )
-def test_only_the_parameters_a_view_reads_are_read(query: bytes, expected: tuple) -> None:
+def test_only_the_parameters_a_view_reads_are_read(
+    query: bytes, expected: tuple[tuple[str, object], ...]
+) -> None:
     assert read(scope(query), KNOWN).query == expected
 
 
