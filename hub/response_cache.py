@@ -21,9 +21,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from hub import encoding
 from hub.reading import Key, reading_of
 from hub.remember import PAGE_LOCALE
+from hub.settings import RESPONSE_CACHE_BYTES
 
 CACHEABLE = "hub.cacheable"
-DEFAULT_MAX_BYTES = 32 * 1024 * 1024
 # What Python spends on an entry besides its bytes: the key tuple, the record, the dict slot.
 ENTRY_OVERHEAD = 600
 # No one page may take more than this share of the cache, so one cannot empty it.
@@ -51,7 +51,7 @@ def _size(key: Key, headers: list[tuple[bytes, bytes]], body: bytes) -> int:
 class ResponseCache:
     """Answers repeat requests for cacheable pages without routing or rendering."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int = RESPONSE_CACHE_BYTES) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.bytes = 0

@@ -11,6 +11,11 @@ from dotenv import dotenv_values
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 ENV_FILE = Path(".env")
+# Defaults that the modules using them take as their own (a caller without Settings, a test).
+RESPONSE_CACHE_BYTES = 32 * 1024 * 1024
+# A number whose newest stating source is older than this many years (counted by year) is
+# flagged for re-checking; the content review of 2026-11 set "2022 or later".
+SOURCE_MAX_AGE_YEARS = 4
 
 
 class SettingsError(ValueError):
@@ -53,11 +58,11 @@ class Settings:
         default=False, metadata={"doc": "Mark cookies Secure (set behind HTTPS)"}
     )
     response_cache_bytes: int = field(
-        default=32 * 1024 * 1024,
+        default=RESPONSE_CACHE_BYTES,
         metadata={"doc": "Most bytes of finished pages the response cache keeps in memory"},
     )
     source_max_age_years: int = field(
-        default=4,
+        default=SOURCE_MAX_AGE_YEARS,
         metadata={
             "doc": "`hub check` warns on a directory number whose newest source is older (years)"
         },

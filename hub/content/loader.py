@@ -24,7 +24,8 @@ from hub.content.markdown import (
     split_front_matter,
 )
 from hub.content.model import Article, ArticleText, Service, Site, Topic
-from hub.content.services import SOURCE_MAX_AGE_YEARS, parse_service
+from hub.content.services import parse_service
+from hub.settings import SOURCE_MAX_AGE_YEARS
 
 DEFAULT_SITE = Site(
     names={"en": "Hub"},

@@ -9,10 +9,7 @@ from typing import Any
 from hub.content import fields as f
 from hub.content.dialing import first_dialable, readers_places
 from hub.content.model import SERVICE_KINDS, Chat, Service, Source
-
-# A number whose newest stating source is older than this many years (counted by year) is
-# flagged for re-checking; the content review of 2026-11 set "2022 or later".
-SOURCE_MAX_AGE_YEARS = 4
+from hub.settings import SOURCE_MAX_AGE_YEARS
 
 
 def _verification(data: dict[str, Any], today: dt.date) -> dt.date | None:
