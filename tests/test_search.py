@@ -51,24 +51,24 @@ def _hrefs(client: TestClient, locale: str, query: str) -> str:
         ("en", "Passport"),
     ],
 )
-def test_passport_article_is_found(client: TestClient, locale: str, query: str) -> None:
-    html = _hrefs(client, locale, query)
+def test_passport_article_is_found(shared_client: TestClient, locale: str, query: str) -> None:
+    html = _hrefs(shared_client, locale, query)
     assert f'href="/{locale}/articles/keep-your-passport"' in html
 
 
-def test_search_finds_service_names(client: TestClient) -> None:
-    html = _hrefs(client, "en", "Bethune")
+def test_search_finds_service_names(shared_client: TestClient) -> None:
+    html = _hrefs(shared_client, "en", "Bethune")
     assert 'href="/en/services/hk-bethune-house"' in html
 
 
-def test_search_with_no_match_says_so(client: TestClient) -> None:
-    html = _hrefs(client, "en", "zzqxj")
+def test_search_with_no_match_says_so(shared_client: TestClient) -> None:
+    html = _hrefs(shared_client, "en", "zzqxj")
     assert "0 results" in html
 
 
-def test_empty_and_overlong_queries_are_harmless(client: TestClient) -> None:
-    assert client.get("/en/search").status_code == 200
-    assert client.get("/en/search", params={"q": "x" * 5000}).status_code == 200
+def test_empty_and_overlong_queries_are_harmless(shared_client: TestClient) -> None:
+    assert shared_client.get("/en/search").status_code == 200
+    assert shared_client.get("/en/search", params={"q": "x" * 5000}).status_code == 200
 
 
 # (locale, query parameters, cookies): the shapes of a search page, each in its own locale.
@@ -175,15 +175,15 @@ def _search(client: TestClient, locale: str, **params: str) -> tuple[int, str]:
 
 @pytest.mark.parametrize("query", ["consulate", "passport"])
 def test_her_consulate_comes_first_and_other_corridors_are_left_out(
-    client: TestClient, query: str
+    shared_client: TestClient, query: str
 ) -> None:
-    set_corridor(client, "PH", "HK")
-    status, html = _search(client, "en", q=query)
+    set_corridor(shared_client, "PH", "HK")
+    status, html = _search(shared_client, "en", q=query)
     assert status == 200
     links = _links(html)
     assert links[0] == PH_CONSULATE
     for page in range(2, 10):  # nothing of another corridor on any page
-        status, html = _search(client, "en", q=query, page=str(page))
+        status, html = _search(shared_client, "en", q=query, page=str(page))
         if status == 404:
             break
         links += _links(html)
@@ -192,12 +192,14 @@ def test_her_consulate_comes_first_and_other_corridors_are_left_out(
     assert 'href="/en/search?all=1&amp;q=' + query + '"' in html  # the plain link lifting it
 
 
-def test_all_countries_lifts_the_filter_and_keeps_her_corridor_first(client: TestClient) -> None:
-    set_corridor(client, "PH", "HK")
-    _, mine = _search(client, "en", q="consulate")
+def test_all_countries_lifts_the_filter_and_keeps_her_corridor_first(
+    shared_client: TestClient,
+) -> None:
+    set_corridor(shared_client, "PH", "HK")
+    _, mine = _search(shared_client, "en", q="consulate")
     everywhere: list[str] = []
     for page in range(1, 10):
-        status, html = _search(client, "en", q="consulate", all="1", page=str(page))
+        status, html = _search(shared_client, "en", q="consulate", all="1", page=str(page))
         if status == 404:
             break
         everywhere += _links(html)
@@ -208,22 +210,22 @@ def test_all_countries_lifts_the_filter_and_keeps_her_corridor_first(client: Tes
     assert set(_links(mine)) <= set(everywhere) and len(everywhere) > count
 
 
-def test_without_a_corridor_every_country_is_found(client: TestClient) -> None:
+def test_without_a_corridor_every_country_is_found(shared_client: TestClient) -> None:
     links = []
     for page in ("1", "2", "3"):
-        links += _links(_search(client, "en", q="consulate", page=page)[1])
+        links += _links(_search(shared_client, "en", q="consulate", page=page)[1])
     assert PH_CONSULATE in links and ID_CONSULATE in links
 
 
-def test_results_come_ten_a_page_with_plain_links_between_pages(client: TestClient) -> None:
-    status, first = _search(client, "en", q="passport")
+def test_results_come_ten_a_page_with_plain_links_between_pages(shared_client: TestClient) -> None:
+    status, first = _search(shared_client, "en", q="passport")
     assert status == 200
     total = int(re.search(r"(\d+) results", first).group(1))  # type: ignore[union-attr]
     assert total > 20  # the issue: 49 results for "passport"
     pages = -(-total // 10)
     seen: list[str] = []
     for number in range(1, pages + 1):
-        status, html = _search(client, "en", q="passport", page=str(number))
+        status, html = _search(shared_client, "en", q="passport", page=str(number))
         links = _links(html)
         assert status == 200 and len(links) == (10 if number < pages else total - 10 * (pages - 1))
         assert f"Page {number} of {pages}" in html
@@ -234,17 +236,17 @@ def test_results_come_ten_a_page_with_plain_links_between_pages(client: TestClie
     assert len(seen) == len(set(seen)) == total
 
 
-def test_on_each_page_services_come_before_articles(client: TestClient) -> None:
-    set_corridor(client, "PH", "HK")
-    _, html = _search(client, "en", q="passport")
+def test_on_each_page_services_come_before_articles(shared_client: TestClient) -> None:
+    set_corridor(shared_client, "PH", "HK")
+    _, html = _search(shared_client, "en", q="passport")
     services, articles = html.index('id="search-services"'), html.index('id="search-articles"')
     assert services < html.index(PH_CONSULATE) < articles < html.index("/en/articles/")
     assert "<h2>Help services</h2>" in html and "<h2>Articles</h2>" in html
 
 
-def test_search_links_carry_the_query_as_the_form_sends_it(client: TestClient) -> None:
-    set_corridor(client, "VN", "TW")
-    status, html = _search(client, "vi", q="hộ chiếu", all="1")
+def test_search_links_carry_the_query_as_the_form_sends_it(shared_client: TestClient) -> None:
+    set_corridor(shared_client, "VN", "TW")
+    status, html = _search(shared_client, "vi", q="hộ chiếu", all="1")
     assert status == 200
     q = "h%E1%BB%99+chi%E1%BA%BFu"  # UTF-8, a space as "+", parameters in name order
     assert f'id="search-first" href="/vi/search?all=1&amp;q={q}"' in html
@@ -259,8 +261,10 @@ def test_search_links_carry_the_query_as_the_form_sends_it(client: TestClient) -
     ("page", "status"),
     [("abc", 400), ("-1", 400), ("0", 400), ("1.5", 400), ("99999", 404), ("9" * 40, 400)],
 )
-def test_a_page_that_does_not_exist_says_so(client: TestClient, page: str, status: int) -> None:
-    code, html = _search(client, "en", q="passport", page=page)
+def test_a_page_that_does_not_exist_says_so(
+    shared_client: TestClient, page: str, status: int
+) -> None:
+    code, html = _search(shared_client, "en", q="passport", page=page)
     assert code == status
     assert _links(html) == []
     assert "This page of results does not exist." in html
@@ -268,19 +272,21 @@ def test_a_page_that_does_not_exist_says_so(client: TestClient, page: str, statu
     assert "49 results" in html or re.search(r"\d+ results", html)
 
 
-def test_empty_page_parameter_is_the_first_page(client: TestClient) -> None:
-    assert _links(_search(client, "en", q="passport", page="")[1]) == _links(
-        _search(client, "en", q="passport")[1]
+def test_empty_page_parameter_is_the_first_page(shared_client: TestClient) -> None:
+    assert _links(_search(shared_client, "en", q="passport", page="")[1]) == _links(
+        _search(shared_client, "en", q="passport")[1]
     )
 
 
 @pytest.mark.parametrize("invisible", ["\u200b", "\u200c", "\u200d", "\ufeff"])
-def test_zero_width_characters_are_ignored_in_queries(client: TestClient, invisible: str) -> None:
-    plain = _links(_search(client, "th", q="หนังสือเดินทาง")[1])
+def test_zero_width_characters_are_ignored_in_queries(
+    shared_client: TestClient, invisible: str
+) -> None:
+    plain = _links(_search(shared_client, "th", q="หนังสือเดินทาง")[1])
     assert plain
-    assert _links(_search(client, "th", q=f"{invisible}หนังสือ{invisible}เดินทาง")[1]) == plain
-    assert _links(_search(client, "en", q=f"pass{invisible}port")[1]) == _links(
-        _search(client, "en", q="passport")[1]
+    assert _links(_search(shared_client, "th", q=f"{invisible}หนังสือ{invisible}เดินทาง")[1]) == plain
+    assert _links(_search(shared_client, "en", q=f"pass{invisible}port")[1]) == _links(
+        _search(shared_client, "en", q="passport")[1]
     )
 
 
@@ -290,9 +296,9 @@ def test_zero_width_characters_are_ignored_in_indexed_text() -> None:
     assert [h.key for h in index.search("หนังสือเดินทาง")] == ["a1"]
 
 
-def test_unicode_forms_compare_equal(client: TestClient) -> None:
-    composed = _links(_search(client, "vi", q=unicodedata.normalize("NFC", "hộ chiếu"))[1])
-    decomposed = _links(_search(client, "vi", q=unicodedata.normalize("NFD", "hộ chiếu"))[1])
+def test_unicode_forms_compare_equal(shared_client: TestClient) -> None:
+    composed = _links(_search(shared_client, "vi", q=unicodedata.normalize("NFC", "hộ chiếu"))[1])
+    decomposed = _links(_search(shared_client, "vi", q=unicodedata.normalize("NFD", "hộ chiếu"))[1])
     assert composed and composed == decomposed
     index = _index(unicodedata.normalize("NFD", "Hộ chiếu của bạn"))
     assert [h.key for h in index.search(unicodedata.normalize("NFC", "hộ chiếu"))] == ["a0"]
@@ -311,27 +317,27 @@ def test_unicode_burmese_queries_are_not_converted(unicode: str) -> None:
     assert query_text(unicode) == unicode
 
 
-def test_a_zawgyi_query_finds_what_the_unicode_one_finds(client: TestClient) -> None:
-    unicode = _links(_search(client, "my", q=UNICODE_MYANMAR)[1])
+def test_a_zawgyi_query_finds_what_the_unicode_one_finds(shared_client: TestClient) -> None:
+    unicode = _links(_search(shared_client, "my", q=UNICODE_MYANMAR)[1])
     assert unicode
-    assert _links(_search(client, "my", q=ZAWGYI_MYANMAR)[1]) == unicode
-    assert _links(_search(client, "my", q=f"\u200b{ZAWGYI_MYANMAR}\u200b")[1]) == unicode
+    assert _links(_search(shared_client, "my", q=ZAWGYI_MYANMAR)[1]) == unicode
+    assert _links(_search(shared_client, "my", q=f"\u200b{ZAWGYI_MYANMAR}\u200b")[1]) == unicode
 
 
 @pytest.mark.parametrize(("locale", "typed"), [("my", "၁၃၄၈"), ("th", "๑๓๔๘"), ("km", "១៣៤៨")])
 def test_digits_of_her_script_find_what_0_to_9_find(
-    client: TestClient, locale: str, typed: str
+    shared_client: TestClient, locale: str, typed: str
 ) -> None:
-    ascii_digits = _links(_search(client, locale, q="1348")[1])
+    ascii_digits = _links(_search(shared_client, locale, q="1348")[1])
     assert ascii_digits
-    assert _links(_search(client, locale, q=typed)[1]) == ascii_digits
+    assert _links(_search(shared_client, locale, q=typed)[1]) == ascii_digits
 
 
 def test_the_offline_index_carries_corridors_and_zawgyi_only_where_needed(
-    client: TestClient,
+    shared_client: TestClient,
 ) -> None:
-    burmese = client.get("/api/search/my.json").json()
-    english = client.get("/api/search/en.json").json()
+    burmese = shared_client.get("/api/search/my.json").json()
+    english = shared_client.get("/api/search/en.json").json()
     assert "zawgyi" in burmese and "zawgyi" not in english
     assert burmese["zawgyi"]["threshold"] == 0.95
     docs = {d[1]: d for d in english["docs"]}
@@ -458,9 +464,9 @@ def _assert_same_as_oracle(index: SearchIndex, queries: list[str]) -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("locale", ["en", "vi", "th", "km", "my", "fil", "id"])
 def test_the_index_finds_exactly_what_a_scan_finds_on_the_starter_content(
-    client: TestClient, locale: str
+    shared_client: TestClient, locale: str
 ) -> None:
-    index: SearchIndex = client.app.state.search[locale]  # type: ignore[attr-defined]
+    index: SearchIndex = shared_client.app.state.search[locale]  # type: ignore[attr-defined]
     assert len(index.documents) > 100
     fixed = ["passport", "hộ chiếu", "หนังสือเดินทาง", "លិខិតឆ្លងដែន", ZAWGYI_MYANMAR, "1348"]
     _assert_same_as_oracle(index, fixed + _queries(index.documents, random.Random(locale), 60))
