@@ -9,17 +9,20 @@ import random
 import re
 import shutil
 import unicodedata
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import yaml
 from starlette.testclient import TestClient
 
+from hub.app import create_app
 from hub.content import bitslice
 from hub.content.search import ELSEWHERE, Document, SearchIndex, normalize, terms
 from hub.content.text import fold, query_text
+from hub.settings import Settings
 from hub.views import public
-from tests.conftest import FIXTURES, ClientFactory, set_corridor
+from tests.conftest import FIXTURES, set_corridor
 from tests.test_response_cache import cache_of
 
 # The sample pair of paraencoder's own tests (tests/test_convert.py): "I love Myanmar" in Zawgyi
@@ -445,9 +448,11 @@ def _queries(docs: tuple[Document, ...], rng: random.Random, count: int) -> list
 
 
 def _assert_same_as_oracle(index: SearchIndex, queries: list[str]) -> None:
+    # Read once: an index built from raw texts folds them again on each read of `documents`.
+    documents = index.documents
     for query in queries:
         for origin, destination in _CORRIDORS:
-            expected = _oracle(index.documents, query, origin, destination)
+            expected = _oracle(documents, query, origin, destination)
             for everywhere in (False, True):
                 shown = [e for e in expected if everywhere or e[3] != ELSEWHERE]
                 got = index.search(query, origin, destination, everywhere=everywhere)
@@ -589,12 +594,25 @@ def _write_tricky_tree(root: Path) -> tuple[list[str], list[str]]:
     return slugs, services
 
 
+TrickyApp = tuple[TestClient, list[str], list[str]]
+
+
+@pytest.fixture(scope="module")
+def tricky_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TrickyApp]:
+    """One app on the tricky tree, and its articles' and services' ids, for the tests that
+    only read its indexes and library: starting it is most of a small test's time."""
+    root = tmp_path_factory.mktemp("tricky")
+    slugs, services = _write_tricky_tree(root / "content")
+    settings = Settings(data_dir=root / "var", content_dir=root / "content")
+    with TestClient(create_app(settings)) as client:
+        yield client, slugs, services
+
+
 @pytest.mark.parametrize("locale", ["en", "th", "km", "my", "vi"])
 def test_the_index_finds_exactly_what_a_scan_finds_on_tricky_texts(
-    tmp_path: Path, make_client: ClientFactory, locale: str
+    tricky_app: TrickyApp, locale: str
 ) -> None:
-    slugs, services = _write_tricky_tree(tmp_path / "content")
-    client = make_client(tmp_path / "content")
+    client, slugs, services = tricky_app
     index: SearchIndex = client.app.state.search[locale]  # type: ignore[attr-defined]
     keys = {doc.key for doc in index.documents}
     assert set(slugs) | set(services) <= keys  # every tricky file loaded
@@ -602,9 +620,8 @@ def test_the_index_finds_exactly_what_a_scan_finds_on_tricky_texts(
     _assert_same_as_oracle(index, typed + _queries(index.documents, random.Random(locale), 150))
 
 
-def test_indexed_fields_are_the_folded_texts(tmp_path: Path, make_client: ClientFactory) -> None:
-    _write_tricky_tree(tmp_path / "content")
-    client = make_client(tmp_path / "content")
+def test_indexed_fields_are_the_folded_texts(tricky_app: TrickyApp) -> None:
+    client = tricky_app[0]
     library = client.app.state.library  # type: ignore[attr-defined]
     for locale in ("en", "th", "vi"):
         index: SearchIndex = client.app.state.search[locale]  # type: ignore[attr-defined]
