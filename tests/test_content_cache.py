@@ -18,7 +18,7 @@ from hub.content.cache import MAGIC, ContentCache, code_keys
 from hub.content.loader import load_tree
 from hub.content.search import build_indexes
 from hub.offline import SERVICE_WORKER_DIR, tree_version
-from tests.conftest import LOCALES, ClientFactory
+from tests.conftest import CONTENT, LOCALES, ClientFactory
 
 QUERIES = {
     "en": ["passport", "salary deduction", "hotline", "pass", "zzzz"],
@@ -28,10 +28,43 @@ QUERIES = {
 }
 
 
+# Three articles that link to no other page, in every locale, and the services of two countries:
+# the tests of the cache itself run on these, loaded in about an eighth of the whole tree's time.
+SMALL_ARTICLES = (
+    "keep-your-passport",
+    "check-your-recruitment-agency",
+    "recruitment-fees-and-debt",
+)
+SMALL_SERVICE_COUNTRIES = ("hk-", "th-")
+
+
+@pytest.fixture
+def small_content(tmp_path: Path) -> Path:
+    """A private copy of part of the starter content, every kind of file still in it."""
+
+    def left_out(folder: str, names: list[str]) -> list[str]:
+        if Path(folder) == CONTENT / "articles":
+            return [name for name in names if name not in SMALL_ARTICLES]
+        if Path(folder) == CONTENT / "services":
+            return [name for name in names if not name.startswith(SMALL_SERVICE_COUNTRIES)]
+        return []
+
+    target = tmp_path / "content"
+    shutil.copytree(CONTENT, target, ignore=left_out)
+    return target
+
+
 def longer_first_section(data: bytes) -> bytes:
     """The file with its first section's length ten times larger."""
     end = data.index(b"\n", len(MAGIC))
     return data[:end] + b"0" + data[end:]
+
+
+def flip_in_text(data: bytes, text: bytes) -> bytes:
+    """The file with one bit flipped in the last `text` it holds ("passport" -> "qassport"):
+    the file still reads as marshal data, so only the checksum can tell."""
+    at = data.rindex(text)
+    return data[:at] + bytes([data[at] ^ 1]) + data[at + 1 :]
 
 
 def cache_at(tmp_path: Path) -> Path:
@@ -76,17 +109,17 @@ def test_a_restart_from_the_cache_gives_what_parsing_the_files_gives(
                 ), (locale, query, corridor)
 
 
-def test_an_edited_file_is_parsed_again_and_only_it(content_copy: Path, tmp_path: Path) -> None:
+def test_an_edited_file_is_parsed_again_and_only_it(small_content: Path, tmp_path: Path) -> None:
     path = cache_at(tmp_path)
-    load_twice(content_copy, path)
-    source = content_copy / "articles" / "keep-your-passport" / "th.md"
+    load_twice(small_content, path)
+    source = small_content / "articles" / "keep-your-passport" / "th.md"
     text = source.read_text(encoding="utf-8")
     source.write_text(
         text.replace("\ntitle: ", "\ntitle: กระต่ายสีม่วง ", 1) + "\nกระต่ายสีม่วงกินข้าว\n",
         encoding="utf-8",
     )
     cache = ContentCache(path)
-    library = load_tree(content_copy, cache=cache).library
+    library = load_tree(small_content, cache=cache).library
     # The Thai file: its front matter and its body; then the Thai index.
     assert cache.misses == 2
     indexes = build_indexes(library, LOCALES, cache)
@@ -100,7 +133,7 @@ def test_an_edited_file_is_parsed_again_and_only_it(content_copy: Path, tmp_path
     cache.save()
     # What the edit left unused is gone from the file; the rest is still there.
     again = ContentCache(path)
-    load_tree(content_copy, cache=again)
+    load_tree(small_content, cache=again)
     assert again.misses == 0
 
 
@@ -109,6 +142,7 @@ def test_an_edited_file_is_parsed_again_and_only_it(content_copy: Path, tmp_path
     [
         pytest.param(lambda data: data[:-1000], id="truncated"),
         pytest.param(lambda data: data[:-50] + bytes([data[-50] ^ 1]) + data[-49:], id="bit"),
+        pytest.param(lambda data: flip_in_text(data, b"passport"), id="bit-in-text"),
         pytest.param(lambda data: b"not a cache\n\n" + data, id="foreign"),
         pytest.param(lambda data: b"", id="empty"),
         pytest.param(lambda data: data.replace(b" ", b"  ", 3), id="header"),
@@ -116,66 +150,66 @@ def test_an_edited_file_is_parsed_again_and_only_it(content_copy: Path, tmp_path
     ],
 )
 def test_a_damaged_cache_is_ignored_and_replaced(
-    content_copy: Path, tmp_path: Path, damage: object, caplog: pytest.LogCaptureFixture
+    small_content: Path, tmp_path: Path, damage: object, caplog: pytest.LogCaptureFixture
 ) -> None:
     path = cache_at(tmp_path)
-    load_twice(content_copy, path)
+    load_twice(small_content, path)
     path.write_bytes(damage(path.read_bytes()))  # type: ignore[operator]
     cache = ContentCache(path)
     with caplog.at_level(logging.WARNING, logger="hub.content.cache"):
-        loaded = load_tree(content_copy, cache=cache)
+        loaded = load_tree(small_content, cache=cache)
     assert cache.hits == 0
-    assert loaded.library == load_library(content_copy)[0]
+    assert loaded.library == load_library(small_content)[0]
     build_indexes(loaded.library, LOCALES, cache)
     cache.save()
     restarted = ContentCache(path)
-    load_tree(content_copy, cache=restarted)
+    load_tree(small_content, cache=restarted)
     assert restarted.misses == 0 and restarted.hits > 0
 
 
-def test_changed_code_recomputes_only_its_kind(content_copy: Path, tmp_path: Path) -> None:
+def test_changed_code_recomputes_only_its_kind(small_content: Path, tmp_path: Path) -> None:
     path = cache_at(tmp_path)
-    load_twice(content_copy, path)
+    load_twice(small_content, path)
     keys = code_keys()
     upgraded = ContentCache(path, {**keys, "markdown": "another renderer"})
-    library = load_tree(content_copy, cache=upgraded).library
-    markdown_files = len(list(content_copy.glob("articles/*/*.md")))
+    library = load_tree(small_content, cache=upgraded).library
+    markdown_files = len(list(small_content.glob("articles/*/*.md")))
     assert upgraded.misses == markdown_files
-    assert library == load_library(content_copy)[0]
+    assert library == load_library(small_content)[0]
     build_indexes(library, LOCALES, upgraded)
     assert upgraded.misses == markdown_files  # the indexes' inputs did not change
 
 
 def test_yaml_values_the_cache_cannot_hold_are_parsed_at_every_start(
-    content_copy: Path, tmp_path: Path
+    small_content: Path, tmp_path: Path
 ) -> None:
-    source = content_copy / "articles" / "keep-your-passport" / "en.md"
+    source = small_content / "articles" / "keep-your-passport" / "en.md"
     text = source.read_text(encoding="utf-8")
     odd = "stamp: 2026-01-02 10:00:00\ntags: !!set {a, b}\nblob: !!binary aGk=\n1: one\n"
     source.write_text(text.replace("---\n", "---\n" + odd, 1), encoding="utf-8")
     path = cache_at(tmp_path)
-    _, cache = load_twice(content_copy, path)
-    library = load_tree(content_copy, cache=cache).library
+    _, cache = load_twice(small_content, path)
+    library = load_tree(small_content, cache=cache).library
     assert cache.misses == 1  # that front matter, parsed again
-    assert library == load_library(content_copy)[0]
+    assert library == load_library(small_content)[0]
 
 
 def test_an_unwritable_cache_only_warns(
-    content_copy: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    small_content: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     blocker = tmp_path / "var"
     blocker.write_text("a file where the cache folder should be")
     cache = ContentCache(cache_at(tmp_path))
-    library = load_tree(content_copy, cache=cache).library
+    library = load_tree(small_content, cache=cache).library
     with caplog.at_level(logging.WARNING, logger="hub.content.cache"):
         cache.save()
     assert "cannot be written" in caplog.text
-    assert library == load_library(content_copy)[0]
-    assert sorted(tmp_path.iterdir()) == sorted([blocker, content_copy])  # no temporary left
+    assert library == load_library(small_content)[0]
+    assert sorted(tmp_path.iterdir()) == sorted([blocker, small_content])  # no temporary left
 
 
 def test_the_app_restarts_from_its_cache_with_the_same_pages_and_version(
-    content_copy: Path, tmp_path: Path, make_client: ClientFactory
+    small_content: Path, tmp_path: Path, make_client: ClientFactory
 ) -> None:
     pages = [
         "/en/articles/keep-your-passport",
@@ -184,18 +218,18 @@ def test_the_app_restarts_from_its_cache_with_the_same_pages_and_version(
         "/en/search?q=passport+salary",
         "/km/help",
     ]
-    first = make_client(content_copy)
+    first = make_client(small_content)
     before = [first.get(page).text for page in pages]
     version = first.app.state.version  # type: ignore[attr-defined]
     assert cache_at(tmp_path).stat().st_size > 0
-    second = make_client(content_copy)
+    second = make_client(small_content)
     assert [second.get(page).text for page in pages] == before
     assert second.app.state.version == version  # type: ignore[attr-defined]
     # The version from the digests the loader kept is the one reading every file gives.
     settings = second.app.state.settings  # type: ignore[attr-defined]
     roots = [
         settings.static_dir,
-        content_copy,
+        small_content,
         settings.locales_dir,
         PACKAGE_DIR,
         SERVICE_WORKER_DIR,
@@ -204,16 +238,16 @@ def test_the_app_restarts_from_its_cache_with_the_same_pages_and_version(
 
 
 def test_tree_version_with_known_digests_is_the_version_of_the_bytes(
-    content_copy: Path, tmp_path: Path
+    small_content: Path, tmp_path: Path
 ) -> None:
-    loaded = load_tree(content_copy)
+    loaded = load_tree(small_content)
     assert len(loaded.digests) == len(
-        [p for p in content_copy.rglob("*") if p.suffix in (".md", ".yml")]
+        [p for p in small_content.rglob("*") if p.suffix in (".md", ".yml")]
     )
-    assert tree_version([content_copy], known=loaded.digests) == tree_version([content_copy])
+    assert tree_version([small_content], known=loaded.digests) == tree_version([small_content])
     # A digest that is not the file's shows: the known digests are really used.
     wrong = dict.fromkeys(loaded.digests, b"x" * 32)
-    assert tree_version([content_copy], known=wrong) != tree_version([content_copy])
+    assert tree_version([small_content], known=wrong) != tree_version([small_content])
     copy = tmp_path / "copy"
-    shutil.copytree(content_copy, copy)
-    assert tree_version([copy]) == tree_version([content_copy])
+    shutil.copytree(small_content, copy)
+    assert tree_version([copy]) == tree_version([small_content])
