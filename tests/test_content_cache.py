@@ -10,15 +10,17 @@ import shutil
 from pathlib import Path
 
 import pytest
+from starlette.testclient import TestClient
 
 from hub import __version__
-from hub.app import PACKAGE_DIR
+from hub.app import PACKAGE_DIR, create_app
 from hub.content import load_library
 from hub.content.cache import MAGIC, ContentCache, code_keys
 from hub.content.loader import load_tree
 from hub.content.search import build_indexes
 from hub.offline import SERVICE_WORKER_DIR, tree_version
-from tests.conftest import CONTENT, LOCALES, ClientFactory
+from hub.settings import Settings
+from tests.conftest import CONTENT, LOCALES
 
 QUERIES = {
     "en": ["passport", "salary deduction", "hotline", "pass", "zzzz"],
@@ -209,7 +211,7 @@ def test_an_unwritable_cache_only_warns(
 
 
 def test_the_app_restarts_from_its_cache_with_the_same_pages_and_version(
-    small_content: Path, tmp_path: Path, make_client: ClientFactory
+    small_content: Path, tmp_path: Path
 ) -> None:
     pages = [
         "/en/articles/keep-your-passport",
@@ -218,15 +220,16 @@ def test_the_app_restarts_from_its_cache_with_the_same_pages_and_version(
         "/en/search?q=passport+salary",
         "/km/help",
     ]
-    first = make_client(small_content)
-    before = [first.get(page).text for page in pages]
-    version = first.app.state.version  # type: ignore[attr-defined]
+    settings = Settings(data_dir=tmp_path / "var", content_dir=small_content)
+    # A restart: the first app stops before the second starts on the same data folder.
+    with TestClient(create_app(settings)) as first:
+        before = [first.get(page).text for page in pages]
+        version = first.app.state.version  # type: ignore[attr-defined]
     assert cache_at(tmp_path).stat().st_size > 0
-    second = make_client(small_content)
-    assert [second.get(page).text for page in pages] == before
-    assert second.app.state.version == version  # type: ignore[attr-defined]
+    with TestClient(create_app(settings)) as second:
+        assert [second.get(page).text for page in pages] == before
+        assert second.app.state.version == version  # type: ignore[attr-defined]
     # The version from the digests the loader kept is the one reading every file gives.
-    settings = second.app.state.settings  # type: ignore[attr-defined]
     roots = [
         settings.static_dir,
         small_content,
