@@ -58,7 +58,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             level = logging.ERROR if problem.level == "error" else logging.WARNING
             log.log(level, "content %s", problem)
         i18n = I18n(settings.locales_dir, library.site.locales)
-        store = open_store(settings.store_path)
+        store = open_store(settings.store_path, snapshot_bytes=settings.store_snapshot_bytes)
         app.state.library = library
         app.state.i18n = i18n
         app.state.known = Known(

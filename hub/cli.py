@@ -19,7 +19,14 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 
     from hub.app import create_app
     from hub.server import behind_proxy, server_options
+    from hub.store import StoreError, check_unlocked
 
+    try:
+        # Before uvicorn: a failure inside the app's lifespan would end in a traceback.
+        check_unlocked(settings.store_path)
+    except (StoreError, OSError) as exc:
+        print(f"hub: {exc}", file=sys.stderr)
+        return 1
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     host = args.host or settings.host
     port = args.port or settings.port

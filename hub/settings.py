@@ -108,6 +108,14 @@ class Settings:
         },
     )
 
+    store_snapshot_bytes: int = field(
+        default=16 * 1024 * 1024,
+        metadata={
+            "doc": "Bytes of store journal after which the snapshot is rewritten in the "
+            "background (start-up replays at most about this much)"
+        },
+    )
+
     def __post_init__(self) -> None:
         for name, least in _LEAST.items():
             value = getattr(self, name)
@@ -154,6 +162,7 @@ _LEAST = {
     "max_header_bytes": 1024,
     "backlog": 1,
     "timeout_graceful_shutdown": 0,
+    "store_snapshot_bytes": 4096,
 }
 
 

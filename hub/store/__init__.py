@@ -1,16 +1,50 @@
-"""Persistence behind one small interface; TinyDB is the embedded default."""
+"""Persistence behind one small interface; TinyDB (made durable) is the embedded default."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
-from hub.store.base import Document, Store
-from hub.store.tinydb_store import TinyDBStore
+from hub.store.base import (
+    Batch,
+    Conflict,
+    Document,
+    Store,
+    StoreCorrupt,
+    StoreError,
+    StoreLocked,
+)
+from hub.store.lock import FolderLock, lock_path
+from hub.store.migrations import MIGRATIONS, Migration
+from hub.store.tinydb_store import SNAPSHOT_BYTES, TinyDBStore
 
 
-def open_store(path: Path) -> Store:
-    """Open the store file, creating it and its folder when missing."""
-    return TinyDBStore(path)
+def open_store(
+    path: Path,
+    *,
+    snapshot_bytes: int = SNAPSHOT_BYTES,
+    migrations: Sequence[Migration] = MIGRATIONS,
+) -> Store:
+    """Open the store whose snapshot is `path` (creating its folder), owning that folder
+    until closed: StoreLocked if another process has it open."""
+    return TinyDBStore(path, snapshot_bytes=snapshot_bytes, migrations=migrations)
 
 
-__all__ = ["Document", "Store", "TinyDBStore", "open_store"]
+def check_unlocked(path: Path) -> None:
+    """StoreLocked (naming the lock file) if another process owns the store at `path`."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    FolderLock(lock_path(path)).release()
+
+
+__all__ = [
+    "Batch",
+    "Conflict",
+    "Document",
+    "Store",
+    "StoreCorrupt",
+    "StoreError",
+    "StoreLocked",
+    "TinyDBStore",
+    "check_unlocked",
+    "open_store",
+]

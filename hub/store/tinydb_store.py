@@ -1,82 +1,332 @@
-"""The embedded default store: one TinyDB JSON file, guarded by a lock."""
+"""The embedded default store: documents in memory, a journal fsynced before each write is
+acknowledged, and a TinyDB JSON snapshot that the journal is folded into.
+
+In the data folder, for a store at `hub.json`: `hub.lock` (held while open), `hub.json` (the
+snapshot), `hub.journal.<first record>` (segments of the journal since the snapshot) and,
+only while a snapshot is being written, `hub.json.tmp`.
+"""
 
 from __future__ import annotations
 
-import secrets
+import heapq
+import logging
+import os
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from tinydb import Query, TinyDB
-from tinydb.table import Document as TinyDocument
+from hub.store.base import Document, StoreCorrupt, StoreError
+from hub.store.journal import GroupCommit, read_journal, segment_path, segment_paths
+from hub.store.lock import FolderLock, lock_path
+from hub.store.migrations import MIGRATIONS, Migration, migrate
+from hub.store.snapshot import Snapshot, read_snapshot, temp_path, write_snapshot
+from hub.store.tables import Effect, Op, Tables, check_table, clean, copy, key, new_id
 
-from hub.store.base import Document
+log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+# Journal bytes after which the snapshot is rewritten in the background (start-up replays
+# at most about this much).
+SNAPSHOT_BYTES = 16 * 1024 * 1024
 
 
 class TinyDBStore:
-    """A Store on a TinyDB file; ids are random strings kept in the `id` field."""
+    """A Store in a data folder that it owns while open (see hub.store.base.Store)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        snapshot_bytes: int = SNAPSHOT_BYTES,
+        migrations: Sequence[Migration] = MIGRATIONS,
+    ) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        # TinyDB is not thread-safe and Starlette runs sync work in threads.
-        self._lock = threading.Lock()
-        self._db = TinyDB(path, ensure_ascii=False, indent=None)
-        meta = self._db.table("meta")
-        if not meta.all():
-            meta.insert({"schema_version": SCHEMA_VERSION})
+        self._folder, self._stem = path.parent, path.stem
+        self._snapshot_bytes = snapshot_bytes
+        self._mu = threading.Lock()
+        self._closed = False
+        self._snapshotter: threading.Thread | None = None
+        self._lock = FolderLock(lock_path(path))
+        try:
+            self._open(migrations)
+        except BaseException:
+            self._lock.release()
+            raise
+
+    def _open(self, migrations: Sequence[Migration]) -> None:
+        # A temp snapshot is only ever a snapshot not yet renamed: the journal still has it all.
+        temp_path(self.path).unlink(missing_ok=True)
+        snapshot = read_snapshot(self.path)
+        tables = Tables(snapshot.docs, snapshot.indexes)
+        segments = read_journal(self._folder, self._stem)
+        fresh = [r for segment in segments for r in segment.records if r[0] > snapshot.seq]
+        if fresh and fresh[0][0] != snapshot.seq + 1:
+            raise StoreCorrupt(
+                f"{self._folder}: the journal resumes at record {fresh[0][0]}, "
+                f"but the snapshot ends at {snapshot.seq}"
+            )
+        for _, effects in fresh:
+            tables.replay(effects)
+        last_seq = fresh[-1][0] if fresh else snapshot.seq
+        tail = segments[-1] if segments else None
+        if tail is not None and tail.good_bytes < tail.size:
+            log.warning(
+                "%s: dropped a torn last record (%d bytes, never acknowledged)",
+                tail.path,
+                tail.size - tail.good_bytes,
+            )
+            with open(tail.path, "r+b") as torn:
+                torn.truncate(tail.good_bytes)
+                os.fsync(torn.fileno())
+        self._tables = tables
+        self._version = migrate(tables, snapshot.version, migrations)
+        self._snapshot_seq = snapshot.seq
+        if self._version != snapshot.version or not self.path.exists():
+            # Migrated data becomes durable in one step: the new snapshot.
+            self._write_snapshot(self._view(), last_seq)
+            journal = segment_path(self._folder, self._stem, last_seq + 1)
+        elif tail is not None and (not tail.records or tail.records[-1][0] == last_seq):
+            journal = tail.path
+        else:
+            journal = segment_path(self._folder, self._stem, last_seq + 1)
+        self._journal = GroupCommit(self._mu, journal, last_seq)
+        self._journal.bytes = sum(p.stat().st_size for p in segment_paths(self._folder, self._stem))
+
+    # -- reading ---------------------------------------------------------------------------
 
     @property
     def schema_version(self) -> int:
-        """The schema version recorded in the file."""
-        with self._lock:
-            rows = self._db.table("meta").all()
-        return int(rows[0]["schema_version"]) if rows else 0
-
-    @staticmethod
-    def _plain(doc: TinyDocument) -> Document:
-        return dict(doc)
-
-    def insert(self, table: str, doc: Mapping[str, Any]) -> str:
-        """Add a document; return its new id."""
-        doc_id = secrets.token_urlsafe(12)
-        with self._lock:
-            self._db.table(table).insert({**doc, "id": doc_id})
-        return doc_id
+        """The number of the last migration applied to the data."""
+        return self._version
 
     def get(self, table: str, doc_id: str) -> Document | None:
         """The document with this id, or None."""
-        with self._lock:
-            found = self._db.table(table).get(Query().id == doc_id)
-        if isinstance(found, list):
-            found = found[0] if found else None
-        return None if found is None else self._plain(found)
+        with self._mu:
+            self._check_open()
+            doc = self._tables.docs.get(table, {}).get(doc_id)
+            return None if doc is None else copy(doc)
 
-    def find(self, table: str, **equals: Any) -> list[Document]:
-        """Documents whose fields equal the given values (all documents when none given)."""
-        with self._lock:
-            rows = self._db.table(table).all()
-        return [
-            self._plain(row)
-            for row in rows
-            if all(row.get(key) == value for key, value in equals.items())
-        ]
+    def find(self, table: str, /, **equals: Any) -> list[Document]:
+        """Documents whose fields equal the given values (all documents when none given), in
+        no set order."""
+        wanted = clean(equals, "find")
+        with self._mu:
+            self._check_open()
+            docs = self._tables.docs.get(table, {})
+            return [copy(docs[i]) for i in self._tables.ids(table, wanted)]
 
-    def update(self, table: str, doc_id: str, changes: Mapping[str, Any]) -> bool:
-        """Merge changes into a document; False when there is no such document."""
-        fields = {k: v for k, v in changes.items() if k != "id"}
-        with self._lock:
-            return bool(self._db.table(table).update(fields, Query().id == doc_id))
+    def find_one(self, table: str, /, **equals: Any) -> Document | None:
+        """One document whose fields equal the given values (the least id), or None."""
+        wanted = clean(equals, "find_one")
+        with self._mu:
+            self._check_open()
+            found = min(self._tables.ids(table, wanted), default=None)
+            return None if found is None else copy(self._tables.docs[table][found])
 
-    def delete(self, table: str, doc_id: str) -> bool:
-        """Remove a document; False when there was none."""
-        with self._lock:
-            return bool(self._db.table(table).remove(Query().id == doc_id))
+    def count(self, table: str, /, **equals: Any) -> int:
+        """How many documents have fields equal to the given values."""
+        wanted = clean(equals, "count")
+        with self._mu:
+            self._check_open()
+            if not wanted:
+                return len(self._tables.docs.get(table, {}))
+            return sum(1 for _ in self._tables.ids(table, wanted))
+
+    def page(
+        self,
+        table: str,
+        where: Mapping[str, Any] | None = None,
+        *,
+        order_by: str = "id",
+        descending: bool = False,
+        after: Mapping[str, Any] | None = None,
+        limit: int = 100,
+    ) -> list[Document]:
+        """At most `limit` documents matching `where`, ordered by one field then id, starting
+        after the document `after` (the last of the previous page)."""
+        wanted = clean(where or {}, "where")
+        start = None if after is None else (key(clean(after.get(order_by))), str(after["id"]))
+        with self._mu:
+            self._check_open()
+            docs = self._tables.docs.get(table, {})
+            ranked = ((key(docs[i].get(order_by)), i) for i in self._tables.ids(table, wanted))
+            if start is not None:
+                ranked = (r for r in ranked if (r < start if descending else r > start))
+            pick = heapq.nlargest if descending else heapq.nsmallest
+            return [copy(docs[i]) for _, i in pick(max(limit, 0), ranked)]
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def insert(self, table: str, doc: Mapping[str, Any]) -> str:
+        """Add a document (with its own string `id`, or a new random one); return its id."""
+        op = _insert(table, doc)
+        self._commit([op])
+        return str(op[2]["id"])
+
+    def update(
+        self,
+        table: str,
+        doc_id: str,
+        changes: Mapping[str, Any],
+        *,
+        expect: Mapping[str, Any] | None = None,
+    ) -> bool:
+        """Merge changes into a document (its `id` never changes); False when there is no such
+        document or its fields do not equal `expect`."""
+        op = _update(table, doc_id, changes, expect)
+        return bool(self._commit([op], soft=True))
+
+    def delete(self, table: str, doc_id: str, *, expect: Mapping[str, Any] | None = None) -> bool:
+        """Remove a document; False when there was none or its fields do not equal `expect`."""
+        check_table(table)
+        op = ("delete", table, doc_id, None if expect is None else clean(expect, "expect"))
+        return bool(self._commit([op], soft=True))
+
+    def delete_where(self, table: str, /, **equals: Any) -> int:
+        """Remove every document whose fields equal the given values; return how many."""
+        check_table(table)
+        return len(self._commit([("delete_where", table, clean(equals, "delete_where"))]))
+
+    def batch(self) -> StoreBatch:
+        """A batch to fill in a `with` block: applied, durably and as one, when the block ends
+        without an exception (Conflict if a write in it fails: then nothing is applied)."""
+        return StoreBatch(self)
+
+    def _commit(self, ops: Sequence[Op], soft: bool = False) -> list[Effect]:
+        """Apply writes, journal them and return once they are on disk. With `soft`, a
+        single update or delete of a missing or changed document does nothing and returns []."""
+        with self._mu:
+            self._check_open()
+            self._journal.check()
+            if soft:
+                _, table, doc_id, *_ = ops[0]
+                doc = self._tables.docs.get(table, {}).get(doc_id)
+                if doc is None or not self._tables.matches(doc, ops[0][-1]):
+                    return []
+            effects = self._tables.apply(ops)
+            if not effects:
+                return effects
+            seq = self._journal.append(effects)
+            self._journal.wait(seq)
+            if self._journal.bytes >= self._snapshot_bytes and self._snapshotter is None:
+                self._snapshotter = threading.Thread(
+                    target=self._snapshot_in_background, name="hub-store-snapshot", daemon=True
+                )
+                self._snapshotter.start()
+            return effects
+
+    # -- snapshots and closing -------------------------------------------------------------
+
+    def _view(self) -> dict[str, dict[str, Document]]:
+        # Documents are replaced, never changed in place: copying the tables freezes them.
+        return {table: dict(docs) for table, docs in self._tables.docs.items()}
+
+    def _write_snapshot(self, view: dict[str, dict[str, Document]], seq: int) -> None:
+        write_snapshot(self.path, Snapshot(view, self._version, seq, self._tables.declared()))
+        self._snapshot_seq = seq
+        # Every record up to seq is in the snapshot now; the current segment holds none.
+        for path in segment_paths(self._folder, self._stem):
+            if int(path.name.rsplit(".", 1)[1]) <= seq:
+                path.unlink(missing_ok=True)
+
+    def _snapshot_in_background(self) -> None:
+        try:
+            with self._mu:
+                if self._closed:
+                    return
+                self._journal.rotate(self._folder, self._stem)
+                view, seq = self._view(), self._journal.seq
+            self._write_snapshot(view, seq)
+        except Exception:
+            # The journal still holds everything: the next snapshot (or close) tries again.
+            log.exception("%s: snapshot failed", self.path)
+        finally:
+            with self._mu:
+                self._snapshotter = None
 
     def close(self) -> None:
-        """Flush and release the store."""
-        with self._lock:
-            self._db.close()
+        """Fold the journal into the snapshot and release the data folder."""
+        with self._mu:
+            if self._closed:
+                return
+            self._closed = True
+            snapshotter = self._snapshotter
+        if snapshotter is not None:
+            snapshotter.join()
+        try:
+            with self._mu:
+                self._journal.drain()
+                if self._snapshot_seq != self._journal.seq or not self.path.exists():
+                    self._journal.rotate(self._folder, self._stem)
+                    self._write_snapshot(self._view(), self._journal.seq)
+                self._journal.close()
+                # The snapshot holds every record now.
+                for path in segment_paths(self._folder, self._stem):
+                    path.unlink(missing_ok=True)
+        finally:
+            self._lock.release()
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise StoreError(f"{self.path}: the store is closed")
+
+
+class StoreBatch:
+    """Writes collected in a `with` block, applied together when it ends."""
+
+    def __init__(self, store: TinyDBStore) -> None:
+        self._store = store
+        self._ops: list[Op] = []
+
+    def __enter__(self) -> StoreBatch:
+        return self
+
+    def __exit__(self, kind: object, value: object, traceback: object) -> None:
+        if kind is None and self._ops:
+            self._store._commit(self._ops)
+
+    def insert(self, table: str, doc: Mapping[str, Any]) -> str:
+        """Add a document (with its own string `id`, or a new random one); return its id."""
+        op = _insert(table, doc)
+        self._ops.append(op)
+        return str(op[2]["id"])
+
+    def update(
+        self,
+        table: str,
+        doc_id: str,
+        changes: Mapping[str, Any],
+        *,
+        expect: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Merge changes into a document whose fields equal `expect`."""
+        self._ops.append(_update(table, doc_id, changes, expect))
+
+    def delete(self, table: str, doc_id: str, *, expect: Mapping[str, Any] | None = None) -> None:
+        """Remove a document whose fields equal `expect`."""
+        check_table(table)
+        self._ops.append(("delete", table, doc_id, None if expect is None else clean(expect)))
+
+    def delete_where(self, table: str, **equals: Any) -> None:
+        """Remove every document whose fields equal the given values (none may match)."""
+        check_table(table)
+        self._ops.append(("delete_where", table, clean(equals, "delete_where")))
+
+
+def _insert(table: str, doc: Mapping[str, Any]) -> Op:
+    check_table(table)
+    cleaned = clean(doc)
+    doc_id = cleaned.setdefault("id", new_id())
+    if not isinstance(doc_id, str) or not doc_id:
+        raise StoreError(f"{table}: a document id is a non-empty string, not {doc_id!r}")
+    return ("insert", table, cleaned)
+
+
+def _update(
+    table: str, doc_id: str, changes: Mapping[str, Any], expect: Mapping[str, Any] | None
+) -> Op:
+    check_table(table)
+    cleaned = clean(changes, "changes")
+    cleaned.pop("id", None)
+    return ("update", table, doc_id, cleaned, None if expect is None else clean(expect, "expect"))
