@@ -31,7 +31,7 @@ from hub.views.reader import (
     remember_locale,
     set_preference,
 )
-from hub.views.render import kept, render, root_path, url_path
+from hub.views.render import fixed_context, fixed_key, kept, render, root_path, url_path
 from hub.views.stencil import Stencil
 
 # Query flag of the page a preference form returns to, so that page confirms the choice.
@@ -266,8 +266,8 @@ def results_context(
     pages = results.pages if results else 1
     links = SearchLinks.of(url_path(request, "search", locale=locale), query, everywhere, number)
     card = hit_cards(request, locale)
-    i18n: I18n = request.app.state.i18n
-    ngettext = i18n.gettext_callables(locale)["ngettext"]
+    # The template's own ngettext, from the page's fixed context (made once per locale).
+    ngettext = fixed_context(request.app, fixed_key(request))["ngettext"]
     total = results.total if results else 0
     return {
         "scoped": bool(query and (origin or destination)),
