@@ -86,11 +86,15 @@ def content_copy(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def make_client(tmp_path: Path) -> Iterator[ClientFactory]:
-    """Start the real app on another content tree; every client is closed afterwards."""
+    """Start the real app on another content tree; every client is closed afterwards.
+
+    Each client has a data folder of its own (`var`, `var-2`, ...): one process owns a data
+    folder (its store's lock), so two apps open at once cannot share one."""
     opened: list[TestClient] = []
 
     def factory(content_dir: Path, **kwargs: object) -> TestClient:
-        settings = Settings(data_dir=tmp_path / "var", content_dir=content_dir)
+        name = "var" if not opened else f"var-{len(opened) + 1}"
+        settings = Settings(data_dir=tmp_path / name, content_dir=content_dir)
         test_client = TestClient(create_app(settings), **kwargs)  # type: ignore[arg-type]
         test_client.__enter__()
         opened.append(test_client)
