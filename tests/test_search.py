@@ -688,6 +688,20 @@ def test_indexed_fields_are_the_folded_texts(
     assert _fields(shared_client, "en", "keep-your-passport")[0] == "your passport belongs to you"
 
 
+def test_the_index_folds_every_text_as_fold_does(tricky_app: TrickyApp) -> None:
+    """The index folds its texts in one batch (hub/content/wordindex.py); on the random tricky
+    texts that must agree with folding each text alone, whose rules the test above pins."""
+    client = tricky_app[0]
+    library = client.app.state.library  # type: ignore[attr-defined]
+    for locale in ("en", "th", "vi", "my", "km"):
+        index: SearchIndex = client.app.state.search[locale]  # type: ignore[attr-defined]
+        for doc in index.documents:
+            if doc.kind == "article":
+                text = library.articles[doc.key].text(locale)
+                raw = (text.title, text.summary, text.plain)
+                assert doc.fields == tuple(fold(t) for t in raw), (locale, doc.key)
+
+
 def _planes(row: list[int]) -> tuple[int, ...]:
     return tuple(
         sum(1 << d for d, v in enumerate(row) if (v >> j) & 1) for j in range(max(row).bit_length())
