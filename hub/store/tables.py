@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 import secrets
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Hashable, Iterable, Iterator, Mapping
 from typing import Any
 
 from hub.store.base import Conflict, Document, StoreError
@@ -23,8 +23,10 @@ Effect = list[Any]
 
 def clean(value: Any, where: str = "document") -> Any:
     """A copy of a JSON value, refusing anything JSON cannot hold exactly."""
-    if value is None or isinstance(value, bool | str):
+    if value is None or type(value) is str or type(value) is bool:
         return value
+    if isinstance(value, str):
+        return str(value)
     if isinstance(value, int):
         return int(value)
     if isinstance(value, float):
@@ -52,18 +54,29 @@ def copy(value: Any) -> Any:
     return value
 
 
-def key(value: Any) -> tuple[int, Any]:
-    """A hashable, ordered stand-in for a JSON value: equal exactly when the values are equal
-    as JSON (True is not 1), ordered null < booleans < numbers < strings < the rest."""
-    if value is None:
-        return (0, 0)
-    if isinstance(value, bool):
-        return (1, value)
-    if isinstance(value, int | float):
+def key(value: Any) -> Hashable:
+    """A hashable stand-in for a JSON value, equal exactly when the values are equal as JSON
+    (True is not 1, "1" is not 1). A string stands for itself: most indexed values are."""
+    kind = type(value)
+    if kind is str:
+        same: str = value
+        return same
+    if kind is int or kind is float:
         return (2, value)
-    if isinstance(value, str):
-        return (3, value)
+    if kind is bool:
+        return (1, value)
+    if value is None:
+        return _NULL
     return (4, json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False))
+
+
+_NULL = (0, 0)
+
+
+def order_key(value: Any) -> tuple[int, Any]:
+    """An ordered stand-in for a JSON value: null < booleans < numbers < strings < the rest."""
+    k = key(value)
+    return (3, k) if type(k) is str else k  # type: ignore[return-value]
 
 
 def new_id() -> str:
@@ -78,32 +91,45 @@ def check_table(table: str) -> None:
 
 
 class Index:
-    """The ids of a table's documents by the key of one field's value."""
+    """The ids of a table's documents by the key of one field's value (one id is kept as a
+    string, more as a set: most values, and every value of a unique field, have one)."""
 
     def __init__(self, field: str, unique: bool) -> None:
         self.field = field
         self.unique = unique
-        self.entries: dict[tuple[int, Any], set[str]] = {}
+        self.entries: dict[Hashable, str | set[str]] = {}
 
-    def add(self, doc_id: str, doc: Document) -> None:
-        """Enter a document."""
-        self.entries.setdefault(key(doc.get(self.field)), set()).add(doc_id)
-
-    def remove(self, doc_id: str, doc: Document) -> None:
-        """Take a document out."""
-        k = key(doc.get(self.field))
+    def add(self, doc_id: str, k: Hashable) -> None:
+        """Enter a document under a key."""
         ids = self.entries.get(k)
-        if ids is not None:
-            ids.discard(doc_id)
-            if not ids:
-                del self.entries[k]
+        if ids is None:
+            self.entries[k] = doc_id
+        elif type(ids) is str:
+            self.entries[k] = {ids, doc_id}
+        else:
+            ids.add(doc_id)  # type: ignore[union-attr]
 
-    def taken(self, doc_id: str, doc: Document) -> bool:
-        """Whether another document already holds this document's non-null value."""
-        value = doc.get(self.field)
-        if not self.unique or value is None:
+    def remove(self, doc_id: str, k: Hashable) -> None:
+        """Take a document out."""
+        ids = self.entries.get(k)
+        if ids == doc_id:
+            del self.entries[k]
+        elif isinstance(ids, set):
+            ids.discard(doc_id)
+            if len(ids) == 1:
+                self.entries[k] = next(iter(ids))
+
+    def get(self, k: Hashable) -> set[str] | tuple[str, ...]:
+        """The ids under a key."""
+        ids = self.entries.get(k, ())
+        return (ids,) if type(ids) is str else ids  # type: ignore[return-value]
+
+    def taken(self, doc_id: str, k: Hashable) -> bool:
+        """Whether another document already holds this non-null key in a unique index."""
+        if not self.unique or k is _NULL:
             return False
-        return any(other != doc_id for other in self.entries.get(key(value), ()))
+        ids = self.entries.get(k)
+        return ids is not None and ids != doc_id
 
 
 class Tables:
@@ -131,44 +157,50 @@ class Tables:
         """Index a field of a table; StoreError if a unique one is already broken."""
         index = Index(field, unique)
         for doc_id, doc in self.docs.get(table, {}).items():
-            if index.taken(doc_id, doc):
+            k = key(doc.get(field))
+            if index.taken(doc_id, k):
                 raise StoreError(f"{table}.{field} is not unique: {doc.get(field)!r} repeats")
-            index.add(doc_id, doc)
+            index.add(doc_id, k)
         self.indexes.setdefault(table, {})[field] = index
 
-    def put(self, table: str, doc_id: str, doc: Document) -> None:
-        """Store a document under its id, replacing any; Conflict on a unique field taken."""
-        indexes = self.indexes.get(table, {}).values()
-        for index in indexes:
-            if index.taken(doc_id, doc):
-                raise Conflict(f"{table}.{index.field}: {doc.get(index.field)!r} is taken")
+    def put(self, table: str, doc_id: str, doc: Document, check: bool = True) -> None:
+        """Store a document under its id, replacing any; Conflict on a unique field taken
+        (unless `check` is off: for changes checked when first applied)."""
         docs = self.docs.setdefault(table, {})
         old = docs.get(doc_id)
-        for index in indexes:
-            if old is not None:
-                index.remove(doc_id, old)
-            index.add(doc_id, doc)
+        indexes = self.indexes.get(table)
+        if indexes:
+            moves = []
+            for index in indexes.values():
+                k = key(doc.get(index.field))
+                was = None if old is None else key(old.get(index.field))
+                if old is None or k != was:
+                    if check and index.taken(doc_id, k):
+                        raise Conflict(f"{table}.{index.field}: {doc.get(index.field)!r} is taken")
+                    moves.append((index, was, k))
+            for index, was, k in moves:
+                if old is not None:
+                    index.remove(doc_id, was)
+                index.add(doc_id, k)
         docs[doc_id] = doc
 
     def remove(self, table: str, doc_id: str) -> None:
         """Forget a document (there must be one)."""
         old = self.docs[table].pop(doc_id)
         for index in self.indexes.get(table, {}).values():
-            index.remove(doc_id, old)
+            index.remove(doc_id, key(old.get(index.field)))
 
     def ids(self, table: str, equals: Mapping[str, Any]) -> Iterator[str]:
         """The ids of documents whose fields equal the values, through the narrowest index."""
         docs = self.docs.get(table, {})
-        wanted = {field: key(value) for field, value in equals.items()}
+        wanted: dict[str, Hashable] = {field: key(value) for field, value in equals.items()}
         candidates: Iterable[str] = docs
         if "id" in wanted:
             k = wanted.pop("id")
-            candidates = [k[1]] if k[0] == 3 and k[1] in docs else []
+            candidates = [k] if type(k) is str and k in docs else []
         else:
             indexes = self.indexes.get(table, {})
-            found: list[set[str]] = [
-                indexes[f].entries.get(k, set()) for f, k in wanted.items() if f in indexes
-            ]
+            found = [indexes[f].get(k) for f, k in wanted.items() if f in indexes]
             if found:
                 narrowest = min(found, key=len)
                 candidates = list(narrowest)
@@ -231,6 +263,6 @@ class Tables:
         """Apply effects read back from the journal (already checked when first applied)."""
         for effect in effects:
             if effect[0] == "put":
-                self.put(effect[1], effect[2], effect[3])
+                self.put(effect[1], effect[2], effect[3], check=False)
             elif effect[2] in self.docs.get(effect[1], {}):
                 self.remove(effect[1], effect[2])

@@ -21,7 +21,16 @@ from hub.store.journal import GroupCommit, read_journal, segment_path, segment_p
 from hub.store.lock import FolderLock, lock_path
 from hub.store.migrations import MIGRATIONS, Migration, migrate
 from hub.store.snapshot import Snapshot, read_snapshot, temp_path, write_snapshot
-from hub.store.tables import Effect, Op, Tables, check_table, clean, copy, key, new_id
+from hub.store.tables import (
+    Effect,
+    Op,
+    Tables,
+    check_table,
+    clean,
+    copy,
+    new_id,
+    order_key,
+)
 
 log = logging.getLogger(__name__)
 
@@ -146,11 +155,13 @@ class TinyDBStore:
         """At most `limit` documents matching `where`, ordered by one field then id, starting
         after the document `after` (the last of the previous page)."""
         wanted = clean(where or {}, "where")
-        start = None if after is None else (key(clean(after.get(order_by))), str(after["id"]))
+        start = None if after is None else (order_key(clean(after.get(order_by))), str(after["id"]))
         with self._mu:
             self._check_open()
             docs = self._tables.docs.get(table, {})
-            ranked = ((key(docs[i].get(order_by)), i) for i in self._tables.ids(table, wanted))
+            ranked = (
+                (order_key(docs[i].get(order_by)), i) for i in self._tables.ids(table, wanted)
+            )
             if start is not None:
                 ranked = (r for r in ranked if (r < start if descending else r > start))
             pick = heapq.nlargest if descending else heapq.nsmallest
