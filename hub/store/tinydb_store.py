@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from hub.store.base import Document, StoreCorrupt, StoreError
+from hub.store.batch import StoreBatch, insert_op, update_op
 from hub.store.journal import GroupCommit, read_journal, segment_path, segment_paths
 from hub.store.lock import FolderLock, lock_path
 from hub.store.migrations import MIGRATIONS, Migration, migrate
@@ -28,7 +29,6 @@ from hub.store.tables import (
     check_table,
     clean,
     copy,
-    new_id,
     order_key,
 )
 
@@ -171,7 +171,7 @@ class TinyDBStore:
 
     def insert(self, table: str, doc: Mapping[str, Any]) -> str:
         """Add a document (with its own string `id`, or a new random one); return its id."""
-        op = _insert(table, doc)
+        op = insert_op(table, doc)
         self._commit([op])
         return str(op[2]["id"])
 
@@ -185,7 +185,7 @@ class TinyDBStore:
     ) -> bool:
         """Merge changes into a document (its `id` never changes); False when there is no such
         document or its fields do not equal `expect`."""
-        op = _update(table, doc_id, changes, expect)
+        op = update_op(table, doc_id, changes, expect)
         return bool(self._commit([op], soft=True))
 
     def delete(self, table: str, doc_id: str, *, expect: Mapping[str, Any] | None = None) -> bool:
@@ -202,7 +202,7 @@ class TinyDBStore:
     def batch(self) -> StoreBatch:
         """A batch to fill in a `with` block: applied, durably and as one, when the block ends
         without an exception (Conflict if a write in it fails: then nothing is applied)."""
-        return StoreBatch(self)
+        return StoreBatch(self._commit)
 
     def _commit(self, ops: Sequence[Op], soft: bool = False) -> list[Effect]:
         """Apply writes, journal them and return once they are on disk. With `soft`, a
@@ -281,63 +281,3 @@ class TinyDBStore:
     def _check_open(self) -> None:
         if self._closed:
             raise StoreError(f"{self.path}: the store is closed")
-
-
-class StoreBatch:
-    """Writes collected in a `with` block, applied together when it ends."""
-
-    def __init__(self, store: TinyDBStore) -> None:
-        self._store = store
-        self._ops: list[Op] = []
-
-    def __enter__(self) -> StoreBatch:
-        return self
-
-    def __exit__(self, kind: object, value: object, traceback: object) -> None:
-        if kind is None and self._ops:
-            self._store._commit(self._ops)
-
-    def insert(self, table: str, doc: Mapping[str, Any]) -> str:
-        """Add a document (with its own string `id`, or a new random one); return its id."""
-        op = _insert(table, doc)
-        self._ops.append(op)
-        return str(op[2]["id"])
-
-    def update(
-        self,
-        table: str,
-        doc_id: str,
-        changes: Mapping[str, Any],
-        *,
-        expect: Mapping[str, Any] | None = None,
-    ) -> None:
-        """Merge changes into a document whose fields equal `expect`."""
-        self._ops.append(_update(table, doc_id, changes, expect))
-
-    def delete(self, table: str, doc_id: str, *, expect: Mapping[str, Any] | None = None) -> None:
-        """Remove a document whose fields equal `expect`."""
-        check_table(table)
-        self._ops.append(("delete", table, doc_id, None if expect is None else clean(expect)))
-
-    def delete_where(self, table: str, **equals: Any) -> None:
-        """Remove every document whose fields equal the given values (none may match)."""
-        check_table(table)
-        self._ops.append(("delete_where", table, clean(equals, "delete_where")))
-
-
-def _insert(table: str, doc: Mapping[str, Any]) -> Op:
-    check_table(table)
-    cleaned = clean(doc)
-    doc_id = cleaned.setdefault("id", new_id())
-    if not isinstance(doc_id, str) or not doc_id:
-        raise StoreError(f"{table}: a document id is a non-empty string, not {doc_id!r}")
-    return ("insert", table, cleaned)
-
-
-def _update(
-    table: str, doc_id: str, changes: Mapping[str, Any], expect: Mapping[str, Any] | None
-) -> Op:
-    check_table(table)
-    cleaned = clean(changes, "changes")
-    cleaned.pop("id", None)
-    return ("update", table, doc_id, cleaned, None if expect is None else clean(expect, "expect"))
