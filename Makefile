@@ -44,7 +44,7 @@ icons: $(STAMP)
 
 # Every script runs even when one misses a budget; the target fails if any did.
 bench: $(STAMP)
-	@status=0; for script in pages offline startup search; do \
+	@status=0; for script in pages offline startup search store; do \
 		if [ -f bench/$$script.py ]; then \
 			echo "== bench/$$script.py"; $(BIN)/python bench/$$script.py || status=1; echo; \
 		fi; \
