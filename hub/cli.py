@@ -71,6 +71,25 @@ def _revision(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _backup(args: argparse.Namespace, settings: Settings) -> int:
+    from hub.store import StoreError
+    from hub.store.backup import backup
+
+    try:
+        made = backup(settings.store_path, Path(args.dest))
+    except (StoreError, OSError) as exc:
+        print(f"hub: {exc}", file=sys.stderr)
+        return 1
+    for table, count in made.tables.items():
+        print(f"{table}: {count} documents")
+    print(
+        f"{made.path}: schema version {made.schema_version}, last record {made.seq} "
+        f"({made.copied_bytes} bytes read from {settings.data_dir} in {made.seconds:.2f} s, "
+        f"{made.attempts} attempt{'s' if made.attempts > 1 else ''})"
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the `hub` command."""
     parser = argparse.ArgumentParser(prog="hub", description=__doc__)
@@ -86,6 +105,11 @@ def build_parser() -> argparse.ArgumentParser:
     rev.add_argument("slug")
     rev.add_argument("--content", help="content folder (default HUB_CONTENT_DIR)")
     rev.set_defaults(func=_revision)
+    back = commands.add_parser(
+        "backup", help="copy the store of HUB_DATA_DIR, checked, into a new folder (hub may run)"
+    )
+    back.add_argument("dest", help="new or empty folder to write hub.json into")
+    back.set_defaults(func=_backup)
     return parser
 
 

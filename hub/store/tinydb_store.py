@@ -56,6 +56,10 @@ class TinyDBStore:
         self._mu = threading.Lock()
         self._closed = False
         self._snapshotter: threading.Thread | None = None
+        # Journal bytes at which a snapshot is next tried, and the failures in a row: after a
+        # failure, the next try waits for another threshold's worth of journal, not one write.
+        self._snapshot_due = snapshot_bytes
+        self._snapshot_failures = 0
         self._lock = FolderLock(lock_path(path))
         try:
             self._open(migrations)
@@ -220,7 +224,7 @@ class TinyDBStore:
                 return effects
             seq = self._journal.append(effects)
             self._journal.wait(seq)
-            if self._journal.bytes >= self._snapshot_bytes and self._snapshotter is None:
+            if self._journal.bytes >= self._snapshot_due and self._snapshotter is None:
                 self._snapshotter = threading.Thread(
                     target=self._snapshot_in_background, name="hub-store-snapshot", daemon=True
                 )
@@ -251,7 +255,25 @@ class TinyDBStore:
             self._write_snapshot(view, seq)
         except Exception:
             # The journal still holds everything: the next snapshot (or close) tries again.
-            log.exception("%s: snapshot failed", self.path)
+            with self._mu:
+                self._snapshot_due = self._journal.bytes + self._snapshot_bytes
+                self._snapshot_failures += 1
+                failures = self._snapshot_failures
+            if failures == 1:
+                log.exception(
+                    "%s: snapshot failed; trying again after each further %d bytes of journal "
+                    "(start-up replays the whole journal until one succeeds)",
+                    self.path,
+                    self._snapshot_bytes,
+                )
+            else:
+                log.debug("%s: snapshot failed again (%d in a row)", self.path, failures)
+        else:
+            with self._mu:
+                self._snapshot_due = self._snapshot_bytes
+                failures, self._snapshot_failures = self._snapshot_failures, 0
+            if failures:
+                log.info("%s: snapshot written, after %d failed tries", self.path, failures)
         finally:
             with self._mu:
                 self._snapshotter = None
