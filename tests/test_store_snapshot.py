@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 from pathlib import Path
 
@@ -71,3 +72,52 @@ def test_a_failing_snapshot_backs_off_and_warns_once_per_streak(
     reopened = open_store(path)
     assert reopened.count("t") == 80 and reopened.count("u") == i
     reopened.close()
+
+
+def test_snapshots_keep_up_with_writers_that_never_pause(tmp_path: Path) -> None:
+    """Six threads writing back to back: the journal is folded in again and again while they
+    write, not once they stop (a snapshot thread waiting for the store's lock behind them)."""
+    path = tmp_path / "var" / "hub.json"
+    store = open_store(path, snapshot_bytes=THRESHOLD)
+    folded: set[int] = set()
+
+    def write(thread: int) -> None:
+        for i in range(150):
+            store.insert("t", {"id": f"{thread}-{i}", "pad": "x" * 200})
+            if thread == 0:
+                folded.add(_snapshot_seq(path))
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    # 900 records of ~260 bytes, a snapshot due every 2,000 bytes: starved, the snapshot thread
+    # got one in while they wrote (or none).
+    assert len(folded) >= 5, sorted(folded)
+    store.close()
+    reopened = open_store(path)
+    assert reopened.count("t") == 900
+    reopened.close()
+
+
+def test_a_store_reopened_between_a_rotation_and_its_snapshot_closes(tmp_path: Path) -> None:
+    """A crash after the journal moved to a new, empty file but before the snapshot was renamed
+    into place: the reopened store appends to that file and closes cleanly."""
+    path = tmp_path / "var" / "hub.json"
+    store = open_store(path)
+    for i in range(5):
+        store.insert("t", {"id": f"d{i}"})
+    # What a writer crossing the threshold does first, without the snapshot that follows.
+    with store._mu:  # type: ignore[attr-defined]
+        store._journal.rotate(store._folder, store._stem)  # type: ignore[attr-defined]
+    names = sorted(p.name for p in path.parent.glob("hub.journal.*"))
+    assert names[-1].endswith(".000000000006") and (path.parent / names[-1]).stat().st_size == 0
+    store._lock.release()  # type: ignore[attr-defined]  # the process dies here
+    reopened = open_store(path)
+    reopened.close()  # raised FileExistsError: it made the open empty file again
+    again = open_store(path)
+    assert again.count("t") == 5
+    again.insert("t", {"id": "d5"})
+    again.close()
+    assert open_store(path).count("t") == 6

@@ -171,6 +171,10 @@ class GroupCommit:
         """Continue in a new segment, once everything so far is on disk in the old one."""
         self.drain()
         path = segment_path(folder, stem, self.seq + 1)
+        if path == self.path:
+            # The open segment starts at the next record, so it holds none: reopened after a
+            # crash between a rotation and its snapshot. Nothing to cut.
+            return
         fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_EXCL, 0o600)
         try:
             # The new file's entry must outlive a power cut before a record in it is acknowledged.

@@ -37,6 +37,9 @@ log = logging.getLogger(__name__)
 # Journal bytes after which the snapshot is rewritten in the background (start-up replays
 # at most about this much).
 SNAPSHOT_BYTES = 16 * 1024 * 1024
+# The longest a write waits for the snapshot thread to take the lock first (seconds): a bound,
+# not the usual wait (one journal flush at most).
+SNAPSHOT_TURN_SECONDS = 1.0
 
 
 class TinyDBStore:
@@ -56,6 +59,12 @@ class TinyDBStore:
         self._mu = threading.Lock()
         self._closed = False
         self._snapshotter: threading.Thread | None = None
+        # Clear while the snapshot thread cuts the journal: writers then wait for it. Writers
+        # that never pause could otherwise keep the lock from it (threading.Lock is not fair)
+        # and keep adding records to the drain it waits for, and the journal would grow for as
+        # long as they write.
+        self._snapshot_turn = threading.Event()
+        self._snapshot_turn.set()
         # Journal bytes at which a snapshot is next tried, and the failures in a row: after a
         # failure, the next try waits for another threshold's worth of journal, not one write.
         self._snapshot_due = snapshot_bytes
@@ -211,6 +220,7 @@ class TinyDBStore:
     def _commit(self, ops: Sequence[Op], soft: bool = False) -> list[Effect]:
         """Apply writes, journal them and return once they are on disk. With `soft`, a
         single update or delete of a missing or changed document does nothing and returns []."""
+        self._snapshot_turn.wait(SNAPSHOT_TURN_SECONDS)
         with self._mu:
             self._check_open()
             self._journal.check()
@@ -247,11 +257,17 @@ class TinyDBStore:
 
     def _snapshot_in_background(self) -> None:
         try:
-            with self._mu:
-                if self._closed:
-                    return
-                self._journal.rotate(self._folder, self._stem)
-                view, seq = self._view(), self._journal.seq
+            # Writers wait until the journal is cut: the cut drains every buffered record, and
+            # with writers still adding records it could chase them for as long as they write.
+            self._snapshot_turn.clear()
+            try:
+                with self._mu:
+                    if self._closed:
+                        return
+                    self._journal.rotate(self._folder, self._stem)
+                    view, seq = self._view(), self._journal.seq
+            finally:
+                self._snapshot_turn.set()
             self._write_snapshot(view, seq)
         except Exception:
             # The journal still holds everything: the next snapshot (or close) tries again.
