@@ -50,7 +50,12 @@ def m1_initial(schema: Schema) -> None:
     """The first schema: tables are made on first use; nothing is indexed yet."""
 
 
-MIGRATIONS: Sequence[Migration] = (m1_initial,)
+def m2_accounts(schema: Schema) -> None:
+    """Console accounts (hub/auth/accounts.py) are found by email, and one email is one account."""
+    schema.add_index("accounts", "email", unique=True)
+
+
+MIGRATIONS: Sequence[Migration] = (m1_initial, m2_accounts)
 
 
 def migrate(tables: Tables, version: int, migrations: Sequence[Migration]) -> int:

@@ -1,0 +1,244 @@
+"""Console accounts in the store: email, role and scope, active or disabled, and sign-in.
+
+Accounts are for CSO staff and peer leaders only; readers never have one, and no account
+records an IP address. Emails are kept normalised (`hub.auth.fields.normalize_email`), unique by the
+`accounts.email` index of migration 2. Times are UTC, ISO 8601 to the second ("...Z").
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from hub.auth.errors import Refused
+from hub.auth.fields import InvalidAccount, check_scope, clean_display_name, normalize_email
+from hub.auth.passwords import Passwords, check_password
+from hub.store.base import Conflict, Store
+
+TABLE = "accounts"
+
+
+class EmailTaken(Refused):
+    """Another account already has this email (after normalisation)."""
+
+    def __init__(self, email: str) -> None:
+        super().__init__("email", "taken", f"an account with the email {email} already exists")
+
+
+class UnknownAccount(Refused, LookupError):
+    """No account has this email."""
+
+    def __init__(self, email: str) -> None:
+        super().__init__("email", "unknown", f"no account has the email {email}")
+
+
+@dataclass(frozen=True)
+class Account:
+    """One account as the consoles see it (its password hash stays in the store)."""
+
+    id: str
+    email: str
+    display_name: str
+    role: str
+    corridors: tuple[str, ...]
+    locales: tuple[str, ...]
+    active: bool
+    created: str
+    last_sign_in: str | None
+    # Renewed when the password changes or the account is disabled: a session keeps the value
+    # it started with, and ends when the account's no longer equals it.
+    credentials_changed: str
+
+    @classmethod
+    def from_document(cls, doc: Mapping[str, Any]) -> Account:
+        """The account a store document holds."""
+        return cls(
+            id=doc["id"],
+            email=doc["email"],
+            display_name=doc["display_name"],
+            role=doc["role"],
+            corridors=tuple(doc["corridors"]),
+            locales=tuple(doc["locales"]),
+            active=doc["active"],
+            created=doc["created"],
+            last_sign_in=doc["last_sign_in"],
+            credentials_changed=doc["credentials_changed"],
+        )
+
+
+def utc_now() -> datetime:
+    """The time now, in UTC."""
+    return datetime.now(UTC)
+
+
+class Accounts:
+    """The accounts kept in a store, and sign-in against them."""
+
+    def __init__(
+        self,
+        store: Store,
+        passwords: Passwords | None = None,
+        *,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self.store = store
+        self.passwords = passwords or Passwords()
+        self.clock = clock
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def get(self, email: str) -> Account | None:
+        """The account with this email (normalised first), or None (InvalidAccount for a
+        text that is not an email)."""
+        doc = self._find(email)
+        return Account.from_document(doc) if doc else None
+
+    def get_by_id(self, account_id: str) -> Account | None:
+        """The account with this id, or None."""
+        doc = self.store.get(TABLE, account_id)
+        return Account.from_document(doc) if doc else None
+
+    def all(self, *, role: str | None = None) -> list[Account]:
+        """Every account (of one role, when given), by email."""
+        docs = self.store.find(TABLE) if role is None else self.store.find(TABLE, role=role)
+        return sorted((Account.from_document(d) for d in docs), key=lambda a: a.email)
+
+    # -- changing ------------------------------------------------------------------------------
+
+    def create(
+        self,
+        email: str,
+        password: str | None,
+        *,
+        role: str,
+        display_name: str = "",
+        corridors: Iterable[str] = (),
+        locales: Iterable[str] = (),
+    ) -> Account:
+        """Add an active account, or raise InvalidAccount, PasswordRejected or EmailTaken.
+
+        With password None the account cannot sign in until `set_password` (an invitation)."""
+        email = normalize_email(email)
+        name = clean_display_name(display_name)
+        kept_corridors, kept_locales = check_scope(role, corridors, locales)
+        if self._find(email) is not None:
+            raise EmailTaken(email)
+        password_hash = None
+        if password is not None:
+            check_password(password, personal=(email, name))
+            password_hash = self.passwords.hash(password)
+        doc = {
+            "email": email,
+            "display_name": name,
+            "role": role,
+            "corridors": list(kept_corridors),
+            "locales": list(kept_locales),
+            "active": True,
+            "created": self._now(),
+            "last_sign_in": None,
+            "password_hash": password_hash,
+            "credentials_changed": _marker(),
+        }
+        try:
+            doc["id"] = self.store.insert(TABLE, doc)
+        except Conflict as exc:  # taken between the look-up and the insert
+            raise EmailTaken(email) from exc
+        return Account.from_document(doc)
+
+    def disable(self, email: str) -> Account:
+        """Stop an account from signing in and end its sessions (UnknownAccount; InvalidAccount
+        with reason last_admin for the only active admin)."""
+        doc = self._require(email)
+        self._keep_an_admin(doc, still_admin=False)
+        return self._change(doc, {"active": False, "credentials_changed": _marker()})
+
+    def enable(self, email: str) -> Account:
+        """Let a disabled account sign in again (its old sessions stay ended)."""
+        return self._change(self._require(email), {"active": True})
+
+    def set_role(
+        self,
+        email: str,
+        role: str,
+        *,
+        corridors: Iterable[str] = (),
+        locales: Iterable[str] = (),
+    ) -> Account:
+        """Give an account a role and that role's scope (replacing the old scope)."""
+        doc = self._require(email)
+        kept_corridors, kept_locales = check_scope(role, corridors, locales)
+        self._keep_an_admin(doc, still_admin=role == "admin")
+        changes = {"role": role, "corridors": list(kept_corridors), "locales": list(kept_locales)}
+        return self._change(doc, changes)
+
+    def set_password(self, email: str, password: str) -> Account:
+        """Set a new password (policy-checked: PasswordRejected) and end the account's
+        sessions."""
+        doc = self._require(email)
+        check_password(password, personal=(doc["email"], doc["display_name"]))
+        changes = {"password_hash": self.passwords.hash(password), "credentials_changed": _marker()}
+        return self._change(doc, changes)
+
+    # -- signing in ----------------------------------------------------------------------------
+
+    def authenticate(self, email: str, password: str) -> Account | None:
+        """The active account with this email and password, its sign-in time recorded, or None.
+
+        An unknown or malformed email, a wrong password, an account without a password and a
+        disabled account all give None after the same work (one argon2 verification), so
+        neither the answer nor its time tells whether the email has an account. A hash made
+        with old parameters is redone. A password change or disabling that lands while this
+        runs wins: the sign-in then gives None."""
+        try:
+            doc = self._find(email)
+        except InvalidAccount:
+            doc = None
+        encoded = doc["password_hash"] if doc else None
+        if not self.passwords.verify(encoded, password) or doc is None or not doc["active"]:
+            return None
+        changes: dict[str, Any] = {"last_sign_in": self._now()}
+        if encoded is not None and self.passwords.needs_rehash(encoded):
+            changes["password_hash"] = self.passwords.hash(password)
+        # Disabling renews the marker too: a change of either kind since the read refuses this.
+        expect = {"password_hash": encoded, "credentials_changed": doc["credentials_changed"]}
+        if not self.store.update(TABLE, doc["id"], changes, expect=expect):
+            return None
+        return Account.from_document({**doc, **changes})
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    def _now(self) -> str:
+        return self.clock().astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    def _find(self, email: str) -> dict[str, Any] | None:
+        return self.store.find_one(TABLE, email=normalize_email(email))
+
+    def _require(self, email: str) -> dict[str, Any]:
+        doc = self._find(email)
+        if doc is None:
+            raise UnknownAccount(normalize_email(email))
+        return doc
+
+    def _change(self, doc: Mapping[str, Any], changes: Mapping[str, Any]) -> Account:
+        """Apply changes to an account as it was read (UnknownAccount if it went meanwhile)."""
+        if not self.store.update(TABLE, doc["id"], changes):
+            raise UnknownAccount(doc["email"])
+        return Account.from_document({**doc, **changes})
+
+    def _keep_an_admin(self, doc: Mapping[str, Any], *, still_admin: bool) -> None:
+        """Refuse a change that would leave no active admin: nobody could manage accounts
+        from the console any more."""
+        if doc["role"] != "admin" or not doc["active"] or still_admin:
+            return
+        if self.store.count(TABLE, role="admin", active=True) <= 1:
+            raise InvalidAccount(
+                "role", "last_admin", f"{doc['email']} is the only active admin", value=doc["email"]
+            )
+
+
+def _marker() -> str:
+    """A new value for `credentials_changed`."""
+    return secrets.token_urlsafe(12)
