@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 LOCALES := en fil id vi th km my
 
-.PHONY: serve test test-quick check messages icons bench clean
+.PHONY: serve test test-quick check messages icons bench clean mutants
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +49,14 @@ bench: $(STAMP)
 			echo "== bench/$$script.py"; $(BIN)/python bench/$$script.py || status=1; echo; \
 		fi; \
 	done; exit $$status
+
+# Mutation testing (docs/testing.md): slow, so neither `make test` nor CI runs it. mutmut mutates
+# a copy under mutants/, never hub/; `mutmut show NAME` prints a mutant it lists.
+MUTANTS := "hub.i18n.x_parse_accept_language__mutmut_*" "hub.i18n.x*negotiate__mutmut_*" \
+	"hub.middleware.*" "hub.response_cache.*" "hub.content.services.*" "hub.content.search.*"
+mutants: $(STAMP)
+	nice -n 19 $(BIN)/mutmut run $(MUTANTS)
+	$(BIN)/mutmut results | grep -v "not checked" || true
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
