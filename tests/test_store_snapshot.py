@@ -52,7 +52,11 @@ def test_a_failing_snapshot_backs_off_and_warns_once_per_streak(
     assert failures[0].exc_info is not None and failures[0].exc_info[0] is FileNotFoundError
     assert _snapshot_seq(path) == 0  # nothing folded: the journal holds it all
 
-    # The disk is back: the next try after the back-off succeeds and says so.
+    # The disk is back: the next try after the back-off succeeds and says so. (A failing try
+    # still under way is let finish first, so the one that succeeds comes after.)
+    under_way = store._snapshotter  # type: ignore[attr-defined]
+    if under_way is not None:
+        under_way.join(timeout=30)
     monkeypatch.setattr(hub.store.journal, "segment_path", real)
     caplog.clear()
     deadline, i = time.monotonic() + 30, 0
