@@ -4,6 +4,7 @@ response that sets its own header, an error after the response started, a stream
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import logging
 from collections.abc import Iterator
 from pathlib import Path
@@ -91,7 +92,10 @@ def run_asgi(app: ASGIApp, method: str = "GET") -> list[Message]:
     async def call() -> None:
         await app(scope, receive, send)
 
-    asyncio.run(call())
+    # In a thread of its own: after the browser tests, Playwright leaves an event loop running
+    # in the main thread, where asyncio.run() refuses to start another.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, call()).result()
     return sent
 
 
@@ -140,3 +144,22 @@ def test_head_of_a_streamed_response_sends_its_headers_and_one_empty_body() -> N
         {"type": "http.response.body", "body": b""},
     ]
     assert len(run_asgi(HeadAsGet(streamed), method="GET")) == 4
+
+
+async def _fails_before_the_start(scope: Scope, receive: Receive, send: Send) -> None:
+    raise RuntimeError("planted failure")
+
+
+async def _error_page(request: Request, exc: Exception) -> Response:
+    return PlainTextResponse(f"error page for {exc}", status_code=500)
+
+
+def test_an_error_before_the_response_started_gets_the_error_page_by_default() -> None:
+    start, body = run_asgi(ServerErrors(_fails_before_the_start, _error_page))
+    assert start["status"] == 500
+    assert body["body"] == b"error page for planted failure"
+
+
+def test_in_debug_mode_an_error_is_raised_on_for_the_traceback() -> None:
+    with pytest.raises(RuntimeError, match="planted failure"):
+        run_asgi(ServerErrors(_fails_before_the_start, _error_page, debug=True))
