@@ -16,6 +16,7 @@ RESPONSE_CACHE_BYTES = 32 * 1024 * 1024
 # A number whose newest stating source is older than this many years (counted by year) is
 # flagged for re-checking; the content review of 2026-11 set "2022 or later".
 SOURCE_MAX_AGE_YEARS = 4
+STORE_SNAPSHOT_BYTES = 16 * 1024 * 1024
 
 
 class SettingsError(ValueError):
@@ -109,7 +110,7 @@ class Settings:
     )
 
     store_snapshot_bytes: int = field(
-        default=16 * 1024 * 1024,
+        default=STORE_SNAPSHOT_BYTES,
         metadata={
             "doc": "Bytes of store journal after which the snapshot is rewritten in the "
             "background (start-up replays at most about this much)"

@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from hub.settings import STORE_SNAPSHOT_BYTES
 from hub.store.base import Document, StoreCorrupt, StoreError
 from hub.store.batch import StoreBatch, insert_op, update_op
 from hub.store.journal import GroupCommit, read_journal, segment_path, segment_paths
@@ -36,7 +37,7 @@ log = logging.getLogger(__name__)
 
 # Journal bytes after which the snapshot is rewritten in the background (start-up replays
 # at most about this much).
-SNAPSHOT_BYTES = 16 * 1024 * 1024
+SNAPSHOT_BYTES = STORE_SNAPSHOT_BYTES
 # The longest a write waits for the snapshot thread to take the lock first (seconds): a bound,
 # not the usual wait (one journal flush at most).
 SNAPSHOT_TURN_SECONDS = 1.0
