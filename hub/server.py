@@ -22,7 +22,8 @@ class DeadlineH11Protocol(H11Protocol):
     byte by byte, would hold its connection (and a slot under the concurrency cap) forever.
     """
 
-    request_timeout: float = 20.0
+    # Set by deadline_protocol from HUB_TIMEOUT_REQUEST (the default lives in Settings only).
+    request_timeout: float
     _deadline: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
