@@ -1,6 +1,7 @@
 """One address for every page: any other spelling of it gets a permanent, relative redirect.
 
-A canonical path has no trailing slash, except the root `/` and a locale's home `/<locale>/`;
+A canonical path has no trailing slash, except the root `/`, a locale's home `/<locale>/` and a
+console's home (`/admin/`, `/leaders/`);
 no empty segment (`//`); and its locale in lower case, both as the first segment of a reader
 path and as the file of `/api/search/<locale>.json` and `/api/packs/<locale>.json` (language
 tags are case-insensitive, RFC 5646 section 2.1.1, but the hub's URLs are not).
@@ -27,6 +28,8 @@ _PATH_SAFE = "/!$&'()*+,;=:@-._~"
 _QUERY_SAFE = _PATH_SAFE + "?%"
 # Routes whose last segment is "<locale>.json".
 _LOCALE_FILES = ("search", "packs")
+# Homes of a section, like a locale's: their pages are below them.
+CONSOLE_HOMES = ("admin", "leaders")
 
 
 def canonical_path(path: str, locales: Collection[str]) -> str:
@@ -42,7 +45,7 @@ def canonical_path(path: str, locales: Collection[str]) -> str:
     named = [segment for segment in segments if segment]
     if not named:
         return "/"
-    if len(named) == 1 and named[0] in locales:
+    if len(named) == 1 and (named[0] in locales or named[0] in CONSOLE_HOMES):
         return f"/{named[0]}/"
     return "/" + "/".join(named)
 

@@ -6,6 +6,7 @@ from starlette.routing import BaseRoute, Mount, Route, Router
 from starlette.types import ASGIApp
 
 from hub.views import offline, public
+from hub.views.console import admin, leaders
 
 
 def build_routes(static_app: ASGIApp) -> list[BaseRoute]:
@@ -25,6 +26,9 @@ def build_routes(static_app: ASGIApp) -> list[BaseRoute]:
                 Route("/packs/{locale}.json", offline.pack, name="pack"),
             ],
         ),
+        # The consoles (hub/console_guard.py keeps them out of every cache).
+        Mount("/admin", routes=admin.ROUTES, name="admin"),
+        Mount("/leaders", routes=leaders.ROUTES, name="leaders"),
         # hub.canonical answers every other spelling of a path, with a relative Location;
         # Starlette's own slash redirects are absolute, built from the Host header.
         Mount(

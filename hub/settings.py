@@ -117,6 +117,30 @@ class Settings:
         },
     )
 
+    session_idle_minutes: int = field(
+        default=30,
+        metadata={"doc": "Minutes without a request after which a console session ends"},
+    )
+    session_max_hours: int = field(
+        default=12,
+        metadata={"doc": "Hours after sign-in at which a console session ends, however used"},
+    )
+    require_2fa: bool = field(
+        default=False,
+        metadata={"doc": "Admins must set up a second factor (TOTP) before using the console"},
+    )
+    signin_failures: int = field(
+        default=5,
+        metadata={
+            "doc": "Failed sign-ins per account, and per client, after which sign-in is "
+            "refused (429) until the window has passed"
+        },
+    )
+    signin_window_seconds: int = field(
+        default=900,
+        metadata={"doc": "Seconds over which failed sign-ins are counted (kept in memory only)"},
+    )
+
     def __post_init__(self) -> None:
         for name, least in _LEAST.items():
             value = getattr(self, name)
@@ -164,6 +188,10 @@ _LEAST = {
     "backlog": 1,
     "timeout_graceful_shutdown": 0,
     "store_snapshot_bytes": 4096,
+    "session_idle_minutes": 1,
+    "session_max_hours": 1,
+    "signin_failures": 1,
+    "signin_window_seconds": 1,
 }
 
 

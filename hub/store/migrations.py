@@ -55,7 +55,18 @@ def m2_accounts(schema: Schema) -> None:
     schema.add_index("accounts", "email", unique=True)
 
 
-MIGRATIONS: Sequence[Migration] = (m1_initial, m2_accounts)
+def m3_console(schema: Schema) -> None:
+    """Sessions and invitation links are found by the hash of their token (hub/auth/), and all
+    of an account's by its id; the audit log (hub/audit.py) is read newest first and filtered
+    by actor and action."""
+    for table in ("sessions", "invitations"):
+        schema.add_index(table, "token_hash", unique=True)
+        schema.add_index(table, "account_id")
+    schema.add_index("audit", "actor")
+    schema.add_index("audit", "action")
+
+
+MIGRATIONS: Sequence[Migration] = (m1_initial, m2_accounts, m3_console)
 
 
 def migrate(tables: Tables, version: int, migrations: Sequence[Migration]) -> int:
