@@ -359,6 +359,32 @@ def test_set_password_checks_the_policy_and_ends_sessions(accounts: Accounts) ->
         accounts.set_password("ghost@example.org", OTHER)
 
 
+def test_clear_password_stops_sign_in_until_a_new_one_is_set(accounts: Accounts) -> None:
+    made = accounts.create("maria@example.org", PASSWORD, role="curator")
+    cleared = accounts.clear_password("MARIA@example.org")
+    assert cleared.credentials_changed != made.credentials_changed  # its sessions end
+    assert accounts.get("maria@example.org") == cleared
+    assert accounts.authenticate("maria@example.org", PASSWORD) is None
+    accounts.set_password("maria@example.org", OTHER)
+    assert accounts.authenticate("maria@example.org", OTHER) is not None
+    with pytest.raises(UnknownAccount):
+        accounts.clear_password("ghost@example.org")
+
+
+def test_an_account_stored_before_two_factor_existed_has_none(
+    accounts: Accounts, store: Store
+) -> None:
+    made = accounts.create("maria@example.org", PASSWORD, role="curator")
+    assert made.two_factor is False
+    doc = store.find_one("accounts", email="maria@example.org")
+    assert doc is not None
+    del doc["two_factor"]
+    store.delete("accounts", made.id)
+    store.insert("accounts", doc)
+    assert accounts.get("maria@example.org") == made
+    assert accounts.authenticate("maria@example.org", PASSWORD) is not None
+
+
 def test_an_invited_account_signs_in_once_its_password_is_set(accounts: Accounts) -> None:
     accounts.create("new@example.org", None, role="translator", locales=["km"])
     assert accounts.authenticate("new@example.org", "") is None
@@ -421,4 +447,5 @@ def test_nothing_about_readers_or_addresses_is_kept(accounts: Accounts, store: S
         "last_sign_in",
         "password_hash",
         "credentials_changed",
+        "two_factor",
     }

@@ -1,4 +1,4 @@
-"""Accounts, roles and scopes, password hashing and policy (sessions, CSRF and throttling next)."""
+"""Console accounts, roles and scopes, passwords, and server-side sessions."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from hub.auth.accounts import Account, Accounts, EmailTaken, UnknownAccount
 from hub.auth.errors import Refused
 from hub.auth.fields import LOCALES, ROLES, InvalidAccount, check_scope, normalize_email
 from hub.auth.passwords import PasswordRejected, Passwords, check_password
+from hub.auth.sessions import Session, Sessions
 
 __all__ = [
     "LOCALES",
@@ -17,6 +18,8 @@ __all__ = [
     "PasswordRejected",
     "Passwords",
     "Refused",
+    "Session",
+    "Sessions",
     "UnknownAccount",
     "check_password",
     "check_scope",

@@ -51,6 +51,8 @@ class Account:
     # Renewed when the password changes or the account is disabled: a session keeps the value
     # it started with, and ends when the account's no longer equals it.
     credentials_changed: str
+    # A TOTP second factor is on (its secret and last used step stay in the store).
+    two_factor: bool = False
 
     @classmethod
     def from_document(cls, doc: Mapping[str, Any]) -> Account:
@@ -66,6 +68,8 @@ class Account:
             created=doc["created"],
             last_sign_in=doc["last_sign_in"],
             credentials_changed=doc["credentials_changed"],
+            # Accounts made before the second factor existed have no such field.
+            two_factor=bool(doc.get("two_factor", False)),
         )
 
 
@@ -141,6 +145,7 @@ class Accounts:
             "last_sign_in": None,
             "password_hash": password_hash,
             "credentials_changed": _marker(),
+            "two_factor": False,
         }
         try:
             doc["id"] = self.store.insert(TABLE, doc)
@@ -181,6 +186,12 @@ class Accounts:
         check_password(password, personal=(doc["email"], doc["display_name"]))
         changes = {"password_hash": self.passwords.hash(password), "credentials_changed": _marker()}
         return self._change(doc, changes)
+
+    def clear_password(self, email: str) -> Account:
+        """Remove an account's password and end its sessions (an admin's forced reset: the
+        person sets a new one through a reset link)."""
+        doc = self._require(email)
+        return self._change(doc, {"password_hash": None, "credentials_changed": _marker()})
 
     # -- signing in ----------------------------------------------------------------------------
 
