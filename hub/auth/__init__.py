@@ -1,20 +1,25 @@
-"""Console accounts, roles and scopes, passwords, and server-side sessions."""
+"""Console accounts, roles and scopes, passwords, server-side sessions and invitation links."""
 
 from __future__ import annotations
 
 from hub.auth.accounts import Account, Accounts, EmailTaken, UnknownAccount
 from hub.auth.errors import Refused
 from hub.auth.fields import LOCALES, ROLES, InvalidAccount, check_scope, normalize_email
+from hub.auth.invitations import INVITATION_HOURS, Invitation, InvitationInvalid, Invitations
 from hub.auth.passwords import PasswordRejected, Passwords, check_password
 from hub.auth.sessions import Session, Sessions
 
 __all__ = [
+    "INVITATION_HOURS",
     "LOCALES",
     "ROLES",
     "Account",
     "Accounts",
     "EmailTaken",
     "InvalidAccount",
+    "Invitation",
+    "InvitationInvalid",
+    "Invitations",
     "PasswordRejected",
     "Passwords",
     "Refused",

@@ -183,9 +183,13 @@ class Accounts:
         """Set a new password (policy-checked: PasswordRejected) and end the account's
         sessions."""
         doc = self._require(email)
-        check_password(password, personal=(doc["email"], doc["display_name"]))
-        changes = {"password_hash": self.passwords.hash(password), "credentials_changed": _marker()}
-        return self._change(doc, changes)
+        return self._change(doc, self.password_changes(Account.from_document(doc), password))
+
+    def password_changes(self, account: Account, password: str) -> dict[str, Any]:
+        """The store changes that give an account a new password and end its sessions, for a
+        caller writing them along with its own (policy-checked: PasswordRejected)."""
+        check_password(password, personal=(account.email, account.display_name))
+        return {"password_hash": self.passwords.hash(password), "credentials_changed": _marker()}
 
     def clear_password(self, email: str) -> Account:
         """Remove an account's password and end its sessions (an admin's forced reset: the
