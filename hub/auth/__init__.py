@@ -1,4 +1,5 @@
-"""Console accounts, roles and scopes, passwords, server-side sessions and invitation links."""
+"""Console accounts, roles and scopes, passwords, server-side sessions, invitation links
+and sign-in throttling."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from hub.auth.fields import LOCALES, ROLES, InvalidAccount, check_scope, normali
 from hub.auth.invitations import INVITATION_HOURS, Invitation, InvitationInvalid, Invitations
 from hub.auth.passwords import PasswordRejected, Passwords, check_password
 from hub.auth.sessions import Session, Sessions
+from hub.auth.throttle import SignInThrottle
 
 __all__ = [
     "INVITATION_HOURS",
@@ -25,6 +27,7 @@ __all__ = [
     "Refused",
     "Session",
     "Sessions",
+    "SignInThrottle",
     "UnknownAccount",
     "check_password",
     "check_scope",

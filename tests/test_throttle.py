@@ -1,0 +1,126 @@
+"""Sign-in throttling (hub/auth/throttle.py): failures per account and per client in a moving
+window held in memory, the wait it asks for, its reset, and no client address kept."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from hub.auth.throttle import SignInThrottle
+
+CLIENT = "203.0.113.7"
+OTHER_CLIENT = "198.51.100.23"
+
+
+def _fail(throttle: SignInThrottle, account: str, client: str, times: int) -> None:
+    for _ in range(times):
+        throttle.failed(account, client)
+
+
+def test_five_failures_on_an_account_close_it_for_the_window() -> None:
+    throttle = SignInThrottle()
+    _fail(throttle, "maria@example.org", CLIENT, 4)
+    assert throttle.retry_after("maria@example.org", CLIENT) is None
+    throttle.failed("maria@example.org", CLIENT)
+    wait = throttle.retry_after("maria@example.org", CLIENT)
+    assert wait is not None and 899 <= wait <= 900
+    # From any client: the account is what is guessed at.
+    assert throttle.retry_after("maria@example.org", OTHER_CLIENT) == wait
+    assert throttle.retry_after("other@example.org", OTHER_CLIENT) is None
+
+
+def test_five_failures_from_a_client_close_it_for_every_account() -> None:
+    throttle = SignInThrottle(failures=5, window=60)
+    for n in range(5):
+        assert throttle.retry_after(f"user{n}@example.org", CLIENT) is None
+        throttle.failed(f"user{n}@example.org", CLIENT)
+    wait = throttle.retry_after("anyone@example.org", CLIENT)
+    assert wait is not None and 59 <= wait <= 60
+    # Each of those accounts has one failure: another client may still try them.
+    assert throttle.retry_after("user0@example.org", OTHER_CLIENT) is None
+
+
+def test_checking_counts_nothing() -> None:
+    throttle = SignInThrottle(failures=3)
+    for _ in range(50):
+        assert throttle.retry_after("maria@example.org", CLIENT) is None
+    _fail(throttle, "maria@example.org", CLIENT, 2)
+    for _ in range(50):
+        assert throttle.retry_after("maria@example.org", CLIENT) is None
+    throttle.failed("maria@example.org", CLIENT)
+    assert throttle.retry_after("maria@example.org", CLIENT) is not None
+
+
+def test_an_account_is_counted_by_its_normalised_email() -> None:
+    throttle = SignInThrottle(failures=3)
+    for spelling in (" Maria@Example.ORG", "maria@example.org\n", "MARIA@EXAMPLE.ORG"):
+        throttle.failed(spelling, f"client {spelling}")
+    assert throttle.retry_after("maria@example.org", "a new client") is not None
+    # Text that is no email counts too, lower-cased.
+    for spelling in ("Not An Email", "not an email", "NOT AN EMAIL  "):
+        throttle.failed(spelling, f"client {spelling}")
+    assert throttle.retry_after("not an email", "a new client") is not None
+    assert throttle.retry_after("not an emai", "a new client") is None
+
+
+def test_a_success_clears_the_account_but_not_the_client() -> None:
+    throttle = SignInThrottle(failures=3)
+    _fail(throttle, "maria@example.org", CLIENT, 3)
+    assert throttle.retry_after("maria@example.org", OTHER_CLIENT) is not None
+    throttle.succeeded(" Maria@Example.org")
+    assert throttle.retry_after("maria@example.org", OTHER_CLIENT) is None
+    # The client that made the three guesses still waits, whichever account it names.
+    assert throttle.retry_after("maria@example.org", CLIENT) is not None
+    assert throttle.retry_after("other@example.org", CLIENT) is not None
+    # And the account starts counting again from nothing.
+    _fail(throttle, "maria@example.org", OTHER_CLIENT, 2)
+    assert throttle.retry_after("maria@example.org", "a third client") is None
+
+
+def test_the_window_passes_and_sign_in_opens_again() -> None:
+    throttle = SignInThrottle(failures=2, window=1)
+    started = time.monotonic()
+    _fail(throttle, "maria@example.org", CLIENT, 2)
+    assert throttle.retry_after("maria@example.org", CLIENT) == 1
+    while throttle.retry_after("maria@example.org", CLIENT) is not None:
+        assert time.monotonic() - started < 5, "still closed long after its one-second window"
+        time.sleep(0.05)
+    assert time.monotonic() - started >= 0.9  # not before the window passed
+    throttle.failed("maria@example.org", CLIENT)  # one failure in a new window: still open
+    assert throttle.retry_after("maria@example.org", CLIENT) is None
+    throttle.failed("maria@example.org", CLIENT)
+    assert throttle.retry_after("maria@example.org", CLIENT) == 1
+
+
+def test_the_wait_runs_from_the_oldest_failure_in_the_window() -> None:
+    throttle = SignInThrottle(failures=2, window=3)
+    throttle.failed("maria@example.org", CLIENT)
+    time.sleep(1.1)
+    throttle.failed("maria@example.org", CLIENT)
+    wait = throttle.retry_after("maria@example.org", CLIENT)
+    assert wait == 2  # 3 s from the first failure, 1.1 s ago, rounded up
+    # Failures while closed add nothing: the wait does not grow.
+    _fail(throttle, "maria@example.org", CLIENT, 5)
+    assert throttle.retry_after("maria@example.org", CLIENT) == 2
+
+
+def test_no_client_address_or_email_is_kept_even_in_memory() -> None:
+    throttle = SignInThrottle()
+    throttle.failed("maria@example.org", CLIENT)
+    throttle.failed("not an email at all", "2001:db8::1")
+    storage = throttle._limiter.storage
+    kept = repr(vars(storage))
+    assert "events" in kept and "account:" in kept and "client:" in kept
+    for text in (CLIENT, "2001:db8::1", "maria", "not an email"):
+        assert text not in kept
+    # Another instance's key hashes the same client to another name.
+    other = SignInThrottle()
+    assert other._client(CLIENT) != throttle._client(CLIENT)
+    assert other._client(CLIENT) == other._client(CLIENT)
+
+
+def test_a_throttle_needs_a_failure_and_a_second() -> None:
+    for failures, window in [(0, 900), (5, 0)]:
+        with pytest.raises(ValueError):
+            SignInThrottle(failures=failures, window=window)
