@@ -3,16 +3,20 @@ migration that makes an email one account (hub/auth/accounts.py, fields.py)."""
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
+import pyotp
 import pytest
 from argon2 import PasswordHasher
 
-from hub.auth.accounts import Accounts, EmailTaken, UnknownAccount
+from hub.auth import totp
+from hub.auth.accounts import Account, Accounts, EmailTaken, UnknownAccount
+from hub.auth.errors import Refused
 from hub.auth.fields import LOCALES, InvalidAccount, check_scope, normalize_email
 from hub.auth.passwords import PasswordRejected, Passwords
 from hub.i18n import LOCALES as HUB_LOCALES
@@ -258,6 +262,20 @@ def test_a_scope_that_does_not_fit_is_refused(
     assert accounts.all() == []
 
 
+def test_a_display_name_is_changed_cleaned(accounts: Accounts) -> None:
+    made = accounts.create("maria@example.org", PASSWORD, role="curator", display_name="Maria")
+    changed = accounts.set_display_name("MARIA@example.org", "  Maria \t Santos ")
+    assert changed.display_name == "Maria Santos"
+    assert accounts.get("maria@example.org") == changed
+    assert changed.credentials_changed == made.credentials_changed  # sessions go on
+    with pytest.raises(InvalidAccount) as refused:
+        accounts.set_display_name("maria@example.org", "x" * 101)
+    assert _refused(refused) == ("display_name", "too_long")
+    assert accounts.get("maria@example.org") == changed
+    with pytest.raises(UnknownAccount):
+        accounts.set_display_name("ghost@example.org", "Ghost")
+
+
 def test_set_role_replaces_role_and_scope(accounts: Accounts) -> None:
     accounts.create("boss@example.org", PASSWORD, role="admin")
     accounts.create("lan@example.org", PASSWORD, role="translator", locales=["vi"])
@@ -448,4 +466,173 @@ def test_nothing_about_readers_or_addresses_is_kept(accounts: Accounts, store: S
         "password_hash",
         "credentials_changed",
         "two_factor",
+        "totp_secret",
+        "totp_step",
     }
+
+
+# -- second factor -----------------------------------------------------------------------------
+
+
+# A secret pyotp takes (16 bytes), but shorter than the 20 the hub makes.
+SHORT_SECRET = base64.b32encode(b"0123456789abcdef").decode().rstrip("=")
+
+
+def _code(secret: str, at: datetime, steps: int = 0) -> str:
+    """The code an authenticator app shows (pyotp's own TOTP, RFC 6238)."""
+    return pyotp.TOTP(secret).at(at, counter_offset=steps)
+
+
+def _enrolled(accounts: Accounts, clock: Clock, email: str = "maria@example.org") -> str:
+    """Make an account with a second factor; its secret."""
+    accounts.create(email, PASSWORD, role="admin")
+    secret = totp.new_secret()
+    accounts.set_two_factor(email, secret, _code(secret, clock.now))
+    clock.now += timedelta(seconds=30)  # the next step: the enrolment code's is used
+    return secret
+
+
+def test_two_factor_is_turned_on_by_a_code_from_the_app(
+    accounts: Accounts, store: Store, clock: Clock
+) -> None:
+    made = accounts.create("maria@example.org", PASSWORD, role="admin")
+    secret = totp.new_secret()
+    before = store.find("accounts")
+    for secret_sent, code in [
+        (secret, _code(secret, clock.now, steps=3)),  # not now
+        (secret, ""),
+        (totp.new_secret(), _code(secret, clock.now)),  # another secret
+        (SHORT_SECRET, _code(SHORT_SECRET, clock.now)),  # 128 bits: not one the hub makes
+        (secret.lower(), _code(secret, clock.now)),
+    ]:
+        with pytest.raises(Refused) as refused:
+            accounts.set_two_factor("maria@example.org", secret_sent, code)
+        assert _refused(refused) == ("otp", "wrong")
+    assert store.find("accounts") == before
+    on = accounts.set_two_factor("maria@example.org", secret, _code(secret, clock.now))
+    assert on.two_factor is True and made.two_factor is False
+    assert on.credentials_changed == made.credentials_changed  # the session enrolling goes on
+    doc = store.find_one("accounts", email="maria@example.org")
+    assert doc is not None
+    assert (doc["totp_secret"], doc["totp_step"]) == (secret, int(clock.now.timestamp()) // 30)
+    assert secret not in repr(on)  # the Account the web layer holds has no secret
+    with pytest.raises(UnknownAccount):
+        accounts.set_two_factor("ghost@example.org", secret, _code(secret, clock.now))
+
+
+def test_with_two_factor_a_sign_in_needs_a_current_code(accounts: Accounts, clock: Clock) -> None:
+    secret = _enrolled(accounts, clock)
+    for otp in (None, "", "000000" if _code(secret, clock.now) != "000000" else "111111"):
+        assert accounts.authenticate("maria@example.org", PASSWORD, otp) is None
+    assert accounts.authenticate("maria@example.org", PASSWORD, _code(secret, clock.now, 2)) is None
+    assert accounts.authenticate("maria@example.org", OTHER, _code(secret, clock.now)) is None
+    signed_in = accounts.authenticate("maria@example.org", PASSWORD, _code(secret, clock.now))
+    assert signed_in is not None and signed_in.two_factor is True
+
+
+def test_a_code_signs_in_once(accounts: Accounts, clock: Clock) -> None:
+    secret = _enrolled(accounts, clock)
+    code = _code(secret, clock.now)
+    assert accounts.authenticate("maria@example.org", PASSWORD, code) is not None
+    assert accounts.authenticate("maria@example.org", PASSWORD, code) is None  # replayed
+    # Still within its window 30 s on, and still refused; so is the step before it.
+    clock.now += timedelta(seconds=30)
+    assert accounts.authenticate("maria@example.org", PASSWORD, code) is None
+    assert (
+        accounts.authenticate("maria@example.org", PASSWORD, _code(secret, clock.now, -2)) is None
+    )
+    # The next step's code signs in.
+    assert (
+        accounts.authenticate("maria@example.org", PASSWORD, _code(secret, clock.now)) is not None
+    )
+
+
+def test_the_code_that_turned_two_factor_on_cannot_sign_in(
+    accounts: Accounts, clock: Clock
+) -> None:
+    accounts.create("maria@example.org", PASSWORD, role="admin")
+    secret = totp.new_secret()
+    code = _code(secret, clock.now)
+    accounts.set_two_factor("maria@example.org", secret, code)
+    assert accounts.authenticate("maria@example.org", PASSWORD, code) is None
+
+
+def test_two_sign_ins_racing_with_one_code_let_one_in(
+    accounts: Accounts, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    secret = _enrolled(accounts, clock)
+    code = _code(secret, clock.now)
+    verify = accounts.passwords.verify
+    inner: list[Account | None] = []
+
+    def verify_while_another_signs_in(encoded: str | None, password: str) -> bool:
+        result = verify(encoded, password)
+        if not inner:  # the other request reads, checks and writes in between
+            inner.append(None)
+            inner[0] = accounts.authenticate("maria@example.org", PASSWORD, code)
+        return result
+
+    monkeypatch.setattr(accounts.passwords, "verify", verify_while_another_signs_in)
+    assert accounts.authenticate("maria@example.org", PASSWORD, code) is None
+    assert inner[0] is not None
+
+
+def test_a_wrong_code_costs_the_same_work_and_tells_nothing(
+    store: Store, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hasher = CountingHasher(time_cost=1, memory_cost=8, parallelism=1)
+    accounts = Accounts(store, Passwords(hasher), clock=clock)
+    secret = _enrolled(accounts, clock)
+    accounts.create("plain@example.org", PASSWORD, role="curator")
+    checks: list[str] = []
+    verify = totp.verify
+
+    def counted(secret: str, code: str, *, after_step: int | None, at: datetime) -> int | None:
+        checks.append(code)
+        return verify(secret, code, after_step=after_step, at=at)
+
+    monkeypatch.setattr(totp, "verify", counted)
+    code = _code(secret, clock.now)
+    wrong = "000000" if code != "000000" else "111111"
+    before = store.find("accounts")
+    for email, password, otp in [
+        ("maria@example.org", PASSWORD, wrong),  # right password, wrong code
+        ("maria@example.org", PASSWORD, None),  # right password, no code
+        ("maria@example.org", OTHER, code),  # wrong password, right code
+        ("maria@example.org", OTHER, wrong),
+        ("nobody@example.org", PASSWORD, code),
+        ("plain@example.org", OTHER, code),
+    ]:
+        CountingHasher.calls = 0
+        checks.clear()
+        assert accounts.authenticate(email, password, otp) is None
+        # One argon2 verification and one code check every time: nothing returns early.
+        assert (CountingHasher.calls, checks) == (1, [otp or ""]), (email, password, otp)
+    assert store.find("accounts") == before  # the right code was not used up by a failure
+    CountingHasher.calls = 0
+    checks.clear()
+    assert accounts.authenticate("maria@example.org", PASSWORD, code) is not None
+    assert (CountingHasher.calls, checks) == (1, [code])
+    # An account without a second factor ignores a code sent along.
+    assert accounts.authenticate("plain@example.org", PASSWORD, "123456") is not None
+
+
+def test_a_disabled_account_with_two_factor_cannot_sign_in(
+    accounts: Accounts, clock: Clock
+) -> None:
+    secret = _enrolled(accounts, clock, "maria@example.org")
+    accounts.create("boss@example.org", PASSWORD, role="admin")
+    accounts.disable("maria@example.org")
+    assert accounts.authenticate("maria@example.org", PASSWORD, _code(secret, clock.now)) is None
+
+
+def test_two_factor_is_turned_off(accounts: Accounts, store: Store, clock: Clock) -> None:
+    secret = _enrolled(accounts, clock)
+    off = accounts.clear_two_factor("MARIA@example.org")
+    assert off.two_factor is False
+    doc = store.find_one("accounts", email="maria@example.org")
+    assert doc is not None and (doc["totp_secret"], doc["totp_step"]) == (None, None)
+    assert accounts.authenticate("maria@example.org", PASSWORD) is not None
+    assert secret not in repr(store.find("accounts"))
+    with pytest.raises(UnknownAccount):
+        accounts.clear_two_factor("ghost@example.org")

@@ -1,8 +1,8 @@
-"""Console accounts, roles and scopes, passwords, server-side sessions, invitation links
-and sign-in throttling."""
+"""Console accounts and roles, passwords, sessions, invitation links, throttling and TOTP."""
 
 from __future__ import annotations
 
+from hub.auth import totp
 from hub.auth.accounts import Account, Accounts, EmailTaken, UnknownAccount
 from hub.auth.errors import Refused
 from hub.auth.fields import LOCALES, ROLES, InvalidAccount, check_scope, normalize_email
@@ -32,4 +32,5 @@ __all__ = [
     "check_password",
     "check_scope",
     "normalize_email",
+    "totp",
 ]

@@ -13,12 +13,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from hub.auth import totp
 from hub.auth.errors import Refused
 from hub.auth.fields import InvalidAccount, check_scope, clean_display_name, normalize_email
 from hub.auth.passwords import Passwords, check_password
 from hub.store.base import Conflict, Store
 
 TABLE = "accounts"
+# Checked against when there is no second factor, for the same work as when there is one.
+_NO_SECRET = totp.new_secret()
 
 
 class EmailTaken(Refused):
@@ -146,6 +149,9 @@ class Accounts:
             "password_hash": password_hash,
             "credentials_changed": _marker(),
             "two_factor": False,
+            "totp_secret": None,
+            # The last time step whose code signed in (or confirmed the secret): replays refused.
+            "totp_step": None,
         }
         try:
             doc["id"] = self.store.insert(TABLE, doc)
@@ -179,6 +185,12 @@ class Accounts:
         changes = {"role": role, "corridors": list(kept_corridors), "locales": list(kept_locales)}
         return self._change(doc, changes)
 
+    def set_display_name(self, email: str, display_name: str) -> Account:
+        """Give an account a new display name (cleaned; InvalidAccount when too long or with
+        control characters)."""
+        doc = self._require(email)
+        return self._change(doc, {"display_name": clean_display_name(display_name)})
+
     def set_password(self, email: str, password: str) -> Account:
         """Set a new password (policy-checked: PasswordRejected) and end the account's
         sessions."""
@@ -199,29 +211,66 @@ class Accounts:
 
     # -- signing in ----------------------------------------------------------------------------
 
-    def authenticate(self, email: str, password: str) -> Account | None:
-        """The active account with this email and password, its sign-in time recorded, or None.
+    def authenticate(self, email: str, password: str, otp: str | None = None) -> Account | None:
+        """The active account with this email and password (and, when it has a second factor,
+        a current TOTP code `otp` not used before), its sign-in time recorded, or None.
 
-        An unknown or malformed email, a wrong password, an account without a password and a
-        disabled account all give None after the same work (one argon2 verification), so
-        neither the answer nor its time tells whether the email has an account. A hash made
-        with old parameters is redone. A password change or disabling that lands while this
-        runs wins: the sign-in then gives None."""
+        An unknown or malformed email, a wrong password, an account without a password, a
+        disabled account and a missing, wrong or used code all give None after the same work
+        (one argon2 verification, then a TOTP check), so neither the answer nor its time tells
+        whether the email has an account or the password was right. A hash made with old
+        parameters is redone. A password change or disabling that lands while this runs wins,
+        and so does another sign-in with the same code: this one then gives None."""
         try:
             doc = self._find(email)
         except InvalidAccount:
             doc = None
         encoded = doc["password_hash"] if doc else None
-        if not self.passwords.verify(encoded, password) or doc is None or not doc["active"]:
+        password_ok = self.passwords.verify(encoded, password)
+        two_factor = bool(doc and doc.get("two_factor"))
+        # Checked whatever the password gave and whether the account has a second factor (with
+        # a secret no account has), so that nothing before the answer depends on either.
+        last_step = doc.get("totp_step") if doc and two_factor else None
+        step = totp.verify(
+            doc["totp_secret"] if doc and two_factor else _NO_SECRET,
+            otp or "",
+            after_step=last_step,
+            at=self.clock(),
+        )
+        if not password_ok or doc is None or not doc["active"] or (two_factor and step is None):
             return None
         changes: dict[str, Any] = {"last_sign_in": self._now()}
         if encoded is not None and self.passwords.needs_rehash(encoded):
             changes["password_hash"] = self.passwords.hash(password)
         # Disabling renews the marker too: a change of either kind since the read refuses this.
         expect = {"password_hash": encoded, "credentials_changed": doc["credentials_changed"]}
+        if two_factor:
+            # The step is used up: the same code (or an older one) never signs in again, even
+            # by a request racing this one (its `expect` then fails).
+            changes["totp_step"] = step
+            expect |= {"two_factor": True, "totp_step": last_step}
         if not self.store.update(TABLE, doc["id"], changes, expect=expect):
             return None
         return Account.from_document({**doc, **changes})
+
+    # -- second factor -------------------------------------------------------------------------
+
+    def set_two_factor(self, email: str, secret: str, code: str) -> Account:
+        """Turn on the TOTP second factor with a new secret, once `code` shows the person's app
+        has it (Refused("otp", "wrong") otherwise, and for a secret the hub did not make).
+
+        The confirming code's step counts as used: it cannot also sign in."""
+        doc = self._require(email)
+        step = totp.verify(secret, code, after_step=None, at=self.clock())
+        if not totp.valid_secret(secret) or step is None:
+            raise Refused("otp", "wrong", "the code does not match: check the app's time and retry")
+        changes = {"two_factor": True, "totp_secret": secret, "totp_step": step}
+        return self._change(doc, changes)
+
+    def clear_two_factor(self, email: str) -> Account:
+        """Turn off an account's second factor (its secret is deleted)."""
+        doc = self._require(email)
+        return self._change(doc, {"two_factor": False, "totp_secret": None, "totp_step": None})
 
     # -- helpers -------------------------------------------------------------------------------
 
