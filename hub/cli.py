@@ -1,4 +1,5 @@
-"""The `hub` command: serve the app, check the content, print revisions."""
+"""The `hub` command: serve the app, check the content, print revisions, back up the store,
+manage console accounts and export the audit log."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from hub.cli_users import add_commands
 from hub.content import load_library
 from hub.content.markdown import FrontMatterError, revision, split_front_matter
 from hub.settings import Settings, SettingsError
@@ -110,6 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     back.add_argument("dest", help="new or empty folder to write hub.json into")
     back.set_defaults(func=_backup)
+    add_commands(commands)
     return parser
 
 
