@@ -312,6 +312,23 @@ def test_a_forced_reset_ends_sessions_and_the_link_sets_a_new_password(
     assert sessions.resume(between) is None
 
 
+def test_revoke_ends_an_account_s_unused_link_only(
+    invitations: Invitations, accounts: Accounts, invited: Account, store: Store
+) -> None:
+    boss = accounts.get("boss@example.org")
+    assert boss is not None
+    boss_token = invitations.issue(boss, kind="reset", by="cli:root")
+    invitations.accept(invitations.issue(invited, kind="invite", by="cli:root"), PASSWORD)
+    pending = invitations.issue(invited, kind="reset", by="cli:root")
+    assert invitations.revoke(invited.id) == 1
+    with pytest.raises(InvitationInvalid) as refused:
+        invitations.accept(pending, OTHER)
+    assert _reason(refused) == ("token", "invalid")
+    assert store.count("invitations", account_id=invited.id) == 1  # the used one stays
+    assert invitations.peek(boss_token)[1] == boss
+    assert invitations.revoke(invited.id) == 0
+
+
 def test_only_two_kinds(invitations: Invitations, invited: Account) -> None:
     with pytest.raises(ValueError):
         invitations.issue(invited, kind="welcome", by="boss@example.org")

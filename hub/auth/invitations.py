@@ -132,6 +132,11 @@ class Invitations:
             raise InvitationInvalid("invalid")
         return changed
 
+    def revoke(self, account_id: str) -> int:
+        """Make an account's unused link stop working (its password was set another way, e.g.
+        `hub users reset-password`); how many were deleted."""
+        return self.store.delete_where(TABLE, account_id=account_id, used=None)
+
     def purge(self) -> int:
         """Delete the links that can no longer be used (used or expired); how many."""
         now = _format(self._now())
