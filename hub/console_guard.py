@@ -6,6 +6,22 @@ What it finds is put in the scope under the names below for views and templates.
 
 from __future__ import annotations
 
+import hmac
+import secrets
+from collections.abc import Awaitable, Callable
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+import anyio.to_thread
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from hub.auth import Account
+from hub.auth.sessions import Session, Sessions
+from hub.canonical import location
+from hub.preferences import LOCALE_COOKIE
+
 # Paths of the consoles and of signing in: never cached (response cache, service worker).
 CONSOLE_PREFIXES = ("/login", "/logout", "/invitation", "/account", "/admin", "/leaders")
 
@@ -15,3 +31,261 @@ SESSION = "hub.session"  # hub.auth.sessions.Session, or None
 CSRF = "hub.csrf"  # the token this request's forms must carry (str)
 CONSOLE_LOCALE = "hub.console_locale"  # the console's locale code (str)
 NEEDS_TWO_FACTOR = "hub.needs_two_factor"  # an admin who must set up TOTP first (bool)
+TOKEN = "hub.session_token"  # the session cookie's value as sent (str), or None
+
+# Cookies.
+SESSION_COOKIE = "hub_session"
+CSRF_COOKIE = "hub_csrf"  # double-submit token of a browser nobody is signed in on
+CONSOLE_LOCALE_COOKIE = "hub_console_locale"
+LOCALE_COOKIE_MAX_AGE = 365 * 24 * 3600
+
+# The form field every unsafe console request carries.
+CSRF_FIELD = "csrf_token"
+# The detail of the 403 a refused form gets: the error page explains it in words.
+FORM_REFUSED = "form refused"
+# Console forms hold a few short fields; nothing larger is read.
+MAX_BODY = 64 * 1024
+MAX_SESSION_COOKIES = 3
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# What a browser says of a request its own page made (Fetch Metadata); "none" is a typed URL.
+SAME_SITE_FETCHES = frozenset({"same-origin", "none"})
+
+ErrorHandler = Callable[[Request, Exception], Awaitable[Response]]
+
+
+def console_path(scope: Scope) -> bool:
+    """Whether the request's path (after any root path) is a console path."""
+    path: str = scope["path"]
+    # Inside a Mount, root_path has the mount's path added; app_root_path is the server's.
+    root: str = scope.get("app_root_path", scope.get("root_path", ""))
+    if root and path.startswith(root + "/"):
+        path = path[len(root) :]
+    return any(path == prefix or path.startswith(prefix + "/") for prefix in CONSOLE_PREFIXES)
+
+
+def cookies(scope: Scope, names: tuple[str, ...]) -> dict[str, list[str]]:
+    """The values of the named cookies of a request, from every Cookie header, in order (a
+    browser sends two of one name when they differ in domain or path)."""
+    parts = [value.decode("latin-1") for name, value in scope["headers"] if name == b"cookie"]
+    found: dict[str, list[str]] = {}
+    # Split by hand as hub.reading does: http.cookies' unquoting is slow on hostile values.
+    for pair in ";".join(parts).split(";"):
+        name, sep, value = pair.partition("=")
+        name = name.strip()
+        if sep and name in names:
+            found.setdefault(name, []).append(value.strip())
+    return found
+
+
+def cookie_header(
+    name: str, value: str, *, secure: bool, max_age: int | None = None, session: bool = True
+) -> tuple[bytes, bytes]:
+    """A raw Set-Cookie header for a console cookie: HttpOnly, SameSite=Strict, Path=/.
+
+    `session` cookies have no Max-Age (they go when the browser closes); `max_age=0` deletes."""
+    carrier = Response()
+    carrier.set_cookie(
+        name,
+        value,
+        max_age=max_age if max_age is not None or session else None,
+        path="/",
+        httponly=True,
+        samesite="strict",
+        secure=secure,
+    )
+    return next((n, v) for n, v in carrier.raw_headers if n == b"set-cookie")
+
+
+def set_session_cookie(response: Response, token: str, *, secure: bool) -> None:
+    """Give the browser its new session (a cookie without Max-Age: the server ends it)."""
+    response.raw_headers.append(cookie_header(SESSION_COOKIE, token, secure=secure))
+
+
+def clear_session_cookie(response: Response, *, secure: bool) -> None:
+    """Tell the browser to forget its session cookie."""
+    response.raw_headers.append(cookie_header(SESSION_COOKIE, "", secure=secure, max_age=0))
+
+
+class ConsoleGuard:
+    """Resumes the session, checks every unsafe request's origin and CSRF token, picks the
+    console's locale, and makes every console response `Cache-Control: no-store`.
+
+    `handler` renders a refusal (HTTPException 403 or 413) as the app's error page does."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        handler: ErrorHandler,
+        secure: bool = False,
+        require_2fa: bool = False,
+    ) -> None:
+        self.app = app
+        self.handler = handler
+        self.secure = secure
+        self.require_2fa = require_2fa
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not console_path(scope):
+            await self.app(scope, receive, send)
+            return
+        set_cookies: list[tuple[bytes, bytes]] = []
+
+        async def send_no_store(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                raw = [(n, v) for n, v in message.get("headers", []) if n != b"cache-control"]
+                raw.append((b"cache-control", b"no-store"))
+                raw.extend(set_cookies)
+                message = {**message, "headers": raw}
+            await send(message)
+
+        found = cookies(scope, (SESSION_COOKIE, CSRF_COOKIE, CONSOLE_LOCALE_COOKIE, LOCALE_COOKIE))
+        redirect = self._locale(scope, found, set_cookies)
+        if redirect is not None:
+            await _redirect(redirect, send_no_store)
+            return
+        await self._session(scope, found, set_cookies)
+        if scope["method"] not in SAFE_METHODS:
+            refusal, receive = await self._check_form(scope, receive)
+            if refusal is not None:
+                response = await self.handler(Request(scope, receive), refusal)
+                await response(scope, receive, send_no_store)
+                return
+        await self.app(scope, receive, send_no_store)
+
+    def _locale(
+        self, scope: Scope, found: dict[str, list[str]], set_cookies: list[tuple[bytes, bytes]]
+    ) -> str | None:
+        """Set scope[CONSOLE_LOCALE]; for a GET with ?lang=, the URL to redirect to."""
+        codes: tuple[str, ...] = scope["app"].state.i18n.codes
+        query = parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
+        if scope["method"] == "GET" and any(name == "lang" for name, _ in query):
+            chosen = next(value for name, value in reversed(query) if name == "lang").lower()
+            if chosen in codes:
+                set_cookies.append(
+                    cookie_header(
+                        CONSOLE_LOCALE_COOKIE,
+                        chosen,
+                        secure=self.secure,
+                        max_age=LOCALE_COOKIE_MAX_AGE,
+                    )
+                )
+            rest = urlencode([(name, value) for name, value in query if name != "lang"])
+            return location(scope["path"], rest.encode("latin-1"))
+        for name in (CONSOLE_LOCALE_COOKIE, LOCALE_COOKIE):
+            code = next(iter(found.get(name, [])), "").lower()
+            if code in codes:
+                scope[CONSOLE_LOCALE] = code
+                return None
+        accept = Request(scope).headers.get("accept-language", "")
+        scope[CONSOLE_LOCALE] = scope["app"].state.i18n.negotiate(accept)
+        return None
+
+    async def _session(
+        self, scope: Scope, found: dict[str, list[str]], set_cookies: list[tuple[bytes, bytes]]
+    ) -> None:
+        """Set the session's scope keys (nobody signed in: a pre-session CSRF token)."""
+        # A cookie of the same name set for a parent domain must not hide the real one: each
+        # is tried (a few at most).
+        tokens = [value for value in found.get(SESSION_COOKIE, []) if value][:MAX_SESSION_COOKIES]
+        resumed: tuple[Session, Account] | None = None
+        token: str | None = None
+        if tokens:
+            sessions: Sessions = scope["app"].state.sessions
+            for token in tokens:
+                resumed = await anyio.to_thread.run_sync(sessions.resume, token)
+                if resumed is not None:
+                    break
+            else:
+                set_cookies.append(cookie_header(SESSION_COOKIE, "", secure=self.secure, max_age=0))
+        scope[TOKEN] = token if resumed is not None else None
+        if resumed is not None:
+            session, account = resumed
+            scope[SESSION] = session
+            scope[ACCOUNT] = account
+            scope[CSRF] = session.csrf_token
+            scope[NEEDS_TWO_FACTOR] = (
+                self.require_2fa and account.role == "admin" and not account.two_factor
+            )
+            return
+        scope[SESSION] = scope[ACCOUNT] = None
+        scope[NEEDS_TWO_FACTOR] = False
+        csrf = next(iter(found.get(CSRF_COOKIE, [])), "")
+        if len(csrf) < 32:
+            csrf = secrets.token_urlsafe(32)
+            set_cookies.append(cookie_header(CSRF_COOKIE, csrf, secure=self.secure))
+        scope[CSRF] = csrf
+
+    async def _check_form(
+        self, scope: Scope, receive: Receive
+    ) -> tuple[HTTPException | None, Receive]:
+        """A refusal for a request from another site or without the right token, or None and
+        a `receive` that replays the body read."""
+        headers = Request(scope).headers
+        fetch_site = headers.get("sec-fetch-site")
+        if fetch_site is not None and fetch_site.lower() not in SAME_SITE_FETCHES:
+            return HTTPException(403, FORM_REFUSED), receive
+        origin = headers.get("origin")
+        # "null" is what a browser sends for every form of a page whose referrer policy is
+        # no-referrer (the hub's): it says nothing, so the token and Sec-Fetch-Site decide.
+        if origin is not None and origin != "null":
+            host = headers.get("host", "").lower()
+            if urlsplit(origin).netloc.lower() != host or not host:
+                return HTTPException(403, FORM_REFUSED), receive
+        length = headers.get("content-length", "0")
+        if not length.isdigit() or int(length) > MAX_BODY:
+            return HTTPException(413), receive
+        chunks: list[bytes] = []
+        size = 0
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":
+                return HTTPException(400), receive
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > MAX_BODY:
+                return HTTPException(413), receive
+            chunks.append(chunk)
+            more = message.get("more_body", False)
+        body = b"".join(chunks)
+        sent = _form_token(headers.get("content-type", ""), body)
+        expected: str = scope[CSRF]
+        if sent is None or not hmac.compare_digest(sent.encode(), expected.encode()):
+            return HTTPException(403, FORM_REFUSED), receive
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        return None, replay
+
+
+def _form_token(content_type: str, body: bytes) -> str | None:
+    """The csrf_token field of a URL-encoded form (the only kind console forms send)."""
+    if content_type.split(";", 1)[0].strip().lower() != "application/x-www-form-urlencoded":
+        return None
+    try:
+        text = body.decode("ascii")
+    except UnicodeDecodeError:
+        # Not ASCII: not what a browser sends, which percent-encodes every field.
+        return None
+    values = [
+        value for name, value in parse_qsl(text, keep_blank_values=True) if name == CSRF_FIELD
+    ]
+    return values[0] if len(values) == 1 else None
+
+
+async def _redirect(target: str, send: Send) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 303,
+            "headers": [(b"location", target.encode("ascii")), (b"content-length", b"0")],
+        }
+    )
+    await send({"type": "http.response.body", "body": b""})

@@ -19,6 +19,7 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hub import encoding
+from hub.console_guard import console_path
 from hub.reading import Key, reading_of
 from hub.remember import PAGE_LOCALE
 from hub.settings import RESPONSE_CACHE_BYTES
@@ -60,7 +61,8 @@ class ResponseCache:
         self.day = dt.date.today()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "GET":
+        # A console page is one person's: never looked up, never kept.
+        if scope["type"] != "http" or scope["method"] != "GET" or console_path(scope):
             await self.app(scope, receive, send)
             return
         today = dt.date.today()

@@ -191,10 +191,19 @@ async function asset(request) {
   return response;
 }
 
+// The consoles and signing in (hub/console_guard.py's CONSOLE_PREFIXES): one person's pages,
+// left to the network untouched, never copied into a cache on the phone.
+const CONSOLE_PREFIXES = ["/login", "/logout", "/invitation", "/account", "/admin", "/leaders"];
+
+function isConsole(url) {
+  return CONSOLE_PREFIXES.some((prefix) => url.pathname === prefix || url.pathname.startsWith(prefix + "/"));
+}
+
 self.addEventListener("fetch", (event) => {
   const request = event.request;
   const url = new URL(request.url);
   if (request.method !== "GET" || url.origin !== self.location.origin) return;
+  if (isConsole(url)) return;
   if (url.pathname === "/sw.js" || url.pathname.endsWith("/clear")) return;
   if (url.pathname.startsWith("/static/")) {
     event.respondWith(asset(request));
