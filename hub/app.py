@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from pathlib import Path
 
 from starlette.applications import Starlette
@@ -12,7 +14,13 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 
 from hub import __version__
+from hub.audit import AuditLog
+from hub.auth import Accounts
+from hub.auth.invitations import Invitations
+from hub.auth.sessions import Sessions
+from hub.auth.throttle import SignInThrottle
 from hub.canonical import Canonical
+from hub.console_guard import ConsoleGuard
 from hub.content.cache import ContentCache
 from hub.content.loader import load_tree
 from hub.content.search import build_indexes
@@ -86,6 +94,25 @@ def create_app(settings: Settings | None = None) -> Starlette:
             app.state.version, assets, library.site.locales
         )
         app.state.store = store
+        accounts = Accounts(store)
+        app.state.accounts = accounts
+        app.state.sessions = Sessions(
+            store,
+            accounts,
+            idle=timedelta(minutes=settings.session_idle_minutes),
+            lifetime=timedelta(hours=settings.session_max_hours),
+        )
+        # Sessions that ended while the hub was stopped: nothing would delete them otherwise
+        # until their cookie came back.
+        app.state.sessions.purge()
+        app.state.invitations = Invitations(store, accounts)
+        app.state.throttle = SignInThrottle(
+            failures=settings.signin_failures, window=settings.signin_window_seconds
+        )
+        app.state.audit = AuditLog(store)
+        # Derives each session's offered TOTP secret (hub/views/console/account.py); a new one
+        # each start only means an enrolment under way is offered a new code.
+        app.state.enrolment_key = secrets.token_bytes(32)
         log.info(
             "content: %d articles, %d services, %d problems",
             len(library.articles),
@@ -108,6 +135,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Middleware(ServerErrors, handler=server_error, debug=settings.debug),
             Middleware(Canonical),
             Middleware(HeadAsGet),
+            Middleware(
+                ConsoleGuard,
+                handler=http_error,
+                secure=settings.https_only,
+                require_2fa=settings.require_2fa,
+            ),
             Middleware(RememberLocale, secure=settings.https_only),
             Middleware(ResponseCache, max_bytes=settings.response_cache_bytes),
             Middleware(Encoding),

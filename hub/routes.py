@@ -5,8 +5,8 @@ from __future__ import annotations
 from starlette.routing import BaseRoute, Mount, Route, Router
 from starlette.types import ASGIApp
 
-from hub.views import offline, public
-from hub.views.console import admin, leaders
+from hub.views import offline, public, signin
+from hub.views.console import account, admin, leaders
 
 
 def build_routes(static_app: ASGIApp) -> list[BaseRoute]:
@@ -26,6 +26,21 @@ def build_routes(static_app: ASGIApp) -> list[BaseRoute]:
                 Route("/packs/{locale}.json", offline.pack, name="pack"),
             ],
         ),
+        # Signing in and each person's own account (hub/console_guard.py: no cache, CSRF).
+        Route("/login", signin.login, methods=["GET", "POST"], name="login"),
+        Route("/logout", signin.logout, methods=["POST"], name="logout"),
+        Route("/invitation", signin.invitation, methods=["GET", "POST"], name="invitation"),
+        Route("/account", account.account, name="account"),
+        Route("/account/name", account.name, methods=["POST"], name="account_name"),
+        Route("/account/password", account.password, methods=["POST"], name="account_password"),
+        Route("/account/sessions", account.end_sessions, methods=["POST"], name="account_sessions"),
+        Route(
+            "/account/two-factor",
+            account.two_factor,
+            methods=["GET", "POST"],
+            name="account_two_factor",
+        ),
+        Route("/account/two-factor/qr.svg", account.two_factor_qr, name="account_two_factor_qr"),
         # The consoles (hub/console_guard.py keeps them out of every cache).
         Mount("/admin", routes=admin.ROUTES, name="admin"),
         Mount("/leaders", routes=leaders.ROUTES, name="leaders"),

@@ -9,9 +9,11 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
+from hub.console_guard import CONSOLE_LOCALE, FORM_REFUSED, console_path
 from hub.i18n import I18n
 from hub.middleware import loggable
 from hub.reading import reading_of
+from hub.views.console.page import console_page
 from hub.views.render import render
 
 log = logging.getLogger(__name__)
@@ -29,7 +31,12 @@ def _error_locale(request: Request) -> str:
     return i18n.negotiate(request.headers.get("accept-language", ""))
 
 
-def _error_page(request: Request, status_code: int) -> Response:
+def _error_page(request: Request, status_code: int, detail: str = "") -> Response:
+    if console_path(request.scope):
+        # In the console's own locale, with its header: a refused form or page is no reader's.
+        request.scope.setdefault(CONSOLE_LOCALE, _error_locale(request))
+        context = {"status_code": status_code, "form_refused": detail == FORM_REFUSED}
+        return console_page(request, "console/error.html", context, status_code)
     request.scope["hub.locale"] = _error_locale(request)
     response = render(request, "error.html", {"status_code": status_code}, status_code)
     response.headers["cache-control"] = "no-store"
@@ -41,7 +48,7 @@ async def http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     if exc.status_code in (204, 304):
         return Response(status_code=exc.status_code, headers=exc.headers)
-    response = _error_page(request, exc.status_code)
+    response = _error_page(request, exc.status_code, exc.detail)
     if exc.headers:
         response.headers.update(exc.headers)
     return response

@@ -1,17 +1,35 @@
 """`console_page`: a console template rendered in the console's locale with what
-console/base.html reads (the account, the roles it holds, the CSRF token)."""
+console/base.html reads (the account, the roles it holds, the CSRF token); and the
+translated words for what a console form refuses."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
-from hub.auth import Account
+from hub.auth import Account, Refused
 from hub.console_guard import ACCOUNT, CONSOLE_LOCALE, CSRF
+from hub.i18n import I18n
 from hub.views.console.access import HOLDS
 from hub.views.render import render
+
+Gettext = Callable[..., Markup]
+
+
+def console_locale(request: Request) -> str:
+    """The console's locale for this request (hub/console_guard.py chose it)."""
+    return str(request.scope.get(CONSOLE_LOCALE, "en"))
+
+
+def gettext(request: Request) -> Gettext:
+    """The templates' `_` in the console's locale, for messages a view builds."""
+    i18n: I18n = request.app.state.i18n
+    translate: Gettext = i18n.gettext_callables(console_locale(request))["gettext"]
+    return translate
 
 
 def console_page(
@@ -19,7 +37,7 @@ def console_page(
 ) -> HTMLResponse:
     """Render `template` (under console/) for this request; never stored by any cache."""
     scope = request.scope
-    scope["hub.locale"] = scope.get(CONSOLE_LOCALE, "en")
+    scope["hub.locale"] = console_locale(request)
     account: Account | None = scope.get(ACCOUNT)
     page = {
         "account": account,
@@ -30,3 +48,52 @@ def console_page(
     response = render(request, template, page, status_code)
     response.headers["cache-control"] = "no-store"
     return response
+
+
+def refusal(request: Request, refused: Refused) -> Markup:
+    """What a console form says, in the console's locale, of a value the domain refused."""
+    _ = gettext(request)
+    reason = refused.reason
+    if refused.field == "password":
+        if reason == "too_short":
+            return _("A password needs at least %(num)s characters.", num=_limit(refused, 12))
+        if reason == "too_long":
+            return _("A password may have at most %(num)s characters.", num=_limit(refused, 1024))
+        if reason == "personal":
+            return _("A password must not be made of your email address or name.")
+        if reason == "common":
+            return _("This password is too common or too easy to guess. Try a longer phrase.")
+    if refused.field == "email":
+        if reason == "taken":
+            return _("An account with this email address already exists.")
+        if reason == "unknown":
+            return _("No account has this email address.")
+        return _("This is not an email address.")
+    if refused.field == "display_name":
+        if reason == "too_long":
+            return _("A name may have at most 100 characters.")
+        return _("A name cannot hold control characters.")
+    if refused.field == "role" and reason == "last_admin":
+        return _("This is the only active admin: another admin is needed first.")
+    if refused.field == "corridors":
+        if reason == "required":
+            return _("A peer leader needs at least one corridor.")
+        if reason == "not_allowed":
+            return _("Only peer leaders have corridors.")
+        return _("This is not a corridor of the hub: %(value)s", value=refused.value or "")
+    if refused.field == "locales":
+        if reason == "required":
+            return _("This role needs at least one language.")
+        if reason == "not_allowed":
+            return _("This role has no languages to choose.")
+        return _("This is not a language of the hub: %(value)s", value=refused.value or "")
+    if refused.field == "otp":
+        return _("That code is not right. Enter the code your app shows now.")
+    if refused.field == "token":
+        return _("This link cannot be used.")
+    return _("This value cannot be used.")
+
+
+def _limit(refused: Refused, default: int) -> int:
+    limit = getattr(refused, "limit", None)
+    return limit if isinstance(limit, int) else default
