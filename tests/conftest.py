@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import logging
+import re
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
+import httpx2 as httpx
 import pytest
 from starlette.testclient import TestClient
 
@@ -111,3 +114,118 @@ def set_corridor(client: TestClient, origin: str, destination: str) -> None:
         "/en/corridor", params={"from": origin, "to": destination}, follow_redirects=False
     )
     assert response.status_code == 303
+
+
+# -- The consoles ------------------------------------------------------------------------------
+
+# A password the policy takes (12+ characters, zxcvbn score 3 or more, not the email or name).
+CONSOLE_PASSWORD = "violet harbour lantern 47"
+# One account of each role, made by `console_client`: role -> (email, corridors, locales).
+CONSOLE_ACCOUNTS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
+    "admin": ("admin@hub.example", (), ()),
+    "curator": ("curator@hub.example", (), ()),
+    "translator": ("translator@hub.example", (), ("th",)),
+    "leader": ("leader@hub.example", ("PH-HK",), ("en", "fil")),
+}
+CSRF_INPUT = re.compile(r'<input type="hidden" name="csrf_token" value="([^"]+)">')
+
+
+def add_console_accounts(client: TestClient) -> dict[str, str]:
+    """Create CONSOLE_ACCOUNTS through the app's Accounts; role -> email."""
+    accounts = client.app.state.accounts  # type: ignore[attr-defined]
+    for role, (email, corridors, locales) in CONSOLE_ACCOUNTS.items():
+        if accounts.get(email) is None:
+            accounts.create(
+                email,
+                CONSOLE_PASSWORD,
+                role=role,
+                display_name=f"Test {role}",
+                corridors=corridors,
+                locales=locales,
+            )
+    return {role: email for role, (email, _, _) in CONSOLE_ACCOUNTS.items()}
+
+
+@pytest.fixture(scope="session")
+def console_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data folder left by an app that made CONSOLE_ACCOUNTS and stopped: copied for each
+    console test, it saves the cold start (content cache, static files) and the hashing."""
+    data_dir = tmp_path_factory.mktemp("console-data")
+    with TestClient(create_app(Settings(data_dir=data_dir))) as test_client:
+        add_console_accounts(test_client)
+    return data_dir
+
+
+@pytest.fixture
+def make_console_client(tmp_path: Path, console_data: Path) -> Iterator[ClientFactory]:
+    """Start the real app with settings of the test's choosing (`require_2fa=True`, ...) and
+    one account of each role (CONSOLE_ACCOUNTS); every client is closed afterwards.
+
+    `base_url="https://testserver"` goes with `https_only=True`: the client then sends the
+    Secure cookies back. Each client has a data folder of its own, a copy of `console_data`."""
+    opened: list[TestClient] = []
+
+    def factory(*, base_url: str = "http://testserver", **overrides: Any) -> TestClient:
+        data_dir = tmp_path / ("console" if not opened else f"console-{len(opened) + 1}")
+        shutil.copytree(console_data, data_dir)
+        settings = Settings(data_dir=data_dir, **overrides)
+        test_client = TestClient(create_app(settings), base_url=base_url)
+        test_client.__enter__()
+        opened.append(test_client)
+        add_console_accounts(test_client)
+        return test_client
+
+    yield factory
+    for test_client in opened:
+        test_client.__exit__(None, None, None)
+
+
+@pytest.fixture
+def console_client(make_console_client: ClientFactory) -> TestClient:
+    """The app with default settings and one account of each role, nobody signed in."""
+    return make_console_client()
+
+
+def csrf_of(html: str) -> str:
+    """The CSRF token of the first form on a console page."""
+    found = CSRF_INPUT.search(html)
+    assert found is not None, "no csrf_token field on the page"
+    return found.group(1)
+
+
+def sign_in(
+    client: TestClient,
+    email: str,
+    password: str = CONSOLE_PASSWORD,
+    *,
+    otp: str | None = None,
+    next_path: str | None = None,
+) -> httpx.Response:
+    """Sign in the way a browser does: open /login, send its form with the page's CSRF token.
+    The answer (a 303 on success) is returned unfollowed; the client keeps the cookies."""
+    page = client.get("/login", params={"next": next_path} if next_path else None)
+    assert page.status_code == 200, page.text[:300]
+    form = {"email": email, "password": password, "csrf_token": csrf_of(page.text)}
+    if otp is not None:
+        form["otp"] = otp
+    if next_path is not None:
+        form["next"] = next_path
+    return client.post("/login", data=form, follow_redirects=False)
+
+
+def sign_in_as(client: TestClient, role: str) -> str:
+    """Sign in as the CONSOLE_ACCOUNTS account of `role` (asserting it worked); its email."""
+    email = CONSOLE_ACCOUNTS[role][0]
+    response = sign_in(client, email)
+    assert response.status_code == 303, response.text[:300]
+    return email
+
+
+def post_form(
+    client: TestClient, page: str, action: str, data: dict[str, str] | None = None
+) -> httpx.Response:
+    """Send a console form as a browser does: the CSRF token read from `page` (a GET), the
+    form posted to `action`; the answer unfollowed."""
+    opened = client.get(page)
+    form = {**(data or {}), "csrf_token": csrf_of(opened.text)}
+    return client.post(action, data=form, follow_redirects=False)

@@ -22,6 +22,7 @@ from starlette.routing import BaseRoute, Match, Mount, Route
 from starlette.testclient import TestClient
 
 from hub.settings import PROJECT_ROOT
+from tests.conftest import add_console_accounts, sign_in_as
 from tests.test_response_cache import cache_of
 
 TEMPLATES = PROJECT_ROOT / "hub" / "templates"
@@ -70,6 +71,8 @@ class Ask:
     cookie: str = ""
     headers: tuple[tuple[str, str], ...] = ()
     breaks: str | None = None
+    # Signed in as tests/conftest.py's CONSOLE_ACCOUNTS account of this role ("": nobody).
+    role: str = ""
 
 
 def ask(
@@ -165,6 +168,37 @@ REQUESTS = [
     ask("500-page",                "GET /vi/search?q=broken",                500, breaks="search"),
     ask("500-json",                "GET /api/search/th.json",                500, breaks="exports"),
     ask("500-last-resort",         "GET /km/safety",                         500, breaks="render"),
+    # Signing in and one's own account (the consoles' pages below are C2's rows).
+    ask("html-login",              "GET /login",                             200),
+    ask("head-login",              "HEAD /login",                            200),
+    ask("404-invitation-unknown",  "GET /invitation?token=nothing",          404),
+    ask("303-account-nobody",      "GET /account",                           303),
+    ask("303-two-factor-nobody",   "GET /account/two-factor",                303),
+    ask("303-qr-nobody",           "GET /account/two-factor/qr.svg",         303),
+    ask("405-logout-get",          "GET /logout",                            405),
+    ask("403-logout-no-token",     "POST /logout",                           403),
+    ask("403-name-no-token",       "POST /account/name",                     403),
+    ask("403-password-no-token",   "POST /account/password",                 403),
+    ask("403-sessions-no-token",   "POST /account/sessions",                 403),
+    ask("403-login-no-token",      "POST /login",                            403),
+    # The consoles: nobody signed in is sent to sign in; a form without its token is refused.
+    ask("303-admin-nobody",        "GET /admin/",                            303),
+    ask("303-accounts-nobody",     "GET /admin/accounts",                    303),
+    ask("303-invite-nobody",       "GET /admin/accounts/new",                303),
+    ask("303-one-account-nobody",  "GET /admin/accounts/some-id",            303),
+    ask("303-audit-nobody",        "GET /admin/audit",                       303),
+    ask("303-leaders-nobody",      "GET /leaders/",                          303),
+    ask("303-corridor-nobody",     "GET /leaders/PH-HK",                     303),
+    ask("403-invite-no-token",     "POST /admin/accounts/new",               403, role="admin"),
+    ask("403-account-no-token",    "POST /admin/accounts/some-id",           403, role="admin"),
+    # Signed in: her pages, another's corridor, a page of another role, what is not there.
+    ask("html-audit",              "GET /admin/audit?action=sign_in",        200, role="admin"),
+    ask("html-corridor",           "GET /leaders/PH-HK",                     200, role="leader"),
+    ask("403-corridor-not-hers",   "GET /leaders/ID-SG",                     403, role="leader"),
+    ask("403-curator-accounts",    "GET /admin/accounts",                    403, role="curator"),
+    ask("404-no-such-account",     "GET /admin/accounts/some-id",            404, role="admin"),
+    ask("404-not-a-corridor",      "GET /leaders/PH-PH",                     404, role="leader"),
+    ask("400-audit-action",        "GET /admin/audit?action=nothing",        400, role="admin"),
 ]
 # fmt: on
 
@@ -201,7 +235,8 @@ def send(client: TestClient, request: Ask, static: dict[str, str]) -> httpx.Resp
     """Send a row's request as a reader with exactly the row's cookies would."""
     url = request.url.format(**static)
     headers = dict(request.headers)
-    headers["cookie"] = request.cookie
+    cookies = (request.cookie, session_of(client, request.role))
+    headers["cookie"] = "; ".join(c for c in cookies if c)
     client.cookies.clear()
     if request.status == 304:
         first = client.request(request.method, url, headers=headers, follow_redirects=False)
@@ -363,6 +398,8 @@ class Visit:
     cookie: str = ""
     breaks: str | None = None
     method: str = "GET"
+    # Signed in as tests/conftest.py's CONSOLE_ACCOUNTS account of this role ("": nobody).
+    role: str = ""
 
 
 # For each page template, the URLs that render it (the first is the one checked to render it).
@@ -399,6 +436,47 @@ PAGE_URLS: dict[str, tuple[Visit, ...]] = {
         Visit("/vi/search?q=broken", status=500, breaks="search"),
     ),
 }
+PAGE_URLS.update(
+    {
+        "console/login.html": (Visit("/login"), Visit("/login?next=/admin/&notice=signed_out")),
+        "console/invitation.html": (Visit("/invitation?token=nothing", status=404),),
+        "console/account.html": (Visit("/account", role="admin"), Visit("/account", role="leader")),
+        "console/two_factor.html": (Visit("/account/two-factor", role="translator"),),
+        "console/error.html": (
+            Visit("/admin/no-such-page", status=404),
+            Visit("/logout", status=405),
+            Visit("/logout", status=403, method="POST"),
+            Visit("/account/no-such-page", status=404, role="curator"),
+        ),
+    }
+)
+# The consoles' pages; `{<role>}` in a URL is the id of that role's account.
+PAGE_URLS.update(
+    {
+        "console/admin_home.html": (
+            Visit("/admin/", role="admin"),
+            Visit("/admin/", role="translator"),
+        ),
+        "console/admin_accounts.html": (Visit("/admin/accounts", role="admin"),),
+        "console/admin_account_new.html": (Visit("/admin/accounts/new", role="admin"),),
+        "console/admin_account.html": (
+            Visit("/admin/accounts/{leader}", role="admin"),
+            Visit("/admin/accounts/{admin}?done=save", role="admin"),
+        ),
+        "console/audit.html": (
+            Visit("/admin/audit", role="admin"),
+            Visit("/admin/audit?actor=admin@hub.example&action=sign_in", role="admin"),
+        ),
+        "console/leaders_home.html": (
+            Visit("/leaders/", role="leader"),
+            Visit("/leaders/", role="admin"),
+        ),
+        "console/leaders_corridor.html": (
+            Visit("/leaders/PH-HK", role="leader"),
+            Visit("/leaders/ID-SG", role="admin"),
+        ),
+    }
+)
 # Pages that are no template: the 500 page when even the error page cannot be rendered.
 OTHER_PAGES = (Visit("/km/safety", status=500, breaks="render"),)
 
@@ -413,13 +491,35 @@ def visit_params() -> Iterator[ParameterSet]:
                 yield pytest.param(visit, discreet, id=name, marks=marks)
 
 
+def session_of(client: TestClient, role: str) -> str:
+    """The session cookie of the `role` account of CONSOLE_ACCOUNTS on the client's app
+    ("" for no role), signed in once per app through the real form."""
+    if not role:
+        return ""
+    state = client.app.state  # type: ignore[attr-defined]
+    signed_in: dict[str, str] = state._state.setdefault("test_sessions", {})
+    if role not in signed_in:
+        add_console_accounts(client)
+        browser = TestClient(client.app)
+        sign_in_as(browser, role)
+        signed_in[role] = f"hub_session={browser.cookies['hub_session']}"
+    return signed_in[role]
+
+
 def fetch(client: TestClient, visit: Visit, discreet: bool) -> httpx.Response:
     """The page as a reader with the visit's cookies (and discreet mode) gets it."""
-    cookie = "; ".join(c for c in (visit.cookie, DISCREET if discreet else "") if c)
+    parts = (visit.cookie, DISCREET if discreet else "", session_of(client, visit.role))
+    cookie = "; ".join(c for c in parts if c)
     client.cookies.clear()
-    return client.request(
-        visit.method, visit.url, headers={"cookie": cookie}, follow_redirects=False
-    )
+    url = visit.url.format_map(account_ids(client)) if "{" in visit.url else visit.url
+    return client.request(visit.method, url, headers={"cookie": cookie}, follow_redirects=False)
+
+
+def account_ids(client: TestClient) -> dict[str, str]:
+    """The id of each CONSOLE_ACCOUNTS account on the client's app, by role."""
+    accounts = client.app.state.accounts  # type: ignore[attr-defined]
+    emails = add_console_accounts(client)
+    return {role: accounts.get(email).id for role, email in emails.items()}
 
 
 def test_every_page_template_has_a_url() -> None:
