@@ -530,7 +530,7 @@ def test_an_invitation_link_sets_the_password_once(console_client: TestClient) -
     assert done.headers["location"] == "/login?notice=password_set"
     assert sign_in(console_client, "new@hub.example", NEW_PASSWORD).status_code == 303
     [entry] = audit_of(console_client, "invitation_accepted")
-    assert entry.target == "new@hub.example"
+    assert entry.target == "new@hub.example" and entry.change == {"kind": "invite"}
     # Used: the link says so, and a second password cannot be set with it.
     used = console_client.get(url)
     assert used.status_code == 410
@@ -586,3 +586,35 @@ def test_every_sign_in_event_is_in_the_audit_without_an_address(
     exported = state(client).audit.page(limit=50)
     assert all(CLIENT_ADDRESS not in repr(entry) for entry in exported)
     assert all(entry.actor in ("", ADMIN) for entry in exported)
+
+
+# -- Her own account ---------------------------------------------------------------------------
+
+
+def test_she_changes_her_name(console_client: TestClient) -> None:
+    sign_in_as(console_client, "leader")
+    done = post_form(console_client, "/account", "/account/name", {"display_name": "  Maria  S. "})
+    assert done.status_code == 303 and done.headers["location"] == "/account?done=name"
+    assert state(console_client).accounts.get(LEADER).display_name == "Maria S."
+    assert 'value="Maria S."' in console_client.get("/account").text
+    [entry] = audit_of(console_client, "name_changed")
+    assert entry.actor == LEADER and entry.change == {"display_name": ["Test leader", "Maria S."]}
+    refused = post_form(console_client, "/account", "/account/name", {"display_name": "x" * 101})
+    assert refused.status_code == 400
+    assert "A name may have at most 100 characters." in refused.text
+    assert state(console_client).accounts.get(LEADER).display_name == "Maria S."
+
+
+def test_she_signs_out_everywhere_else(console_client: TestClient) -> None:
+    sign_in_as(console_client, "translator")
+    elsewhere = TestClient(console_client.app)
+    sign_in_as(elsewhere, "translator")
+    page = console_client.get("/account").text
+    assert "You are signed in here and in 1 other place." in page
+    done = post_form(console_client, "/account", "/account/sessions")
+    assert done.status_code == 303 and done.headers["location"] == "/account?done=sessions"
+    assert is_anonymous(elsewhere)
+    assert not is_anonymous(console_client)
+    assert "You are signed in only here." in console_client.get("/account").text
+    [entry] = audit_of(console_client, "sessions_ended")
+    assert entry.change == {"ended": 1}

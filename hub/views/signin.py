@@ -225,7 +225,7 @@ async def invitation(request: Request) -> Response:
         found: tuple[Invitation, Account] = await run(invitations.peek, token)
     except InvitationInvalid as exc:
         return _invitation_page(request, token, refused=exc.reason)
-    _, invited = found
+    link, invited = found
     if request.method != "POST":
         return _invitation_page(request, token, invited=invited)
     form = await request.form()
@@ -240,7 +240,14 @@ async def invitation(request: Request) -> Response:
         return _invitation_page(request, token, invited=invited, error=error, status_code=400)
     except InvitationInvalid as exc:
         return _invitation_page(request, token, refused=exc.reason)
-    await audit(request, "invitation_accepted", actor=account.email, target=account.email)
+    # An invitation or an admin's forced reset: the log tells which one was used.
+    await audit(
+        request,
+        "invitation_accepted",
+        actor=account.email,
+        target=account.email,
+        change={"kind": link.kind},
+    )
     login_path = url_path(request, "login")
     return RedirectResponse(f"{login_path}?notice=password_set", 303)
 
