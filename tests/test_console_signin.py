@@ -398,7 +398,7 @@ def enrol(client: TestClient) -> str:
     """Turn on TOTP for the signed-in account through its pages; the secret."""
     page = client.get("/account/two-factor")
     assert page.status_code == 200
-    found = re.search(r'id="key" class="key" type="text" value="([A-Z2-7 ]+)"', page.text)
+    found = re.search(r'<textarea id="key" class="key"[^>]*>([A-Z2-7 ]+)</textarea>', page.text)
     assert found is not None
     secret = found.group(1).replace(" ", "")
     assert 'src="/account/two-factor/qr.svg"' in page.text
@@ -447,6 +447,12 @@ def test_the_qr_code_is_an_svg_of_the_offered_secret(console_client: TestClient)
     # Not an inline image or a data: URL on the page: CSP allows only img-src 'self'.
     page = console_client.get("/account/two-factor").text
     assert "data:" not in page and "<svg" not in page
+    # On a Burmese page the digits of the text are Burmese; the key's stay what the app takes
+    # (a group of four digits, "2345", would be changed if it were text).
+    console_client.cookies.set("hub_console_locale", "my")
+    burmese = console_client.get("/account/two-factor").text
+    assert re.search(r'<textarea id="key" class="key"[^>]*>[A-Z2-7 ]{39}</textarea>', burmese)
+    assert '<html lang="my"' in burmese
 
 
 def test_turning_off_the_second_factor_needs_password_and_code(
