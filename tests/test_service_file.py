@@ -1,0 +1,108 @@
+"""One directory entry file, field by field: each mistake a curator makes gets its own words.
+
+Written to kill the mutants `make mutants` found surviving in hub/content/services.py
+(docs/testing.md, "Mutation testing"): the verification rules and chat links were checked only
+for passing or failing, never for what they say or what they keep.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+
+from hub.content.fields import FieldError
+from hub.content.services import parse_service
+
+TODAY = dt.date(2026, 11, 30)
+LOCALES = ("en", "th")
+
+
+def _entry(**changes: Any) -> dict[str, Any]:
+    """A valid hotline in Hong Kong, changed as asked (None removes a field)."""
+    data: dict[str, Any] = {
+        "kind": "hotline",
+        "name": {"en": "Test line"},
+        "country": "HK",
+        "phone": "+85221234567",
+        "sources": [
+            {
+                "url": "https://example.org/a",
+                "date": dt.date(2026, 1, 5),
+                "numbers": ["+85221234567"],
+            }
+        ],
+        "verified_on": dt.date(2026, 11, 1),
+    }
+    for key, value in changes.items():
+        if value is None:
+            data.pop(key, None)
+        else:
+            data[key] = value
+    return data
+
+
+def _refusal(data: dict[str, Any]) -> str:
+    with pytest.raises(FieldError) as refused:
+        parse_service("test-line", data, LOCALES, TODAY)
+    return str(refused.value)
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        (
+            {"verification": "later"},
+            "'verification' can only be 'needed'",
+        ),
+        (
+            {"verification": True},
+            "'verification' can only be 'needed'",
+        ),
+        (
+            {"verified_on": None},
+            "needs 'verified_on' (YYYY-MM-DD) or 'verification: needed'",
+        ),
+        (
+            {"verification": "needed"},
+            "has both 'verified_on' and 'verification: needed'",
+        ),
+        (
+            {"verified_on": dt.date(2026, 12, 1)},
+            "'verified_on' 2026-12-01 is in the future",
+        ),
+        (
+            {"chat": ["https://wa.me/85221234567"]},
+            "'chat' must be a list of {label, url}",
+        ),
+    ],
+    ids=["unknown-word", "not-a-word", "neither", "both", "future", "chat-not-mapping"],
+)
+def test_each_verification_and_chat_mistake_says_what_to_fix(
+    changes: dict[str, Any], message: str
+) -> None:
+    assert _refusal(_entry(**changes)) == message
+
+
+def test_verified_today_and_needed_without_a_date_are_both_accepted() -> None:
+    today, _ = parse_service("test-line", _entry(verified_on=TODAY), LOCALES, TODAY)
+    assert today.verified_on == TODAY
+    needed, _ = parse_service(
+        "test-line", _entry(verified_on=None, verification="needed"), LOCALES, TODAY
+    )
+    assert needed.verified_on is None and needed.verification_needed
+
+
+def test_chat_links_are_kept_in_order_with_their_labels() -> None:
+    chats = [
+        {"label": "WhatsApp", "url": "https://wa.me/85221234567"},
+        {"label": "Messenger", "url": "https://m.me/example"},
+    ]
+    service, _ = parse_service("test-line", _entry(chat=chats), LOCALES, TODAY)
+    assert [(c.label, c.url) for c in service.chat] == [
+        ("WhatsApp", "https://wa.me/85221234567"),
+        ("Messenger", "https://m.me/example"),
+    ]
+    without, _ = parse_service("test-line", _entry(), LOCALES, TODAY)
+    assert without.chat == ()
