@@ -17,6 +17,7 @@ import os
 import sys
 import warnings
 from collections.abc import Callable, Iterator, Sequence
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,8 @@ from hub.audit import AuditLog, diff
 from hub.auth.accounts import Account, Accounts, EmailTaken, UnknownAccount
 from hub.auth.errors import Refused
 from hub.auth.fields import ROLES, check_scope, clean_display_name, normalize_email
+from hub.auth.invitations import Invitations
+from hub.auth.sessions import Sessions
 from hub.settings import Settings
 from hub.store import Store, StoreError, open_store
 
@@ -76,6 +79,13 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     reset.add_argument("email")
     _password_option(reset)
     reset.set_defaults(func=_guarded(_reset_password))
+
+    clear_2fa = users.add_parser(
+        "clear-2fa",
+        help="turn off an account's two-step sign-in (a lost phone), ending its sessions",
+    )
+    clear_2fa.add_argument("email")
+    clear_2fa.set_defaults(func=_guarded(_clear_two_factor))
 
     audit = commands.add_parser(
         "audit", help="the audit log of HUB_DATA_DIR (while no hub serves it)"
@@ -248,7 +258,7 @@ def _disable(args: argparse.Namespace, settings: Settings) -> int:
             "account_disabled",
             actor=actor(),
             target=account.email,
-            change={"active": {"from": True, "to": False}},
+            change=diff({"active": True}, {"active": False}),
         )
     print(f"{account.email}: disabled, every session ended")
     return 0
@@ -266,7 +276,7 @@ def _enable(args: argparse.Namespace, settings: Settings) -> int:
             "account_enabled",
             actor=actor(),
             target=account.email,
-            change={"active": {"from": False, "to": True}},
+            change=diff({"active": False}, {"active": True}),
         )
     print(f"{account.email}: enabled")
     return 0
@@ -294,10 +304,42 @@ def _reset_password(args: argparse.Namespace, settings: Settings) -> int:
         account = _require(accounts, args.email)
         password = read_password(args.password_stdin)
         accounts.set_password(account.email, password)
+        # A link sent before (an invitation, an admin's reset) would set another password
+        # over this one.
+        Invitations(store, accounts).revoke(account.id)
         AuditLog(store).record("password_reset", actor=actor(), target=account.email)
     note = "" if account.active else " (the account is disabled: `hub users enable` it)"
     print(f"{account.email}: new password set, every session ended{note}")
     return 0
+
+
+def _clear_two_factor(args: argparse.Namespace, settings: Settings) -> int:
+    with _opened(settings) as store:
+        accounts = Accounts(store)
+        account = _require(accounts, args.email)
+        if not account.two_factor:
+            print(f"{account.email} has no two-step sign-in: nothing changed")
+            return 0
+        accounts.clear_two_factor(account.email)
+        # Sessions that passed the old second factor end with it, as from the admin console.
+        ended = _sessions(store, accounts, settings).end_all(account.id)
+        AuditLog(store).record(
+            "two_factor_disabled",
+            actor=actor(),
+            target=account.email,
+            change={**diff({"two_factor": True}, {"two_factor": False}), "sessions_ended": ended},
+        )
+    print(f"{account.email}: two-step sign-in off, every session ended")
+    return 0
+
+
+def _sessions(store: Store, accounts: Accounts, settings: Settings) -> Sessions:
+    return Sessions(
+        store,
+        accounts,
+        idle=timedelta(minutes=settings.session_idle_minutes),
+        lifetime=timedelta(hours=settings.session_max_hours),
+    )
 
 
 def _require(accounts: Accounts, email: str) -> Account:

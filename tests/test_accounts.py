@@ -403,6 +403,23 @@ def test_an_account_stored_before_two_factor_existed_has_none(
     assert accounts.authenticate("maria@example.org", PASSWORD) is not None
 
 
+def test_an_account_says_whether_it_has_a_password(accounts: Accounts) -> None:
+    def stored(email: str) -> Account:
+        found = accounts.get(email)
+        assert found is not None
+        return found
+
+    invited = accounts.create("new@example.org", None, role="translator", locales=["km"])
+    assert not invited.has_password and not stored("new@example.org").has_password
+    assert accounts.set_password("new@example.org", PASSWORD).has_password
+    assert stored("new@example.org").has_password
+    # An admin's forced reset: none again until the person sets one through her link.
+    assert not accounts.clear_password("new@example.org").has_password
+    assert not stored("new@example.org").has_password
+    made = accounts.create("maria@example.org", PASSWORD, role="curator")
+    assert made.has_password and stored("maria@example.org") == made
+
+
 def test_an_invited_account_signs_in_once_its_password_is_set(accounts: Accounts) -> None:
     accounts.create("new@example.org", None, role="translator", locales=["km"])
     assert accounts.authenticate("new@example.org", "") is None

@@ -13,16 +13,20 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pyotp
 import pytest
 from argon2 import PasswordHasher
 
 from hub.audit import AuditLog
+from hub.auth import totp
 from hub.auth.accounts import Accounts
+from hub.auth.invitations import InvitationInvalid, Invitations
 from hub.auth.passwords import Passwords
+from hub.auth.sessions import Sessions
 from hub.store import Store, open_store
 from hub.store.lock import lock_path
 
@@ -325,6 +329,55 @@ def test_every_change_is_one_audit_entry_in_the_export(data_dir: Path, tmp_path:
         accounts = Accounts(store)
         bo = accounts.authenticate("bo@cso.example", PASSWORD)
         assert bo is not None and (bo.role, bo.locales, bo.active) == ("translator", ("th",), True)
+
+
+def test_reset_password_cancels_a_link_sent_before(data_dir: Path) -> None:
+    with _store(data_dir) as store:
+        accounts = Accounts(store, Passwords(FAST))
+        bo = accounts.create("bo@cso.example", None, role="translator", locales=["th"])
+        token = Invitations(store, accounts).issue(bo, kind="invite", by="ana@cso.example")
+    result = _hub(data_dir, "users", "reset-password", "bo@cso.example", "--password-stdin",
+                  stdin=PASSWORD + "\n")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    with _store(data_dir) as store:
+        accounts = Accounts(store)
+        # The old link can no longer set a password over the one just set.
+        with pytest.raises(InvitationInvalid) as refused:
+            Invitations(store, accounts).accept(token, OTHER)
+        assert refused.value.reason == "invalid"
+        assert accounts.authenticate("bo@cso.example", PASSWORD) is not None
+
+
+def test_clear_2fa_lets_the_password_alone_sign_in_again(data_dir: Path) -> None:
+    with _store(data_dir) as store:
+        accounts = Accounts(store, Passwords(FAST))
+        ana = accounts.create("ana@cso.example", PASSWORD, role="admin")
+        secret = totp.new_secret()
+        accounts.set_two_factor(ana.email, secret, pyotp.TOTP(secret).now())
+        sessions = Sessions(store, accounts, idle=timedelta(hours=1), lifetime=timedelta(hours=8))
+        sessions.start(ana)
+        assert accounts.authenticate(ana.email, PASSWORD) is None  # her phone is gone
+    result = _hub(data_dir, "users", "clear-2fa", "ANA@cso.example")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "ana@cso.example: two-step sign-in off, every session ended\n"
+    again = _hub(data_dir, "users", "clear-2fa", "ana@cso.example")
+    assert again.returncode == 0
+    assert again.stdout == "ana@cso.example has no two-step sign-in: nothing changed\n"
+    _refused(_hub(data_dir, "users", "clear-2fa", "bo@cso.example"), "no account has the email")
+    with _store(data_dir) as store:
+        assert store.count("sessions") == 0
+        signed_in = Accounts(store).authenticate("ana@cso.example", PASSWORD)
+        assert signed_in is not None and not signed_in.two_factor
+    lines = _audit(data_dir)
+    assert [(e["actor"], e["action"], e["target"], e["change"]) for e in lines] == [
+        (
+            f"cli:{OS_USER}",
+            "two_factor_disabled",
+            "ana@cso.example",
+            {"two_factor": {"from": True, "to": False}, "sessions_ended": 1},
+        )
+    ]
+    assert secret not in json.dumps(lines)
 
 
 @pytest.mark.slow

@@ -105,6 +105,30 @@ def test_the_wait_runs_from_the_oldest_failure_in_the_window() -> None:
     assert throttle.retry_after("maria@example.org", CLIENT) == 2
 
 
+def test_a_refusal_is_first_once_per_window_for_what_holds_it_back() -> None:
+    throttle = SignInThrottle(failures=2, window=1)
+    _fail(throttle, "maria@example.org", CLIENT, 2)
+    started = time.monotonic()
+    # The account is held back: the first refusal is noted, the flood after it is not, from
+    # whichever client.
+    assert throttle.first_refusal("maria@example.org", CLIENT)
+    for client in (CLIENT, OTHER_CLIENT, "192.0.2.1"):
+        assert not throttle.first_refusal(" MARIA@example.org", client)
+    # Another account held back by its own failures is a refusal of its own.
+    _fail(throttle, "ana@example.org", "192.0.2.2", 2)
+    assert throttle.first_refusal("ana@example.org", "192.0.2.3")
+    # A client held back is noted by itself, whatever account it names next.
+    _fail(throttle, "x@example.org", "192.0.2.4", 1)
+    _fail(throttle, "y@example.org", "192.0.2.4", 1)
+    assert throttle.first_refusal("z@example.org", "192.0.2.4")
+    assert not throttle.first_refusal("w@example.org", "192.0.2.4")
+    # A window later, a flood that goes on is noted again, once.
+    time.sleep(max(0.0, 1.05 - (time.monotonic() - started)))
+    _fail(throttle, "maria@example.org", CLIENT, 2)
+    assert throttle.first_refusal("maria@example.org", OTHER_CLIENT)
+    assert not throttle.first_refusal("maria@example.org", OTHER_CLIENT)
+
+
 def test_no_client_address_or_email_is_kept_even_in_memory() -> None:
     throttle = SignInThrottle()
     throttle.failed("maria@example.org", CLIENT)

@@ -56,6 +56,9 @@ class Account:
     credentials_changed: str
     # A TOTP second factor is on (its secret and last used step stay in the store).
     two_factor: bool = False
+    # A password is set: False for an invited account, or one whose password an admin cleared,
+    # until the person sets one through her link (the hash itself stays in the store).
+    has_password: bool = False
 
     @classmethod
     def from_document(cls, doc: Mapping[str, Any]) -> Account:
@@ -73,6 +76,7 @@ class Account:
             credentials_changed=doc["credentials_changed"],
             # Accounts made before the second factor existed have no such field.
             two_factor=bool(doc.get("two_factor", False)),
+            has_password=doc.get("password_hash") is not None,
         )
 
 

@@ -29,6 +29,8 @@ class SignInThrottle:
         self.failures = failures
         self.window = window
         self._limit = RateLimitItemPerSecond(failures, window)
+        # One audit entry per held-back account or client and window (`first_refusal`).
+        self._noted = RateLimitItemPerSecond(1, window)
         self._limiter = MovingWindowRateLimiter(MemoryStorage())
         self._key = secrets.token_bytes(32)
 
@@ -47,6 +49,26 @@ class SignInThrottle:
         # A hit past the limit is refused and adds nothing: a full window only empties.
         self._limiter.hit(self._limit, self._account(account_key))
         self._limiter.hit(self._limit, self._client(client))
+
+    def first_refusal(self, account_key: str, client: str) -> bool:
+        """Whether a sign-in refused by `retry_after` is the first refusal within a window for
+        the account or the client holding it back: the audit log then records it, once, and a
+        flood of throttled attempts adds no entry after the first.
+
+        Kept here in memory with the failures rather than in the store: noting there "already
+        recorded" would be a write per attempt, the very growth this avoids, and the client
+        (a keyed hash) must never reach the store. A restart forgets it, which costs at most
+        one more entry per account or client."""
+        held = [
+            key
+            for key in (self._account(account_key), self._client(client))
+            if not self._limiter.test(self._limit, key)
+        ]
+        # Nothing holds it back any more (the window ended since the check): a refusal still
+        # happened, and is noted against both.
+        keys = held or [self._account(account_key), self._client(client)]
+        # Every key is hit, not only up to the first new one: each starts its own window.
+        return any([self._limiter.hit(self._noted, "noted:" + key) for key in keys])
 
     def succeeded(self, account_key: str) -> None:
         """Forget the account's failures (the client's stay: a right password for one
