@@ -5,18 +5,23 @@ their field, and the audit log each change writes and the admin reads."""
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from html import unescape
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx2 as httpx
+import pyotp
 import pytest
 from starlette.testclient import TestClient
 
-from hub.audit import Entry
-from hub.auth import Account
+from hub.audit import ACTIONS, AuditLog, Entry
+from hub.auth import Account, totp
 from tests.conftest import CONSOLE_ACCOUNTS, CONSOLE_PASSWORD, csrf_of, sign_in, sign_in_as
 
 PASSWORD = "kx7#Qm2!vR9z-harbour"
@@ -340,7 +345,9 @@ def test_disabling_ends_her_sessions_and_enabling_keeps_them_ended(
         ("", "sign_in_failed", LEADER),
         (ADMIN, "account_enabled", LEADER),
     ]
-    assert entries(client, mark)[-1].change == {"sessions_ended": 2}
+    disabled, _, enabled = reversed(entries(client, mark))
+    assert disabled.change == {"active": {"from": True, "to": False}, "sessions_ended": 2}
+    assert enabled.change == {"active": {"from": False, "to": True}}
 
 
 def test_ending_sessions_signs_her_out_everywhere(
@@ -403,6 +410,134 @@ def test_a_new_invitation_link_replaces_the_old_one(
     assert person.get(f"/invitation?token={new}").status_code == 200
     assert summary(entries(client, mark)) == [(ADMIN, "account_invited", LEADER)] * 2
     assert_no_secrets(client, old, new)
+
+
+# -- Two-step sign-in ---------------------------------------------------------------------------
+
+
+def with_second_factor(client: TestClient, email: str) -> pyotp.TOTP:
+    """Turn on the account's second factor (as she would on her page); her app's TOTP."""
+    secret = totp.new_secret()
+    app = pyotp.TOTP(secret)
+    state(client).accounts.set_two_factor(email, secret, app.now())
+    return app
+
+
+def next_code(app: pyotp.TOTP) -> str:
+    """A code not used yet: the next step's (accepted one step either side)."""
+    return app.at(datetime.now(UTC) + timedelta(seconds=30))
+
+
+def test_an_admin_turns_off_the_second_factor_of_a_lost_phone(
+    client: TestClient, boss: Person
+) -> None:
+    curator = state(client).accounts.get(CONSOLE_ACCOUNTS["curator"][0])
+    app = with_second_factor(client, curator.email)
+    phone = browser(client)
+    assert sign_in(phone, curator.email, otp=next_code(app)).status_code == 303
+    mark = newest(client)
+    page = boss.get(account_url(curator))
+    assert re.search(r"<dt>Second factor</dt><dd>On</dd>", page.text)
+    assert 'name="action" value="clear_two_factor"' in page.text
+    response = boss.post(account_url(curator), {"action": "clear_two_factor"})
+    assert response.status_code == 303
+    assert response.headers["location"] == f"{account_url(curator)}?done=clear_two_factor"
+    assert not state(client).accounts.get(curator.email).two_factor
+    # The session that passed the old factor has ended with it.
+    assert phone.get("/admin/", follow_redirects=False).status_code == 303
+    after = boss.get(response.headers["location"]).text
+    assert "Two-step sign-in is off for this account" in after
+    assert re.search(r"<dt>Second factor</dt><dd>Off</dd>", after)
+    assert 'name="action" value="clear_two_factor"' not in after
+    # Her password alone signs her in; she can set up a new phone from there.
+    assert sign_in(browser(client), curator.email).status_code == 303
+    # A page left open sends it again: nothing more happens.
+    assert boss.post(account_url(curator), {"action": "clear_two_factor"}).status_code == 303
+    found = entries(client, mark)
+    assert summary(found) == [
+        (ADMIN, "two_factor_disabled", curator.email),
+        (curator.email, "sign_in", curator.email),
+    ]
+    assert found[-1].change == {"two_factor": {"from": True, "to": False}, "sessions_ended": 1}
+    assert_no_secrets(client, app.secret)
+
+
+def test_an_admin_turns_off_her_own_second_factor_on_her_account_page_only(
+    client: TestClient, boss: Person, admin: Account, mark: str
+) -> None:
+    with_second_factor(client, ADMIN)
+    page = boss.get(account_url(admin))
+    assert 'name="action" value="clear_two_factor"' not in page.text
+    assert 'href="/account/two-factor"' in page.text.split('id="two-factor"')[1]
+    # Without her password and a code, as a form sent anyway.
+    refused = boss.post(account_url(admin), {"action": "clear_two_factor"})
+    assert refused.status_code == 400
+    assert "your account page" in refusal_next_to(refused.text, "clear_two_factor")
+    assert state(client).accounts.get(ADMIN).two_factor
+    assert boss.get("/admin/accounts").status_code == 200
+    assert entries(client, mark) == []
+
+
+def test_a_forced_reset_leaves_the_second_factor_as_it_is(client: TestClient, boss: Person) -> None:
+    tran = state(client).accounts.get(CONSOLE_ACCOUNTS["translator"][0])
+    app = with_second_factor(client, tran.email)
+    page = boss.get(account_url(tran)).text
+    assert "Two-step sign-in stays on after a reset." in page
+    response = boss.post(account_url(tran), {"action": "reset"})
+    (link,) = LINK.findall(response.text)
+    token = parse_qs(urlsplit(unescape(link)).query)["token"][0]
+    person, _ = anonymous(client, f"/invitation?token={token}")
+    done = person.post(
+        f"/invitation?token={token}", {"password": NEW_PASSWORD, "confirm": NEW_PASSWORD}
+    )
+    assert done.status_code == 303
+    assert state(client).accounts.get(tran.email).two_factor
+    assert sign_in(person.client, tran.email, NEW_PASSWORD).status_code == 400
+    assert sign_in(person.client, tran.email, NEW_PASSWORD, otp=next_code(app)).status_code == 303
+
+
+# -- Invited, no password yet -------------------------------------------------------------------
+
+
+def card_of(html: str, email: str) -> str:
+    """The card of one account on the accounts list."""
+    (card,) = [c for c in html.split('<li class="card">')[1:] if email in c]
+    return card.split("</li>")[0]
+
+
+def status_of(html: str) -> str:
+    found = re.search(r"<dt>Status</dt><dd>(.*?)</dd>", html, re.S)
+    assert found is not None
+    return unescape(re.sub(r"<[^>]+>", "", found[1])).strip()
+
+
+def test_an_account_without_a_password_says_so(
+    client: TestClient, boss: Person, leader: Account
+) -> None:
+    made = boss.post(
+        "/admin/accounts/new", {"email": "nina@example.org", "role": "translator", "locales": "th"}
+    )
+    assert status_of(made.text) == "Invited, no password yet"
+    listed = boss.get("/admin/accounts").text
+    assert status_of(card_of(listed, "nina@example.org")) == "Invited, no password yet"
+    assert status_of(card_of(listed, LEADER)) == "Active"
+    nina = state(client).accounts.get("nina@example.org")
+    assert status_of(boss.get(account_url(nina)).text) == "Invited, no password yet"
+    # She sets her password: active.
+    token = parse_qs(urlsplit(unescape(LINK.findall(made.text)[0])).query)["token"][0]
+    person, _ = anonymous(client, f"/invitation?token={token}")
+    person.post(f"/invitation?token={token}", {"password": PASSWORD, "confirm": PASSWORD})
+    assert status_of(card_of(boss.get("/admin/accounts").text, "nina@example.org")) == "Active"
+    assert status_of(boss.get(account_url(nina)).text) == "Active"
+    # An account that has signed in before and whose password an admin cleared.
+    signed_in(client, LEADER)
+    assert boss.post(account_url(leader), {"action": "reset"}).status_code == 200
+    reset = "Password reset, no new password yet"
+    assert status_of(card_of(boss.get("/admin/accounts").text, LEADER)) == reset
+    assert status_of(boss.get(account_url(leader)).text) == reset
+    # Disabled says disabled, password or not.
+    assert boss.post(account_url(leader), {"action": "disable"}).status_code == 303
+    assert status_of(boss.get(account_url(leader)).text) == "Disabled"
 
 
 # -- The last admin ------------------------------------------------------------------------------
@@ -479,3 +614,92 @@ def test_the_audit_log_filters_and_pages_newest_first(client: TestClient, boss: 
     assert boss.get("/admin/audit?action=drop_table").status_code == 400
     # Reading the log wrote nothing to it.
     assert len(entries(client)) == 132
+
+
+def test_the_audit_log_words_each_action_and_writes_its_times_in_the_console_locale(
+    client: TestClient, boss: Person
+) -> None:
+    at = datetime(2025, 3, 1, 8, 30, 5, tzinfo=UTC)
+    log = AuditLog(state(client).store, clock=lambda: at)
+    for action in sorted(ACTIONS):
+        log.record(action, actor=ADMIN, target=LEADER)
+    page = boss.get("/admin/audit").text
+    # The filter offers every action by its label, its value the action itself.
+    menu = page.split('<select id="action" name="action">')[1].split("</select>")[0]
+    options = dict(re.findall(r'<option value="([a-z_]+)"[^>]*>([^<]+)</option>', menu))
+    assert options.keys() == ACTIONS
+    assert options["role_changed"] == "Role or scope changed"
+    assert options["sign_in_throttled"] == "Sign-in refused after too many failed attempts"
+    assert len(set(options.values())) == len(ACTIONS)
+    assert all(label != action for action, label in options.items())
+    # Each entry shows the same label.
+    shown = re.findall(r'<strong class="action">([^<]+)</strong>', page)
+    assert sorted(shown[: len(ACTIONS)]) == sorted(options.values())
+    filtered = boss.get("/admin/audit?action=role_changed").text
+    assert '<option value="role_changed" selected>Role or scope changed</option>' in filtered
+    # Times: the hub's long date and the time, in UTC; the machine-readable one stays ISO.
+    stamp = '<time datetime="2025-03-01T08:30:05Z">'
+    assert f"{stamp}March 1, 2025, 8:30:05\u202fAM UTC</time>" in page
+    assert ">2025-03-01T08:30:05Z<" not in page
+    boss.client.cookies.set("hub_console_locale", "th")
+    thai = boss.get("/admin/audit").text
+    assert f"{stamp}1 มีนาคม ค.ศ. 2025 8 นาฬิกา 30 นาที 05 วินาที UTC</time>" in thai
+    boss.client.cookies.set("hub_console_locale", "my")
+    burmese = boss.get("/admin/audit").text
+    assert f"{stamp}၂၀၂၅ မတ် ၁ UTC ၀၈:၃၀:၀၅</time>" in burmese
+
+
+# -- Checkboxes a finger can tick --------------------------------------------------------------
+
+CHROMIUM = os.environ.get("HUB_TEST_CHROMIUM", "/usr/bin/chromium")
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_checkboxes_and_radio_buttons_are_24px_targets(
+    client: TestClient, boss: Person, leader: Account
+) -> None:
+    """Measured in Chromium on the admin's account page as the app serves it (CSP included),
+    at 360 px wide: every box at least 24 x 24 CSS px (WCAG 2.5.8), styled by console.css."""
+    if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
+        if os.environ.get("REQUIRE_BROWSER", "") == "1":
+            pytest.fail(f"Chromium not found at {CHROMIUM} and REQUIRE_BROWSER=1")
+        pytest.skip(f"Chromium not found at {CHROMIUM}")
+    from playwright.sync_api import sync_playwright
+
+    def through_the_app(route: Any) -> None:
+        asked = urlsplit(route.request.url)
+        path = asked.path + (f"?{asked.query}" if asked.query else "")
+        answer = boss.client.get(path, follow_redirects=False)
+        headers = {k: v for k, v in answer.headers.items() if k != "content-encoding"}
+        route.fulfill(status=answer.status_code, headers=headers, body=answer.content)
+
+    with sync_playwright() as driver:
+        chromium = driver.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-gpu"]
+        )
+        try:
+            page = chromium.new_page(viewport={"width": 360, "height": 740})
+            page.route("http://testserver/**", through_the_app)
+            page.goto(f"http://testserver{account_url(leader)}")
+            sizes = page.evaluate(
+                """() => {
+                    document.querySelectorAll("details").forEach((d) => { d.open = true; });
+                    const radio = document.createElement("input");
+                    radio.type = "radio";
+                    document.querySelector("form.form").prepend(radio);
+                    return [...document.querySelectorAll("input[type=checkbox], input[type=radio]")]
+                        .map((box) => {
+                            const r = box.getBoundingClientRect();
+                            return [box.type, r.width, r.height];
+                        });
+                }"""
+            )
+            inline = page.evaluate("() => document.querySelectorAll('[style]').length")
+        finally:
+            chromium.close()
+    assert len([s for s in sizes if s[0] == "checkbox"]) == 53 + 7
+    assert [s for s in sizes if s[0] == "radio"]
+    small = [s for s in sizes if s[1] < 24 or s[2] < 24]
+    assert small == [], small[:3]
+    assert inline == 0

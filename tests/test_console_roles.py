@@ -27,7 +27,9 @@ from tests.conftest import add_console_accounts
 
 ROLES = ("admin", "curator", "translator", "leader")
 WHO = (*ROLES, "anonymous")
-LOGIN = "login"  # a 303 to the sign-in page, which comes back here after
+# A 303 to the sign-in page, which comes back here after a GET (a POST's page could not be
+# opened again by a GET: it is sent to the sign-in page alone).
+LOGIN = "login"
 CONSOLE_PREFIXES = ("/login", "/logout", "/invitation", "/account", "/admin", "/leaders")
 
 # An account no row signs in as: the target of the admin's account pages.
@@ -77,6 +79,9 @@ TABLE = [
     Row("GET",  "/admin/accounts/{spare}",         (200, 403,    403,       403,   LOGIN)),
     Row("POST", "/admin/accounts/{spare}",         (303, 403,    403,       403,   LOGIN),
         form=(("action", "end_sessions"),)),
+    # Turning off another account's second factor (the spare has none: nothing changes).
+    Row("POST", "/admin/accounts/{spare}",         (303, 403,    403,       403,   LOGIN),
+        form=(("action", "clear_two_factor"),)),
     Row("GET",  "/admin/audit",                    (200, 403,    403,       403,   LOGIN)),
     Row("GET",  "/leaders/",                       (200, 403,    403,       200,   LOGIN)),
     Row("GET",  "/leaders/PH-HK",                  (200, 403,    403,       200,   LOGIN)),
@@ -152,7 +157,7 @@ def assert_outcome(response: httpx.Response, row: Row, expected: int | str, url:
         assert response.status_code == 303, response.text[:300]
         target = urlsplit(response.headers["location"])
         assert target.path == "/login"
-        assert parse_qs(target.query) == {"next": [url]}
+        assert parse_qs(target.query) == ({"next": [url]} if row.method == "GET" else {})
         return
     assert response.status_code == expected, response.text[:300]
     assert response.headers["cache-control"] == "no-store"
@@ -193,6 +198,17 @@ def test_her_home_lists_only_her_corridors_and_languages(console: Console) -> No
     assert re.findall(r'href="/leaders/([A-Z]{2}-[A-Z]{2})"', html) == ["PH-HK"]
     languages = html.split('<ul class="locales">')[1].split("</ul>")[0]
     assert re.findall(r'lang="([a-z]+)"', languages) == ["en", "fil"]
+
+
+def test_the_leaders_link_promises_no_alerts(console: Console) -> None:
+    # Alerts come in a later issue: the link names what the page holds today.
+    for who in ("leader", "admin"):
+        headers, _ = console.session(who)
+        console.client.cookies.clear()
+        html = console.client.get("/account", headers=headers).text
+        nav = html.split('<nav aria-label="Console">')[1].split("</nav>")[0]
+        assert '<a href="/leaders/">Your corridors</a>' in nav, who
+        assert "lert" not in nav, who
 
 
 def test_a_translator_opening_an_admin_page_gets_403(console: Console) -> None:

@@ -301,6 +301,29 @@ def test_too_many_failures_from_one_client_are_refused_for_any_account(
     assert sign_in(_client(client.app, "198.51.100.21"), CURATOR).status_code == 303
 
 
+def test_a_flood_of_throttled_attempts_is_one_audit_entry(
+    make_console_client: ClientFactory,
+) -> None:
+    # Once per window for what holds the attempts back (a window later, once more: see
+    # tests/test_throttle.py, whose window is a second).
+    client = make_console_client(signin_failures=2)
+    # One account held back, tried from many clients.
+    for n in range(2):
+        where = _client(client.app, f"198.51.100.{n}")
+        assert sign_in(where, ADMIN, "wrong 1234567").status_code == 400
+    for n in range(10):
+        assert sign_in(_client(client.app, f"192.0.2.{n}"), ADMIN).status_code == 429
+    # One client held back, trying many accounts.
+    here = _client(client.app, "203.0.113.9")
+    for n in range(2):
+        assert sign_in(here, f"guess{n}@hub.example", "wrong 1234567").status_code == 400
+    for n in range(10):
+        assert sign_in(here, f"other{n}@hub.example", "wrong 1234567").status_code == 429
+    throttled = audit_of(client, "sign_in_throttled")
+    assert [e.target for e in reversed(throttled)] == [ADMIN, "other0@hub.example"]
+    assert len(audit_of(client, "sign_in_failed")) == 4
+
+
 def test_a_success_clears_the_accounts_failures(make_console_client: ClientFactory) -> None:
     client = make_console_client(signin_failures=3)
     for round_ in range(3):
@@ -391,6 +414,30 @@ def test_a_console_page_sends_nobody_to_sign_in_and_back(console_client: TestCli
     assert signed_in.headers["location"] == "/admin/audit?action=sign_in"
 
 
+def test_a_form_sent_by_nobody_signed_in_goes_to_sign_in_without_next(
+    console_client: TestClient,
+) -> None:
+    # The form of a page left open after the session ended, with this browser's own token.
+    page = console_client.get("/login")
+    token = csrf_of(page.text)
+    for path, form in (
+        ("/account/name", {"display_name": "Sam"}),
+        ("/account/sessions", {}),
+        ("/admin/accounts/new", {"email": "x@hub.example", "role": "curator"}),
+    ):
+        response = console_client.post(
+            path, data={"csrf_token": token, **form}, follow_redirects=False
+        )
+        assert response.status_code == 303, path
+        # Not back to `path` after signing in: a GET of it would be a 405 or change nothing.
+        assert response.headers["location"] == "/login", path
+    assert state(console_client).accounts.get("x@hub.example") is None
+    # A page opened by a GET or HEAD still comes back.
+    for method in ("GET", "HEAD"):
+        response = console_client.request(method, "/account?done=name", follow_redirects=False)
+        assert response.headers["location"] == "/login?next=%2Faccount%3Fdone%3Dname", method
+
+
 # -- The second factor -------------------------------------------------------------------------
 
 
@@ -423,6 +470,26 @@ def test_an_account_with_a_second_factor_needs_its_code(console_client: TestClie
     assert wrong.status_code == 400 and FAILED in wrong.text
     code = pyotp.TOTP(secret).at(datetime.now(UTC) + timedelta(seconds=30))
     assert sign_in(fresh, CURATOR, otp=code).status_code == 303
+
+
+def test_turning_on_the_second_factor_ends_her_other_sessions(
+    console_client: TestClient,
+) -> None:
+    # Signed in elsewhere with the password alone (a shared computer, or someone who has it).
+    elsewhere = TestClient(console_client.app)
+    sign_in_as(elsewhere, "curator")
+    sign_in_as(console_client, "curator")
+    assert "in 1 other place" in console_client.get("/account").text
+    secret = enrol(console_client)
+    assert is_anonymous(elsewhere)
+    # Here, where the code was shown, she stays signed in.
+    page = console_client.get("/account?done=two_factor_on")
+    assert page.status_code == 200
+    assert "You were signed out everywhere else." in page.text
+    assert "You are signed in only here." in page.text
+    [entry] = audit_of(console_client, "two_factor_enabled")
+    assert (entry.actor, entry.target) == (CURATOR, CURATOR)
+    assert entry.change == {"sessions_ended": 1} and secret not in str(entry.change)
 
 
 def test_a_wrong_code_does_not_turn_on_the_second_factor(console_client: TestClient) -> None:
@@ -604,7 +671,9 @@ def test_she_changes_her_name(console_client: TestClient) -> None:
     assert state(console_client).accounts.get(LEADER).display_name == "Maria S."
     assert 'value="Maria S."' in console_client.get("/account").text
     [entry] = audit_of(console_client, "name_changed")
-    assert entry.actor == LEADER and entry.change == {"display_name": ["Test leader", "Maria S."]}
+    # The audit's one change format (hub.audit.diff), as for every other edit.
+    assert entry.actor == LEADER
+    assert entry.change == {"display_name": {"from": "Test leader", "to": "Maria S."}}
     refused = post_form(console_client, "/account", "/account/name", {"display_name": "x" * 101})
     assert refused.status_code == 400
     assert "A name may have at most 100 characters." in refused.text

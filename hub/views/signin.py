@@ -152,7 +152,9 @@ async def login(request: Request) -> Response:
     client = client_of(request)
     wait = throttle.retry_after(key, client)
     if wait is not None:
-        await audit(request, "sign_in_throttled", actor="", target=target)
+        # Once per window for the account or client held back: a flood does not fill the log.
+        if throttle.first_refusal(key, client):
+            await audit(request, "sign_in_throttled", actor="", target=target)
         return _login_page(
             request, next_path=next_path, email=email, retry_after=wait, status_code=429
         )

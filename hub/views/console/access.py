@@ -39,9 +39,10 @@ def holds(account: Account, roles: Iterable[str]) -> bool:
 def requires(roles: str | list[str]) -> Callable[[View], View]:
     """Let a view run only for a signed-in account whose role holds one of `roles`.
 
-    Nobody signed in: a 303 to the sign-in page, which comes back here after. Signed in
-    without the role: 403. An admin who must still set up a second factor
-    (HUB_REQUIRE_2FA): a 303 to that page. The roles are kept on the view as `roles`."""
+    Nobody signed in: a 303 to the sign-in page, which comes back here after a GET or HEAD
+    (after another method, it does not). Signed in without the role: 403. An admin who must
+    still set up a second factor (HUB_REQUIRE_2FA): a 303 to that page. The roles are kept on
+    the view as `roles`."""
     wanted = (roles,) if isinstance(roles, str) else tuple(roles)
     unknown = set(wanted) - HOLDS.keys()
     if not wanted or unknown:
@@ -52,10 +53,14 @@ def requires(roles: str | list[str]) -> Callable[[View], View]:
         async def guarded(request: Request) -> Response:
             account: Account | None = request.scope.get(ACCOUNT)
             if account is None:
+                login = request.app.url_path_for("login")
+                if request.method not in ("GET", "HEAD"):
+                    # Coming back would be a GET of a path that may take only a POST (405),
+                    # and the form's content is gone anyway: sign in, then start again.
+                    return RedirectResponse(login, 303)
                 target = request.url.path
                 if request.url.query:
                     target += "?" + request.url.query
-                login = request.app.url_path_for("login")
                 return RedirectResponse(f"{login}?{urlencode({'next': target})}", 303)
             if request.scope.get(NEEDS_TWO_FACTOR) and view.__name__ not in _ENROLMENT:
                 return RedirectResponse(request.app.url_path_for("account_two_factor"), 303)

@@ -19,6 +19,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from hub.audit import diff
 from hub.auth import Account, Accounts, PasswordRejected, Refused, totp
 from hub.auth.sessions import Session, Sessions
 from hub.auth.throttle import SignInThrottle
@@ -123,7 +124,9 @@ async def name(request: Request) -> Response:
     except Refused as exc:
         return await _account_page(request, {"display_name": refusal(request, exc)}, 400)
     if changed.display_name != account.display_name:
-        change = {"display_name": [account.display_name, changed.display_name]}
+        change = diff(
+            {"display_name": account.display_name}, {"display_name": changed.display_name}
+        )
         await audit(
             request, "name_changed", actor=account.email, target=account.email, change=change
         )
@@ -204,7 +207,17 @@ async def two_factor(request: Request) -> Response:
             )
         except Refused as exc:
             return _two_factor_page(request, refusal(request, exc), 400)
-        await audit(request, "two_factor_enabled", actor=account.email, target=account.email)
+        # A session opened elsewhere with the password alone must not outlive the new factor
+        # (it may be the very one she is locking out); this one has just shown a code.
+        sessions: Sessions = request.app.state.sessions
+        ended = await run(lambda: sessions.end_all(account.id, keep=session.id))
+        await audit(
+            request,
+            "two_factor_enabled",
+            actor=account.email,
+            target=account.email,
+            change={"sessions_ended": ended},
+        )
         response = _done(request, "account", "two_factor_on")
         if changed.credentials_changed != account.credentials_changed:
             await start_session(request, response, changed)

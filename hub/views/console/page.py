@@ -5,8 +5,10 @@ translated words for what a console form refuses."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
+from babel.dates import format_time, get_datetime_format
 from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
@@ -32,17 +34,39 @@ def gettext(request: Request) -> Gettext:
     return translate
 
 
+def format_moment(i18n: I18n, locale: str, stamp: str) -> str:
+    """A stored UTC time ("2025-03-01T08:30:05Z") as the locale writes a date and a time: the
+    hub's long date (I18n.date) and CLDR's long time, with its seconds and "UTC", joined by
+    the locale's own pattern as babel.dates.format_datetime joins them. Any other text is
+    given back as it is."""
+    try:
+        moment = datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    except ValueError:
+        return stamp
+    babel_locale = i18n.info[locale].babel
+    time = format_time(moment, format="long", tzinfo=UTC, locale=babel_locale)
+    return (
+        str(get_datetime_format("long", locale=babel_locale))
+        .replace("'", "")
+        .replace("{0}", time)
+        .replace("{1}", i18n.date(moment.date(), locale))
+    )
+
+
 def console_page(
     request: Request, template: str, context: dict[str, Any], status_code: int = 200
 ) -> HTMLResponse:
     """Render `template` (under console/) for this request; never stored by any cache."""
     scope = request.scope
-    scope["hub.locale"] = console_locale(request)
+    locale = scope["hub.locale"] = console_locale(request)
     account: Account | None = scope.get(ACCOUNT)
+    i18n: I18n = request.app.state.i18n
     page = {
         "account": account,
         "held_roles": HOLDS.get(account.role, frozenset()) if account else frozenset(),
         "csrf_token": scope.get(CSRF, ""),
+        # A stored UTC time in the console's locale (audit entries, sign-ins).
+        "format_moment": lambda stamp: format_moment(i18n, locale, stamp),
         **context,
     }
     response = render(request, template, page, status_code)
