@@ -137,7 +137,7 @@ def test_every_locale_translates_the_interface() -> None:
 def test_templates_have_no_untranslated_text() -> None:
     """Every visible text in a template goes through gettext (a crude but useful net)."""
     templates = PROJECT_ROOT / "hub" / "templates"
-    for path in templates.glob("*.html"):
+    for path in templates.rglob("*.html"):
         source = path.read_text(encoding="utf-8")
         stripped = re.sub(r"{%-? trans.*?endtrans -?%}", "", source, flags=re.S)
         stripped = re.sub(r"{%.*?%}|{{.*?}}|{#.*?#}", "", stripped, flags=re.S)
