@@ -224,6 +224,14 @@ def _add(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _status(account: Account) -> str:
+    """What `users list` says of an account: one without a password cannot sign in yet (an
+    invitation or a forced reset not yet used)."""
+    if not account.active:
+        return "disabled"
+    return "active" if account.has_password else "no password"
+
+
 def _list(args: argparse.Namespace, settings: Settings) -> int:
     with _opened(settings) as store:
         everyone = Accounts(store).all()
@@ -236,7 +244,7 @@ def _list(args: argparse.Namespace, settings: Settings) -> int:
             a.email,
             a.role,
             _scope(a),
-            "active" if a.active else "disabled",
+            _status(a),
             "on" if a.two_factor else "off",
             a.last_sign_in or "never",
         )

@@ -245,10 +245,10 @@ def test_users_list_is_an_aligned_table(data_dir: Path) -> None:
     result = _hub(data_dir, "users", "list")
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == [
-        "EMAIL             ROLE        SCOPE              STATUS    2FA  LAST SIGN-IN",
-        "ana@cso.example   admin       all                active    off  2025-03-01T08:30:05Z",
-        "bo@cso.example    translator  th,my              active    off  never",
-        "chan@cso.example  leader      KH-TH,MM-TH en,km  disabled  on   never",
+        "EMAIL             ROLE        SCOPE              STATUS       2FA  LAST SIGN-IN",
+        "ana@cso.example   admin       all                active       off  2025-03-01T08:30:05Z",
+        "bo@cso.example    translator  th,my              no password  off  never",
+        "chan@cso.example  leader      KH-TH,MM-TH en,km  disabled     on   never",
     ]  # fmt: skip
 
 
