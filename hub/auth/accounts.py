@@ -8,6 +8,8 @@ records an IP address. Emails are kept normalised (`hub.auth.fields.normalize_em
 from __future__ import annotations
 
 import secrets
+import threading
+import weakref
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,6 +24,19 @@ from hub.store.base import Conflict, Store
 TABLE = "accounts"
 # Checked against when there is no second factor, for the same work as when there is one.
 _NO_SECRET = totp.new_secret()
+# One lock per store, shared by every Accounts on it: two Accounts made on one store (the app's
+# and a test's, say) must not each check the last admin on their own.
+_ADMIN_LOCKS: weakref.WeakKeyDictionary[Store, threading.Lock] = weakref.WeakKeyDictionary()
+_ADMIN_LOCKS_MU = threading.Lock()
+
+
+def _admin_lock(store: Store) -> threading.Lock:
+    """The lock that makes the last-admin check and its change one step on this store."""
+    with _ADMIN_LOCKS_MU:
+        lock = _ADMIN_LOCKS.get(store)
+        if lock is None:
+            lock = _ADMIN_LOCKS[store] = threading.Lock()
+        return lock
 
 
 class EmailTaken(Refused):
@@ -86,7 +101,15 @@ def utc_now() -> datetime:
 
 
 class Accounts:
-    """The accounts kept in a store, and sign-in against them."""
+    """The accounts kept in a store, and sign-in against them.
+
+    At least one admin who can sign in (active, with a password) always stays: a change that
+    could leave none (`disable`, `set_role`, `clear_password`) is refused with reason
+    last_admin. The check and the change are one step: the embedded store belongs to one
+    process, so a lock per store held around both keeps two racing changes (two tabs, two
+    admins) from each seeing the other admin still there. A PostgreSQL store, shared by several
+    processes, would do the same in a transaction that locks the admin rows (SELECT ... FOR
+    UPDATE) or with one conditional UPDATE whose WHERE counts the admins left."""
 
     def __init__(
         self,
@@ -98,6 +121,7 @@ class Accounts:
         self.store = store
         self.passwords = passwords or Passwords()
         self.clock = clock
+        self._admin_lock = _admin_lock(store)
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -165,10 +189,11 @@ class Accounts:
 
     def disable(self, email: str) -> Account:
         """Stop an account from signing in and end its sessions (UnknownAccount; InvalidAccount
-        with reason last_admin for the only active admin)."""
-        doc = self._require(email)
-        self._keep_an_admin(doc, still_admin=False)
-        return self._change(doc, {"active": False, "credentials_changed": _marker()})
+        with reason last_admin for the only admin who can sign in)."""
+        with self._admin_lock:
+            doc = self._require(email)
+            self._keep_an_admin(doc, still_admin=False)
+            return self._change(doc, {"active": False, "credentials_changed": _marker()})
 
     def enable(self, email: str) -> Account:
         """Let a disabled account sign in again (its old sessions stay ended)."""
@@ -182,12 +207,15 @@ class Accounts:
         corridors: Iterable[str] = (),
         locales: Iterable[str] = (),
     ) -> Account:
-        """Give an account a role and that role's scope (replacing the old scope)."""
-        doc = self._require(email)
+        """Give an account a role and that role's scope (replacing the old scope; InvalidAccount
+        with reason last_admin when it would take the role from the only admin who can sign
+        in)."""
         kept_corridors, kept_locales = check_scope(role, corridors, locales)
-        self._keep_an_admin(doc, still_admin=role == "admin")
         changes = {"role": role, "corridors": list(kept_corridors), "locales": list(kept_locales)}
-        return self._change(doc, changes)
+        with self._admin_lock:
+            doc = self._require(email)
+            self._keep_an_admin(doc, still_admin=role == "admin")
+            return self._change(doc, changes)
 
     def set_display_name(self, email: str, display_name: str) -> Account:
         """Give an account a new display name (cleaned; InvalidAccount when too long or with
@@ -209,9 +237,12 @@ class Accounts:
 
     def clear_password(self, email: str) -> Account:
         """Remove an account's password and end its sessions (an admin's forced reset: the
-        person sets a new one through a reset link)."""
-        doc = self._require(email)
-        return self._change(doc, {"password_hash": None, "credentials_changed": _marker()})
+        person sets a new one through a reset link; InvalidAccount with reason last_admin for
+        the only admin who can sign in)."""
+        with self._admin_lock:
+            doc = self._require(email)
+            self._keep_an_admin(doc, still_admin=False)
+            return self._change(doc, {"password_hash": None, "credentials_changed": _marker()})
 
     # -- signing in ----------------------------------------------------------------------------
 
@@ -297,14 +328,27 @@ class Accounts:
         return Account.from_document({**doc, **changes})
 
     def _keep_an_admin(self, doc: Mapping[str, Any], *, still_admin: bool) -> None:
-        """Refuse a change that would leave no active admin: nobody could manage accounts
-        from the console any more."""
-        if doc["role"] != "admin" or not doc["active"] or still_admin:
+        """Refuse a change that would leave no admin who can sign in: nobody could manage
+        accounts from the console any more. Called with `_admin_lock` held, `doc` read under it.
+
+        An admin still owing her password (an unused invitation, a forced reset) or a disabled
+        one does not count: she cannot sign in."""
+        if still_admin or not _can_sign_in_as_admin(doc):
             return
-        if self.store.count(TABLE, role="admin", active=True) <= 1:
+        active = self.store.count(TABLE, role="admin", active=True)
+        without_password = self.store.count(TABLE, role="admin", active=True, password_hash=None)
+        if active - without_password <= 1:
             raise InvalidAccount(
-                "role", "last_admin", f"{doc['email']} is the only active admin", value=doc["email"]
+                "role",
+                "last_admin",
+                f"{doc['email']} is the only active admin with a password",
+                value=doc["email"],
             )
+
+
+def _can_sign_in_as_admin(doc: Mapping[str, Any]) -> bool:
+    """The account is an active admin with a password."""
+    return doc["role"] == "admin" and bool(doc["active"]) and doc.get("password_hash") is not None
 
 
 def _marker() -> str:
