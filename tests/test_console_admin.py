@@ -434,7 +434,7 @@ def test_an_admin_turns_off_the_second_factor_of_a_lost_phone(
     assert sign_in(phone, curator.email, otp=next_code(app)).status_code == 303
     mark = newest(client)
     page = boss.get(account_url(curator))
-    assert re.search(r"<dt>Second factor</dt><dd>On</dd>", page.text)
+    assert re.search(r"<dt>Two-step sign-in</dt><dd>On</dd>", page.text)
     assert 'name="action" value="clear_two_factor"' in page.text
     response = boss.post(account_url(curator), {"action": "clear_two_factor"})
     assert response.status_code == 303
@@ -444,7 +444,7 @@ def test_an_admin_turns_off_the_second_factor_of_a_lost_phone(
     assert phone.get("/admin/", follow_redirects=False).status_code == 303
     after = boss.get(response.headers["location"]).text
     assert "Two-step sign-in is off for this account" in after
-    assert re.search(r"<dt>Second factor</dt><dd>Off</dd>", after)
+    assert re.search(r"<dt>Two-step sign-in</dt><dd>Off</dd>", after)
     assert 'name="action" value="clear_two_factor"' not in after
     # Her password alone signs her in; she can set up a new phone from there.
     assert sign_in(browser(client), curator.email).status_code == 303
