@@ -7,6 +7,7 @@ import json
 import os
 import random
 import signal
+import stat
 import subprocess
 import sys
 import threading
@@ -447,6 +448,53 @@ def test_hub_backup_copies_an_open_store_and_says_what_it_copied(tmp_path: Path)
         again.stderr
         == f"hub: {tmp_path / 'dest'}: the folder is not empty (give a new or empty folder)\n"
     )
+
+
+@pytest.fixture
+def permissive_umask() -> Iterator[None]:
+    # The usual umask, which `hub backup` inherits: files 0644 and folders 0755 unless asked.
+    before = os.umask(0o022)
+    yield
+    os.umask(before)
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+@pytest.mark.usefixtures("permissive_umask")
+def test_a_backup_is_its_owner_s_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # It holds what the data folder holds: password hashes and TOTP secrets.
+    data_dir = tmp_path / "var"
+    store = open_store(data_dir / "hub.json")
+    _write(store, "a", 3)
+    store.insert("accounts", {"email": "ana@example.org", "password_hash": "$argon2id$"})
+    try:
+        # Every file the copy writes on its way, from its first byte: seen as it is written.
+        staged: dict[str, int] = {}
+        write = hub.store.backup.write_private
+
+        def watching(path: Path, data: bytes) -> None:
+            write(path, data)
+            staged[path.name] = _mode(path)
+            staged[path.parent.name] = _mode(path.parent)
+
+        monkeypatch.setattr(hub.store.backup, "write_private", watching)
+        backup(data_dir / "hub.json", tmp_path / "in-process")
+        assert staged and set(staged.values()) <= {0o600, 0o700}, staged
+        assert staged[hub.store.backup.STAGING] == 0o700
+        done = _hub_backup(data_dir, tmp_path / "dest")
+    finally:
+        store.close()
+    assert done.returncode == 0, done.stderr
+    for dest in (tmp_path / "in-process", tmp_path / "dest"):
+        assert _mode(dest) == 0o700
+        assert {p.name: _mode(p) for p in dest.iterdir()} == {"hub.json": 0o600}
+    # A folder made for it by its owner keeps her mode; the file in it is still private.
+    own = tmp_path / "own"
+    own.mkdir(mode=0o750)
+    backup(data_dir / "hub.json", own)
+    assert (_mode(own), _mode(own / "hub.json")) == (0o750, 0o600)
 
 
 def test_hub_backup_of_a_damaged_store_is_one_line_and_a_failure(tmp_path: Path) -> None:

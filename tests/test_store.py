@@ -4,6 +4,8 @@ snapshot TinyDB reads, group commit, and the lock the app holds while it runs.""
 from __future__ import annotations
 
 import json
+import os
+import stat
 import threading
 from collections.abc import Hashable, Iterator
 from pathlib import Path
@@ -22,7 +24,9 @@ from hub.store import (
     Store,
     StoreError,
     StoreLocked,
+    check_unlocked,
     open_store,
+    snapshot,
 )
 from hub.store.migrations import MIGRATIONS, Schema
 
@@ -355,6 +359,65 @@ def test_a_file_of_the_former_plain_tinydb_store_opens(path: Path) -> None:
     assert store.schema_version == len(MIGRATIONS)
     assert store.get("subscriptions", "abc") == {"endpoint": "https://push.example/9", "id": "abc"}
     store.close()
+
+
+# -- who may read the files -------------------------------------------------------------------
+
+
+@pytest.fixture
+def permissive_umask() -> Iterator[None]:
+    # The usual umask: files 0644 and folders 0755 unless the hub asks for less.
+    before = os.umask(0o022)
+    yield
+    os.umask(before)
+
+
+def _modes(folder: Path) -> dict[str, int]:
+    return {p.name: stat.S_IMODE(p.stat().st_mode) for p in sorted(folder.iterdir())}
+
+
+@pytest.mark.usefixtures("permissive_umask")
+def test_the_store_s_folder_and_files_are_its_owner_s_only(path: Path) -> None:
+    # They hold password hashes, TOTP secrets and emails.
+    store = open_store(path, snapshot_bytes=4096)
+    for n in range(150):  # several snapshots and journal segments on the way
+        store.insert("accounts", {"email": f"p{n}@example.org", "password_hash": "$argon2id$"})
+    modes = _modes(path.parent)
+    assert "hub.json" in modes and any(name.startswith("hub.journal.") for name in modes)
+    assert set(modes.values()) == {0o600}, modes
+    store.close()
+    assert _modes(path.parent) == {"hub.json": 0o600, "hub.lock": 0o600}
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    # `hub serve` checks the lock before anything else: it is what makes the folder then.
+    served = path.parent.parent / "served" / "hub.json"
+    check_unlocked(served)
+    assert _modes(served.parent) == {"hub.lock": 0o600}
+    assert stat.S_IMODE(served.parent.stat().st_mode) == 0o700
+
+
+@pytest.mark.usefixtures("permissive_umask")
+def test_a_snapshot_is_private_before_its_first_byte(
+    path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path.parent.mkdir(mode=0o755)
+    # A temp file left by an older hub, readable by everyone: not reused as it is.
+    temp = snapshot.temp_path(path)
+    temp.write_text("{}")
+    assert stat.S_IMODE(temp.stat().st_mode) == 0o644
+    seen: list[int] = []
+    dumps = snapshot._dumps
+
+    def watching(value: Any) -> str:
+        if not seen:
+            seen.append(stat.S_IMODE(temp.stat().st_mode))
+        return dumps(value)
+
+    monkeypatch.setattr(snapshot, "_dumps", watching)
+    snapshot.write_snapshot(path, snapshot.Snapshot(docs={"t": {"a": {"id": "a"}}}, seq=1))
+    assert seen == [0o600]
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    # A data folder that was there already keeps the mode its owner gave it.
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o755
 
 
 # -- migrations --------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from hub.store.base import (
     StoreError,
     StoreLocked,
 )
+from hub.store.files import private_folder
 from hub.store.lock import FolderLock, lock_path
 from hub.store.migrations import MIGRATIONS, Migration
 from hub.store.tinydb_store import SNAPSHOT_BYTES, TinyDBStore
@@ -32,7 +33,7 @@ def open_store(
 
 def check_unlocked(path: Path) -> None:
     """StoreLocked (naming the lock file) if another process owns the store at `path`."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_folder(path.parent)
     FolderLock(lock_path(path)).release()
 
 

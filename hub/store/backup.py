@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from hub.store.base import StoreCorrupt, StoreError
+from hub.store.files import FOLDER_MODE, private_folder, write_private
 from hub.store.journal import Segment, read_segment, segment_paths, sync_folder
 from hub.store.migrations import MIGRATIONS
 from hub.store.snapshot import read_snapshot
@@ -64,7 +65,8 @@ def backup(store_path: Path, dest: Path) -> Backup:
     started = time.monotonic()
     _check_dest(dest)
     created = not dest.exists()
-    dest.mkdir(parents=True, exist_ok=True)
+    # The copy holds what the data folder holds (password hashes, TOTP secrets): owner only.
+    private_folder(dest)
     staging = dest / STAGING
     final = dest / store_path.name
     try:
@@ -96,7 +98,7 @@ def _check_dest(dest: Path) -> None:
 def _copy_consistent(store_path: Path, staging: Path) -> tuple[_Copy, int]:
     for attempt in range(1, ATTEMPTS + 1):
         shutil.rmtree(staging, ignore_errors=True)
-        staging.mkdir()
+        staging.mkdir(mode=FOLDER_MODE)
         copy = _copy_once(store_path, staging)
         if copy is not None:
             return copy, attempt
@@ -119,7 +121,7 @@ def _copy_once(store_path: Path, staging: Path) -> _Copy | None:
     try:
         with os.fdopen(os.dup(fd), "rb") as source:
             raw = source.read()
-        (staging / store_path.name).write_bytes(raw)
+        write_private(staging / store_path.name, raw)
         copied = len(raw)
         segments = []
         for path in segment_paths(folder, stem):
@@ -127,7 +129,7 @@ def _copy_once(store_path: Path, staging: Path) -> _Copy | None:
                 data = path.read_bytes()
             except FileNotFoundError:
                 return None  # listed, then removed by a snapshot that finished meanwhile
-            (staging / path.name).write_bytes(data)
+            write_private(staging / path.name, data)
             segments.append(read_segment(staging / path.name))
             copied += len(data)
         # The file held open keeps its inode from being reused: another inode at the path

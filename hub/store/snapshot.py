@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from hub.store.base import Document, StoreCorrupt
+from hub.store.files import create_private
 from hub.store.journal import sync_folder
 from hub.store.tables import META_TABLE
 
@@ -63,10 +64,14 @@ def read_snapshot(path: Path) -> Snapshot:
 
 def write_snapshot(path: Path, snapshot: Snapshot) -> None:
     """Replace the snapshot at `path`: a temp file written, fsynced and renamed over it, and
-    the folder fsynced, so the file is the old one or the new one, whole, at any moment."""
+    the folder fsynced, so the file is the old one or the new one, whole, at any moment.
+
+    The temp file is created anew with mode 0600 (a leftover one could have any mode), so the
+    snapshot is never readable by others, whatever the umask."""
     meta = {"schema_version": snapshot.version, "seq": snapshot.seq, "indexes": snapshot.indexes}
     temp = temp_path(path)
-    with temp.open("w", encoding="utf-8") as out:
+    temp.unlink(missing_ok=True)
+    with open(create_private(temp), "w", encoding="utf-8") as out:
         # One document a line: a snapshot can be read and grepped as it is.
         out.write(f'{{"{META_TABLE}": {{"1": {_dumps(meta)}}}')
         for table, docs in snapshot.docs.items():

@@ -19,6 +19,7 @@ from typing import Any
 from hub.settings import STORE_SNAPSHOT_BYTES
 from hub.store.base import Document, StoreCorrupt, StoreError
 from hub.store.batch import StoreBatch, insert_op, update_op
+from hub.store.files import private_folder
 from hub.store.journal import GroupCommit, read_journal, segment_path, segment_paths
 from hub.store.lock import FolderLock, lock_path
 from hub.store.migrations import MIGRATIONS, Migration, migrate
@@ -53,7 +54,7 @@ class TinyDBStore:
         snapshot_bytes: int = SNAPSHOT_BYTES,
         migrations: Sequence[Migration] = MIGRATIONS,
     ) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_folder(path.parent)
         self.path = path
         self._folder, self._stem = path.parent, path.stem
         self._snapshot_bytes = snapshot_bytes
