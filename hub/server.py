@@ -14,12 +14,14 @@ from hub.settings import Settings
 
 
 class DeadlineH11Protocol(H11Protocol):
-    """uvicorn's h11 protocol, closing a connection that has not sent a whole request within
-    `request_timeout` seconds of connecting or of the previous response.
+    """uvicorn's h11 protocol, closing a connection that has not sent a whole request, body
+    included, within `request_timeout` seconds of connecting or of the previous response.
 
     uvicorn's keep-alive timer starts only after a response and stops at the first byte of
-    the next request, so a client that connects and sends nothing, or trickles a request
-    byte by byte, would hold its connection (and a slot under the concurrency cap) forever.
+    the next request, and nothing of uvicorn's times a body, so a client that connects and
+    sends nothing, or trickles a request head or body byte by byte, would hold its connection
+    (and a slot under the concurrency cap) forever. A response under way is never cut: a slow
+    reader of a large one is the response's own business, not this deadline's.
     """
 
     # Set by deadline_protocol from HUB_TIMEOUT_REQUEST (the default lives in Settings only).
@@ -53,10 +55,18 @@ class DeadlineH11Protocol(H11Protocol):
 
     def _expire(self) -> None:
         self._deadline = None
-        # Only while a request is awaited or still arriving: a response under way is never cut.
-        responding = self.cycle is not None and not self.cycle.response_complete
-        awaited = self.conn.their_state in (h11.IDLE, h11.SEND_BODY)
-        if awaited and not responding and not self.transport.is_closing():
+        # Their head or body still to come: IDLE before a request's head is whole, SEND_BODY
+        # until its body is. The app may be waiting on that body (its cycle has begun but not
+        # answered): that counts as the request still arriving, not as a response.
+        arriving = self.conn.their_state in (h11.IDLE, h11.SEND_BODY)
+        # Once the app has started answering (before the body has come, say a refusal), the
+        # response goes out whole; the deadline is armed again when it completes.
+        responding = (
+            self.cycle is not None
+            and self.cycle.response_started
+            and not self.cycle.response_complete
+        )
+        if arriving and not responding and not self.transport.is_closing():
             self.transport.close()
 
 

@@ -147,6 +147,39 @@ def test_a_request_trickled_byte_by_byte_is_cut_off(limited: int) -> None:
 
 
 @pytest.mark.slow
+def test_a_trickled_request_body_is_cut_off_and_frees_its_place(limited: int) -> None:
+    # The review's attack on the sign-in form: whole heads, then bodies a byte at a time, on
+    # as many connections as the cap leaves (3, less the one a reader needs).
+    head = (
+        b"POST /login HTTP/1.1\r\nHost: hub.test\r\n"
+        b"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 400\r\n\r\nemail="
+    )
+    started = time.monotonic()
+    slow = [_connect(limited), _connect(limited)]
+    open_ones = list(slow)
+    try:
+        for sock in slow:
+            sock.sendall(head)
+        while open_ones and time.monotonic() - started < BOUND:
+            for sock in list(open_ones):
+                try:
+                    sock.sendall(b"a")
+                except OSError:
+                    open_ones.remove(sock)
+                    continue
+                readable, _, _ = select.select([sock], [], [], 0.1)
+                if readable and _until_closed(sock, 1.0) is not None:
+                    open_ones.remove(sock)
+    finally:
+        for sock in slow:
+            sock.close()
+    assert not open_ones, f"{len(open_ones)} still open after {BOUND} s"
+    # HUB_TIMEOUT_REQUEST is 2 s here: the body counts toward it like the head.
+    assert time.monotonic() - started < 2 + 5
+    assert _answers(limited)
+
+
+@pytest.mark.slow
 def test_an_oversized_request_head_is_refused_not_buffered(limited: int) -> None:
     # Twice HUB_MAX_HEADER_BYTES and unfinished; under h11's own default of 16 KiB it would
     # be buffered and waited on. uvicorn answers h11's "too long" with 400, not 431.
