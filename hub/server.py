@@ -10,6 +10,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from hub.console_guard import console_path
 from hub.settings import Settings
 
 
@@ -94,27 +95,31 @@ def server_options(settings: Settings, host: str, port: int) -> dict[str, Any]:
         "h11_max_incomplete_event_size": settings.max_header_bytes,
         "backlog": settings.backlog,
         "timeout_graceful_shutdown": settings.timeout_graceful_shutdown,
-        # uvicorn's own proxy handling would put X-Forwarded-For into scope["client"];
-        # behind_proxy reads the scheme only.
+        # uvicorn's own proxy handling would put X-Forwarded-For into scope["client"] for
+        # every request; behind_proxy reads it for console paths only.
         "proxy_headers": False,
     }
 
 
 def behind_proxy(app: ASGIApp, settings: Settings) -> ASGIApp:
     """`app` taking the scheme from X-Forwarded-Proto when the connection comes from one of
-    HUB_FORWARDED_ALLOW_IPS; `app` itself when none are named.
+    HUB_FORWARDED_ALLOW_IPS, and on console paths the client from X-Forwarded-For; `app`
+    itself when none are named.
 
-    X-Forwarded-For is dropped before uvicorn's ProxyHeadersMiddleware sees it, so the
-    client in scope stays the proxy and a reader's address never enters the hub."""
+    On every other path X-Forwarded-For is dropped before uvicorn's ProxyHeadersMiddleware
+    sees it, so the client in scope stays the proxy and a reader's address never enters the
+    hub. On a console path (sign-in, the consoles) the staff member's own address is what the
+    sign-in throttle counts failures by: with the proxy's, one person's failures would lock
+    everyone out. The throttle keeps only a keyed hash of it, in memory; nothing logs it."""
     proxies = settings.forwarded_allow_ips.strip()
     if not proxies:
         return app
     inner = ProxyHeadersMiddleware(app, trusted_hosts=proxies)  # type: ignore[arg-type]
 
-    async def scheme_from_proxy(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] in ("http", "websocket"):
+    async def from_proxy(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket") and not console_path(scope):
             headers = [(n, v) for n, v in scope["headers"] if n != b"x-forwarded-for"]
             scope = {**scope, "headers": headers}
         await inner(scope, receive, send)  # type: ignore[arg-type]
 
-    return scheme_from_proxy
+    return from_proxy

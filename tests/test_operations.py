@@ -19,9 +19,11 @@ from typing import Any
 
 import pytest
 import uvicorn
+from starlette.testclient import TestClient
 
 from hub.server import behind_proxy, server_options
 from hub.settings import PROJECT_ROOT, Settings, SettingsError, process_environment
+from tests.conftest import CONSOLE_ACCOUNTS, ClientFactory, sign_in
 
 HUB = Path(sys.executable).parent / "hub"
 # Far above every limit the served hub is given below, so a wait only ends early.
@@ -286,8 +288,8 @@ def test_settings_become_uvicorns_limits() -> None:
     assert config.limit_concurrency == 1000
 
 
-def _seen(settings: Settings, client: tuple[str, int]) -> dict[str, Any]:
-    """What the app sees of a request with proxy headers from `client`."""
+def _seen(settings: Settings, client: tuple[str, int], path: str = "/en/") -> dict[str, Any]:
+    """What the app sees of a request for `path` with proxy headers from `client`."""
     seen: dict[str, Any] = {}
 
     async def app(scope: Any, receive: Any, send: Any) -> None:
@@ -296,6 +298,8 @@ def _seen(settings: Settings, client: tuple[str, int]) -> dict[str, Any]:
     scope = {
         "type": "http",
         "scheme": "http",
+        "path": path,
+        "root_path": "",
         "client": client,
         "headers": [
             (b"host", b"hub.example"),
@@ -317,3 +321,54 @@ def test_https_is_known_from_a_trusted_proxy_and_no_client_address_enters() -> N
     assert b"203.0.113.7" not in b"".join(value for _, value in seen["headers"])
     assert _seen(trusting, ("192.0.2.9", 40000))["scheme"] == "http"
     assert _seen(Settings(), ("127.0.0.1", 40000))["scheme"] == "http"
+
+
+READER_PATHS = ["/", "/en/", "/th/search", "/static/app.css", "/en/loginx", "/administration"]
+CONSOLE_PATHS = ["/login", "/logout", "/invitation", "/account/two-factor", "/admin/", "/leaders/"]
+
+
+def test_on_console_paths_the_client_is_the_address_a_trusted_proxy_forwards() -> None:
+    trusting = Settings(forwarded_allow_ips="127.0.0.1, ::1")
+    for path in READER_PATHS:
+        # A reader's address never enters: the client stays the proxy, the header is gone.
+        seen = _seen(trusting, ("127.0.0.1", 40000), path)
+        assert seen["client"] == ("127.0.0.1", 40000), path
+        assert b"203.0.113.7" not in b"".join(value for _, value in seen["headers"]), path
+    for path in CONSOLE_PATHS:
+        # Staff's own address, for the sign-in throttle's per-client count.
+        seen = _seen(trusting, ("127.0.0.1", 40000), path)
+        assert seen["client"][0] == "203.0.113.7", path
+        assert seen["scheme"] == "https"
+        # From a sender that is not the proxy, the header is a claim, and ignored.
+        assert _seen(trusting, ("192.0.2.9", 40000), path)["client"] == ("192.0.2.9", 40000)
+    # Without HUB_FORWARDED_ALLOW_IPS, nobody is trusted.
+    assert _seen(Settings(), ("127.0.0.1", 40000), "/login")["client"] == ("127.0.0.1", 40000)
+
+
+PROXY = ("127.0.0.1", 40000)
+
+
+def _behind(app: Any, forwarded_for: str | None) -> TestClient:
+    """A browser reaching the app through the proxy of docs/operations.md at 127.0.0.1, which
+    says where it came from in X-Forwarded-For (without the header: the proxy's own request)."""
+    settings = Settings(forwarded_allow_ips="127.0.0.1")
+    headers = {"X-Forwarded-Proto": "http"}
+    if forwarded_for is not None:
+        headers["X-Forwarded-For"] = forwarded_for
+    return TestClient(behind_proxy(app, settings), client=PROXY, headers=headers)
+
+
+def test_behind_the_proxy_one_person_s_failures_lock_out_only_her(
+    make_console_client: ClientFactory,
+) -> None:
+    # The review: every client had the proxy's address, so anyone's failures counted for all.
+    app = make_console_client(signin_failures=2).app
+    guesser = _behind(app, "198.51.100.20")
+    for n in range(2):
+        assert sign_in(guesser, f"guess{n}@hub.example", "wrong wrong 123").status_code == 400
+    assert sign_in(guesser, "guess2@hub.example", "wrong wrong 123").status_code == 429
+    # A colleague behind the same proxy, from her own address, still signs in.
+    curator = CONSOLE_ACCOUNTS["curator"][0]
+    assert sign_in(_behind(app, "198.51.100.21"), curator).status_code == 303
+    # Readers' pages are served as before, whatever the proxy forwards.
+    assert _behind(app, "198.51.100.20").get("/en/").status_code == 200
