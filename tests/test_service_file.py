@@ -106,3 +106,82 @@ def test_chat_links_are_kept_in_order_with_their_labels() -> None:
     ]
     without, _ = parse_service("test-line", _entry(), LOCALES, TODAY)
     assert without.chat == ()
+
+
+GOOD_SOURCE = {
+    "url": "https://example.org/a",
+    "date": dt.date(2026, 1, 5),
+    "numbers": ["+85221234567"],
+}
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        (
+            {"source": "https://example.org/a"},
+            "'source' is replaced by 'sources': a list of {url, date, numbers} "
+            "(see docs/content-format.md)",
+        ),
+        ({"sources": None}, "'sources' must list at least one {url, date, numbers}"),
+        ({"sources": []}, "'sources' must list at least one {url, date, numbers}"),
+        ({"sources": GOOD_SOURCE}, "'sources' must list at least one {url, date, numbers}"),
+        (
+            {"sources": [GOOD_SOURCE, "https://example.org/b"]},
+            "sources 2: must be a mapping of url, date and numbers",
+        ),
+        (
+            {"sources": [{**GOOD_SOURCE, "page": 3}]},
+            "sources 1: unknown key 'page'",
+        ),
+        (
+            {"sources": [{**GOOD_SOURCE, "date": 2027}]},
+            "sources 1: 'date' 2027-01-01 is in the future",
+        ),
+        (
+            {"sources": [{**GOOD_SOURCE, "date": "2026-13"}]},
+            "sources 1: 'date' must be a date written YYYY-MM-DD, \"YYYY-MM\" or YYYY",
+        ),
+        (
+            {"sources": [{**GOOD_SOURCE, "numbers": "+85221234567"}]},
+            "sources 1: 'numbers' must list the entry's numbers the page states",
+        ),
+        (
+            {"sources": [{**GOOD_SOURCE, "numbers": [True]}]},
+            "sources 1: 'numbers' must list the entry's numbers the page states",
+        ),
+        (
+            {"sources": [{**GOOD_SOURCE, "url": "example.org/a"}]},
+            "sources 1: 'url' must be an http(s) URL",
+        ),
+    ],
+    ids=[
+        "old-key",
+        "missing",
+        "empty",
+        "a-mapping",
+        "second-not-mapping",
+        "unknown-key",
+        "future",
+        "bad-month",
+        "numbers-text",
+        "numbers-bool",
+        "url-no-scheme",
+    ],
+)
+def test_each_source_mistake_says_what_to_fix(changes: dict[str, Any], message: str) -> None:
+    assert _refusal(_entry(**changes)) == message
+
+
+def test_sources_are_kept_in_order_with_their_dates_and_numbers() -> None:
+    sources = [
+        GOOD_SOURCE,
+        {"url": "https://example.org/b", "date": "2025-03", "numbers": ["+85221234567"]},
+        {"url": "https://example.org/c", "date": 2024, "numbers": []},
+    ]
+    service, _ = parse_service("test-line", _entry(sources=sources), LOCALES, TODAY)
+    assert [(s.url, s.date.year, s.date.month, s.date.day, s.numbers) for s in service.sources] == [
+        ("https://example.org/a", 2026, 1, 5, ("+85221234567",)),
+        ("https://example.org/b", 2025, 3, None, ("+85221234567",)),
+        ("https://example.org/c", 2024, None, None, ()),
+    ]
