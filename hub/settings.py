@@ -104,8 +104,8 @@ class Settings:
     forwarded_allow_ips: str = field(
         default="",
         metadata={
-            "doc": "Comma-separated proxy addresses whose X-Forwarded-Proto is trusted "
-            "(empty: proxy headers ignored)"
+            "doc": "Comma-separated proxy addresses whose X-Forwarded-Proto is trusted, and "
+            "their X-Forwarded-For on console paths only (empty: proxy headers ignored)"
         },
     )
 
