@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -322,6 +325,92 @@ def test_a_flood_of_throttled_attempts_is_one_audit_entry(
     throttled = audit_of(client, "sign_in_throttled")
     assert [e.target for e in reversed(throttled)] == [ADMIN, "other0@hub.example"]
     assert len(audit_of(client, "sign_in_failed")) == 4
+
+
+class Argon2Watch:
+    """Wraps the app's password hashing and verification (hub.auth.passwords.Passwords) to
+    count the calls and the most inside at once. Each call is held `pause` seconds longer, so
+    that calls which may overlap do."""
+
+    def __init__(self, client: TestClient, monkeypatch: pytest.MonkeyPatch, pause: float) -> None:
+        self.pause = pause
+        self.calls = self.inside = self.most = 0
+        self.lock = threading.Lock()
+        passwords = state(client).accounts.passwords
+        for name in ("hash", "verify"):
+            monkeypatch.setattr(passwords, name, self.wrap(getattr(passwords, name)))
+
+    def wrap(self, real: Callable[..., Any]) -> Callable[..., Any]:
+        def counted(*args: Any) -> Any:
+            with self.lock:
+                self.calls += 1
+                self.inside += 1
+                self.most = max(self.most, self.inside)
+            try:
+                time.sleep(self.pause)
+                return real(*args)
+            finally:
+                with self.lock:
+                    self.inside -= 1
+
+        return counted
+
+
+def burst(client: TestClient, forms: list[dict[str, str]]) -> list[int]:
+    """POST every form to /login at once, each from a thread of its own, all served by the
+    app's one event loop (the client's); the statuses, in the forms' order."""
+    gate = threading.Barrier(len(forms))
+
+    def send(form: dict[str, str]) -> int:
+        gate.wait(timeout=30)
+        return client.post("/login", data=form, follow_redirects=False).status_code
+
+    with ThreadPoolExecutor(max_workers=len(forms)) as pool:
+        return list(pool.map(send, forms, timeout=120))
+
+
+def test_a_burst_of_sign_ins_is_counted_before_the_password_check(
+    make_console_client: ClientFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every attempt counts from before its argon2 work: of a concurrent burst at one account,
+    no more than the limit are checked, whatever their number, and a right password among
+    them is no way in."""
+    client = make_console_client(signin_failures=5)
+    limit = state(client).settings.signin_failures
+    watch = Argon2Watch(client, monkeypatch, pause=0.2)
+    token = csrf_of(client.get("/login").text)
+    wrong = {"csrf_token": token, "email": ADMIN, "password": "wrong wrong 1234"}
+    forms = [wrong] * 40
+    forms[len(forms) // 2] = {**wrong, "password": CONSOLE_PASSWORD}
+    statuses = burst(client, forms)
+    checked = [status for status in statuses if status != 429]
+    assert 1 <= len(checked) <= limit, statuses
+    assert statuses.count(429) == len(forms) - len(checked)
+    assert watch.calls == len(checked)
+    assert len(audit_of(client, "sign_in_failed")) == checked.count(400)
+    # The failures stay: the account is held back once the burst is over.
+    if 303 not in checked:
+        assert sign_in(_client(client.app, "192.0.2.77"), ADMIN).status_code == 429
+
+
+def test_a_burst_from_one_client_is_counted_before_the_password_check(
+    make_console_client: ClientFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same for one client trying many unknown emails at once: no more than the limit
+    are checked or written to the audit log."""
+    client = make_console_client(signin_failures=4)
+    limit = state(client).settings.signin_failures
+    watch = Argon2Watch(client, monkeypatch, pause=0.2)
+    token = csrf_of(client.get("/login").text)
+    forms = [
+        {"csrf_token": token, "email": f"guess{n}@hub.example", "password": "wrong wrong 1234"}
+        for n in range(30)
+    ]
+    statuses = burst(client, forms)
+    assert statuses.count(400) == watch.calls <= limit, statuses
+    assert statuses.count(429) == len(forms) - statuses.count(400)
+    assert len(audit_of(client, "sign_in_failed")) == statuses.count(400)
+    assert len(audit_of(client, "sign_in_throttled")) == 1
 
 
 def test_a_success_clears_the_accounts_failures(make_console_client: ClientFactory) -> None:

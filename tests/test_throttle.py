@@ -1,5 +1,6 @@
 """Sign-in throttling (hub/auth/throttle.py): failures per account and per client in a moving
-window held in memory, the wait it asks for, its reset, and no client address kept."""
+window held in memory, attempts counted from before their password check, the wait it asks
+for, its reset, and no client address kept."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import time
 
 import pytest
 
-from hub.auth.throttle import SignInThrottle
+from hub.auth.throttle import SignInThrottle, Throttled
 
 CLIENT = "203.0.113.7"
 OTHER_CLIENT = "198.51.100.23"
@@ -148,3 +149,67 @@ def test_a_throttle_needs_a_failure_and_a_second() -> None:
     for failures, window in [(0, 900), (5, 0)]:
         with pytest.raises(ValueError):
             SignInThrottle(failures=failures, window=window)
+
+
+# -- Attempts in flight ------------------------------------------------------------------------
+
+
+def test_attempts_in_flight_count_like_failures_for_the_account() -> None:
+    throttle = SignInThrottle(failures=3, window=900)
+    attempts = [throttle.begin("maria@example.org", f"192.0.2.{n}") for n in range(3)]
+    # Three passwords being checked, none settled: a fourth waits, from any client.
+    with pytest.raises(Throttled) as held:
+        throttle.begin(" Maria@Example.org", "198.51.100.1")
+    assert held.value.wait == 1  # they settle within moments: then the answer is known
+    assert throttle.retry_after("maria@example.org", "198.51.100.1") == 1
+    # Another account is not held back by them.
+    throttle.begin("ana@example.org", "198.51.100.1").failed()
+    # Two fail, one succeeds: the account's count is cleared, the failures were its own.
+    attempts[0].failed()
+    attempts[1].failed()
+    assert throttle.retry_after("maria@example.org", "198.51.100.1") == 1
+    attempts[2].succeeded()
+    assert throttle.retry_after("maria@example.org", "198.51.100.1") is None
+    # Settled once: a second outcome changes nothing.
+    attempts[2].failed()
+    attempts[0].succeeded()
+    assert throttle.retry_after("maria@example.org", "198.51.100.1") is None
+
+
+def test_failures_of_attempts_in_flight_stay_and_close_the_window() -> None:
+    throttle = SignInThrottle(failures=3, window=900)
+    attempts = [throttle.begin("maria@example.org", CLIENT) for _ in range(3)]
+    for attempt in attempts:
+        attempt.failed()
+    wait = throttle.retry_after("maria@example.org", OTHER_CLIENT)
+    assert wait is not None and 899 <= wait <= 900
+    with pytest.raises(Throttled):
+        throttle.begin("maria@example.org", OTHER_CLIENT)
+
+
+def test_attempts_in_flight_count_for_the_client() -> None:
+    throttle = SignInThrottle(failures=3, window=900)
+    attempts = [throttle.begin(f"user{n}@example.org", CLIENT) for n in range(3)]
+    with pytest.raises(Throttled):
+        throttle.begin("someone@example.org", CLIENT)
+    assert throttle.begin("someone@example.org", OTHER_CLIENT)
+    # Successes leave nothing against the client: a shared office signs in all day.
+    for attempt in attempts:
+        attempt.succeeded()
+    for n in range(10):
+        throttle.begin(f"user{n}@example.org", CLIENT).succeeded()
+    assert throttle.retry_after("someone@example.org", CLIENT) is None
+
+
+def test_an_attempt_left_unsettled_counts_as_a_failure() -> None:
+    throttle = SignInThrottle(failures=2, window=900)
+    for _ in range(2):
+        with pytest.raises(RuntimeError), throttle.begin("maria@example.org", CLIENT):
+            raise RuntimeError("the request was cancelled")
+    assert throttle.retry_after("maria@example.org", OTHER_CLIENT) is not None
+    # Settled inside the block, it keeps its outcome.
+    other = SignInThrottle(failures=2, window=900)
+    for _ in range(5):
+        with other.begin("maria@example.org", CLIENT) as attempt:
+            attempt.succeeded()
+    assert other.retry_after("maria@example.org", CLIENT) is None

@@ -22,7 +22,7 @@ from hub.audit import AuditLog
 from hub.auth import Account, Accounts, InvalidAccount, PasswordRejected, normalize_email
 from hub.auth.invitations import Invitation, InvitationInvalid, Invitations
 from hub.auth.sessions import Sessions
-from hub.auth.throttle import SignInThrottle
+from hub.auth.throttle import SignInThrottle, Throttled
 from hub.console_guard import (
     ACCOUNT,
     CONSOLE_PREFIXES,
@@ -150,21 +150,27 @@ async def login(request: Request) -> Response:
     target = key if "@" in key and key == email.strip().lower() else ""
     throttle: SignInThrottle = request.app.state.throttle
     client = client_of(request)
-    wait = throttle.retry_after(key, client)
-    if wait is not None:
+    try:
+        # Counted from here, before the password is checked: a burst of concurrent attempts
+        # cannot all pass a check of the failures settled so far.
+        attempt = throttle.begin(key, client)
+    except Throttled as held:
         # Once per window for the account or client held back: a flood does not fill the log.
         if throttle.first_refusal(key, client):
             await audit(request, "sign_in_throttled", actor="", target=target)
         return _login_page(
-            request, next_path=next_path, email=email, retry_after=wait, status_code=429
+            request, next_path=next_path, email=email, retry_after=held.wait, status_code=429
         )
     accounts: Accounts = request.app.state.accounts
-    signed_in = await run(accounts.authenticate, email, password, otp.strip() or None)
+    with attempt:
+        signed_in = await run(accounts.authenticate, email, password, otp.strip() or None)
+        if signed_in is None:
+            attempt.failed()
+        else:
+            attempt.succeeded()
     if signed_in is None:
-        throttle.failed(key, client)
         await audit(request, "sign_in_failed", actor="", target=target)
         return _login_page(request, next_path=next_path, email=email, failed=True, status_code=400)
-    throttle.succeeded(key)
     response = RedirectResponse(next_path or home_of(request, signed_in), 303)
     await start_session(request, response, signed_in)
     await audit(request, "sign_in", actor=signed_in.email, target=signed_in.email)

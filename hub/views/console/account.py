@@ -22,7 +22,7 @@ from starlette.responses import RedirectResponse, Response
 from hub.audit import diff
 from hub.auth import Account, Accounts, PasswordRejected, Refused, totp
 from hub.auth.sessions import Session, Sessions
-from hub.auth.throttle import SignInThrottle
+from hub.auth.throttle import SignInThrottle, Throttled
 from hub.console_guard import ACCOUNT, SESSION
 from hub.content import Library
 from hub.settings import Settings
@@ -90,20 +90,25 @@ async def _check_password(
     request: Request, account: Account, password: str, otp: str
 ) -> Markup | int | None:
     """None when `password` (and `otp` with a second factor) are hers; else the message to
-    show, or the seconds to wait when too many tries failed (counted like sign-ins)."""
+    show, or the seconds to wait when too many tries failed (counted like sign-ins, from
+    before the check: see hub/auth/throttle.py)."""
     throttle: SignInThrottle = request.app.state.throttle
-    key, client = account_key(account.email), client_of(request)
-    wait = throttle.retry_after(key, client)
-    if wait is not None:
-        return wait
+    try:
+        attempt = throttle.begin(account_key(account.email), client_of(request))
+    except Throttled as held:
+        return held.wait
     accounts: Accounts = request.app.state.accounts
-    if await run(accounts.authenticate, account.email, password, otp.strip() or None) is None:
-        throttle.failed(key, client)
+    with attempt:
+        found = await run(accounts.authenticate, account.email, password, otp.strip() or None)
+        if found is None:
+            attempt.failed()
+        else:
+            attempt.succeeded()
+    if found is None:
         _ = gettext(request)
         if account.two_factor:
             return _("Your current password or the code is not right.")
         return _("Your current password is not right.")
-    throttle.succeeded(key)
     return None
 
 
