@@ -530,17 +530,26 @@ def test_a_form_sent_by_nobody_signed_in_goes_to_sign_in_without_next(
 # -- The second factor -------------------------------------------------------------------------
 
 
-def enrol(client: TestClient) -> str:
+def offered_secret(page: str) -> str:
+    """The TOTP secret the enrolment page offers (its key field, without the spaces)."""
+    found = re.search(r'<textarea id="key" class="key"[^>]*>([A-Z2-7 ]+)</textarea>', page)
+    assert found is not None
+    return found.group(1).replace(" ", "")
+
+
+def enrol(client: TestClient, password: str = CONSOLE_PASSWORD) -> str:
     """Turn on TOTP for the signed-in account through its pages; the secret."""
     page = client.get("/account/two-factor")
     assert page.status_code == 200
-    found = re.search(r'<textarea id="key" class="key"[^>]*>([A-Z2-7 ]+)</textarea>', page.text)
-    assert found is not None
-    secret = found.group(1).replace(" ", "")
+    secret = offered_secret(page.text)
     assert 'src="/account/two-factor/qr.svg"' in page.text
     response = client.post(
         "/account/two-factor",
-        data={"csrf_token": csrf_of(page.text), "otp": pyotp.TOTP(secret).now()},
+        data={
+            "csrf_token": csrf_of(page.text),
+            "password": password,
+            "otp": pyotp.TOTP(secret).now(),
+        },
         follow_redirects=False,
     )
     assert response.status_code == 303, response.text[:500]
@@ -586,12 +595,71 @@ def test_a_wrong_code_does_not_turn_on_the_second_factor(console_client: TestCli
     page = console_client.get("/account/two-factor")
     response = console_client.post(
         "/account/two-factor",
-        data={"csrf_token": csrf_of(page.text), "otp": "123456"},
+        data={"csrf_token": csrf_of(page.text), "password": CONSOLE_PASSWORD, "otp": "123456"},
         follow_redirects=False,
     )
     assert response.status_code == 400
-    assert "That code is not right." in response.text
+    # Next to the code's field.
+    assert re.search(r'<p class="error" id="otp-error">That code is not right\.', response.text)
     assert not state(console_client).accounts.get(LEADER).two_factor
+
+
+@pytest.mark.parametrize("password", ["not it at all 123", ""])
+def test_turning_on_the_second_factor_needs_her_password(
+    console_client: TestClient, password: str
+) -> None:
+    """A session alone (a computer left signed in, a stolen cookie) cannot enrol another
+    phone: the right code with a wrong or missing password changes nothing."""
+    elsewhere = TestClient(console_client.app)
+    sign_in_as(elsewhere, "curator")
+    sign_in_as(console_client, "curator")
+    page = console_client.get("/account/two-factor").text
+    assert 'name="password" autocomplete="current-password"' in page.replace('type="password" ', "")
+    secret = offered_secret(page)
+    response = console_client.post(
+        "/account/two-factor",
+        data={"csrf_token": csrf_of(page), "password": password, "otp": pyotp.TOTP(secret).now()},
+        follow_redirects=False,
+    )
+    assert response.status_code == 400
+    # The reason next to the password's field.
+    assert re.search(
+        r'<p class="error" id="password-error">Your current password is not right\.</p>\s*'
+        r'<input id="password" type="password" name="password"[^>]*aria-invalid="true"',
+        response.text,
+    )
+    assert not state(console_client).accounts.get(CURATOR).two_factor
+    assert audit_of(console_client, "two_factor_enabled") == []
+    assert not is_anonymous(elsewhere)
+    # The same code with her password turns it on (the page offers the same secret).
+    assert enrol(console_client) == secret
+
+
+def test_wrong_passwords_to_turn_on_the_second_factor_are_throttled(
+    make_console_client: ClientFactory,
+) -> None:
+    client = make_console_client(signin_failures=3)
+    sign_in_as(client, "leader")
+    for _ in range(3):
+        refused = post_form(
+            client, "/account/two-factor", "/account/two-factor", {"password": "guess guess 123"}
+        )
+        assert refused.status_code == 400
+    page = client.get("/account/two-factor").text
+    secret = offered_secret(page)
+    held = client.post(
+        "/account/two-factor",
+        data={
+            "csrf_token": csrf_of(page),
+            "password": CONSOLE_PASSWORD,
+            "otp": pyotp.TOTP(secret).now(),
+        },
+        follow_redirects=False,
+    )
+    assert held.status_code == 429 and int(held.headers["retry-after"]) >= 1
+    assert not state(client).accounts.get(LEADER).two_factor
+    # Counted with sign-ins: the account is held back there too.
+    assert sign_in(_client(client.app, "192.0.2.60"), LEADER).status_code == 429
 
 
 def test_the_qr_code_is_an_svg_of_the_offered_secret(console_client: TestClient) -> None:
@@ -735,7 +803,7 @@ def test_every_sign_in_event_is_in_the_audit_without_an_address(
             "confirm": NEW_PASSWORD,
         },
     )
-    enrol(here)
+    enrol(here, NEW_PASSWORD)
     post_form(here, "/account", "/logout")
     actions = [e.action for e in reversed(state(client).audit.page(limit=50))]
     assert actions == [

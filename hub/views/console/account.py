@@ -182,7 +182,10 @@ async def end_sessions(request: Request) -> Response:
 
 
 def _two_factor_page(
-    request: Request, error: Markup | None = None, status_code: int = 200
+    request: Request,
+    error: Markup | None = None,
+    status_code: int = 200,
+    errors: dict[str, Markup] | None = None,
 ) -> Response:
     account, session = _signed_in(request)
     settings: Settings = request.app.state.settings
@@ -191,6 +194,7 @@ def _two_factor_page(
         # In groups of four, as authenticator apps show a key typed in by hand.
         "secret_groups": [secret[i : i + 4] for i in range(0, len(secret), 4)],
         "error": error,
+        "errors": errors or {},
         "required": settings.require_2fa and account.role == "admin",
     }
     return console_page(request, "console/two_factor.html", context, status_code)
@@ -198,20 +202,28 @@ def _two_factor_page(
 
 @requires(["admin", "curator", "translator", "leader"])
 async def two_factor(request: Request) -> Response:
-    """Set up a second factor (QR code and a confirming code), or turn it off."""
+    """Set up a second factor (her password, then the QR code and a confirming code), or turn
+    it off (her password and a code)."""
     if request.method != "POST":
         return _two_factor_page(request)
     account, session = _signed_in(request)
     form = await request.form()
     accounts: Accounts = request.app.state.accounts
     if not account.two_factor:
+        # The password first: whoever holds a session left open (a shared computer, a stolen
+        # cookie) could otherwise enrol her own phone and lock the owner out.
+        problem = await _check_password(request, account, field(form, "password"), "")
+        if isinstance(problem, int):
+            return _too_many(problem)
+        if problem is not None:
+            return _two_factor_page(request, status_code=400, errors={"password": problem})
         secret = enrolment_secret(request, session)
         try:
             changed: Account = await run(
                 accounts.set_two_factor, account.email, secret, field(form, "otp").strip()
             )
         except Refused as exc:
-            return _two_factor_page(request, refusal(request, exc), 400)
+            return _two_factor_page(request, status_code=400, errors={"otp": refusal(request, exc)})
         # A session opened elsewhere with the password alone must not outlive the new factor
         # (it may be the very one she is locking out); this one has just shown a code.
         sessions: Sessions = request.app.state.sessions
@@ -236,7 +248,7 @@ async def two_factor(request: Request) -> Response:
     if isinstance(problem, int):
         return _too_many(problem)
     if problem is not None:
-        return _two_factor_page(request, problem, 400)
+        return _two_factor_page(request, status_code=400, errors={"password": problem})
     changed = await run(accounts.clear_two_factor, account.email)
     await audit(request, "two_factor_disabled", actor=account.email, target=account.email)
     response = _done(request, "account", "two_factor_off")
