@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
 
+import anyio
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -46,6 +47,11 @@ from hub.views.render import make_templates
 
 log = logging.getLogger(__name__)
 PACKAGE_DIR = Path(__file__).resolve().parent
+# Password hashings and verifications run at once, whatever number of sign-ins arrive: argon2id
+# takes 19 MiB and a core for some 30 ms (hub/auth/passwords.py), so more than the 2 cores of
+# the box it is sized for only queue on the CPU, and 40 at once (anyio's thread limit) took
+# the server from 82 MB to 900 MB resident, which the allocator never gave back.
+HASHING_AT_ONCE = 2
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
@@ -110,6 +116,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             failures=settings.signin_failures, window=settings.signin_window_seconds
         )
         app.state.audit = AuditLog(store)
+        # Made here, in the event loop that serves the requests that share it.
+        app.state.hashing = anyio.CapacityLimiter(HASHING_AT_ONCE)
         # Derives each session's offered TOTP secret (hub/views/console/account.py); a new one
         # each start only means an enrolment under way is offered a new code.
         app.state.enrolment_key = secrets.token_bytes(32)

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx2 as httpx
 import pyotp
 import pytest
 from starlette.testclient import TestClient
@@ -329,12 +330,14 @@ def test_a_flood_of_throttled_attempts_is_one_audit_entry(
 
 class Argon2Watch:
     """Wraps the app's password hashing and verification (hub.auth.passwords.Passwords) to
-    count the calls and the most inside at once. Each call is held `pause` seconds longer, so
-    that calls which may overlap do."""
+    count the calls, the most inside at once, and those run without a token of the app's
+    hashing limiter. Each call is held `pause` seconds longer, so that calls which may overlap
+    do."""
 
     def __init__(self, client: TestClient, monkeypatch: pytest.MonkeyPatch, pause: float) -> None:
+        self.limiter = state(client).hashing
         self.pause = pause
-        self.calls = self.inside = self.most = 0
+        self.calls = self.inside = self.most = self.unlimited = 0
         self.lock = threading.Lock()
         passwords = state(client).accounts.passwords
         for name in ("hash", "verify"):
@@ -346,6 +349,7 @@ class Argon2Watch:
                 self.calls += 1
                 self.inside += 1
                 self.most = max(self.most, self.inside)
+                self.unlimited += self.limiter.borrowed_tokens == 0
             try:
                 time.sleep(self.pause)
                 return real(*args)
@@ -411,6 +415,68 @@ def test_a_burst_from_one_client_is_counted_before_the_password_check(
     assert statuses.count(429) == len(forms) - statuses.count(400)
     assert len(audit_of(client, "sign_in_failed")) == statuses.count(400)
     assert len(audit_of(client, "sign_in_throttled")) == 1
+
+
+def test_argon2_runs_no_more_than_the_cap_at_once(
+    make_console_client: ClientFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """However many sign-ins arrive together, no more of them hash at once than the app's
+    hashing limiter lets through (each holds 19 MiB and a core)."""
+    client = make_console_client(signin_failures=50)
+    cap = state(client).hashing.total_tokens
+    assert cap == 2
+    watch = Argon2Watch(client, monkeypatch, pause=0.05)
+    token = csrf_of(client.get("/login").text)
+    forms = [
+        {"csrf_token": token, "email": ADMIN, "password": f"wrong wrong {n:04}"} for n in range(12)
+    ]
+    started = time.monotonic()
+    statuses = burst(client, forms)
+    assert statuses == [400] * len(forms)
+    assert watch.calls == len(forms)
+    # Reached, never passed.
+    assert watch.most == cap
+    assert watch.unlimited == 0
+    assert time.monotonic() - started < 60
+
+
+def test_every_password_check_of_a_view_runs_under_the_hashing_limiter(
+    console_client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Sign-in, password change, two-step sign-in on and off, and an invitation link: each
+    runs argon2 only while holding a token of the app's hashing limiter."""
+    client = console_client
+    watch = Argon2Watch(client, monkeypatch, pause=0.0)
+    calls: dict[str, int] = {}
+
+    def step(name: str, action: Callable[[], httpx.Response]) -> None:
+        before = watch.calls
+        response = action()
+        assert response.status_code == 303, (name, response.text[:300])
+        calls[name] = watch.calls - before
+
+    step("sign-in", lambda: sign_in(client, CURATOR))
+    form = {"current_password": CONSOLE_PASSWORD, "new_password": NEW_PASSWORD}
+    step(
+        "password change",
+        lambda: post_form(
+            client, "/account", "/account/password", {**form, "confirm": NEW_PASSWORD}
+        ),
+    )
+    page = client.get("/account/two-factor").text
+    secret = offered_secret(page)
+    on = {"password": NEW_PASSWORD, "otp": pyotp.TOTP(secret).now()}
+    step("two-step on", lambda: post_form(client, "/account/two-factor", "/account/two-factor", on))
+    later = pyotp.TOTP(secret).at(datetime.now(UTC) + timedelta(seconds=30))
+    off = {"password": NEW_PASSWORD, "otp": later}
+    step(
+        "two-step off", lambda: post_form(client, "/account/two-factor", "/account/two-factor", off)
+    )
+    url = f"/invitation?token={invite(client)}"
+    new = {"password": NEW_PASSWORD, "confirm": NEW_PASSWORD}
+    step("invitation", lambda: post_form(client, url, url, new))
+    assert all(calls.values()), calls
+    assert watch.unlimited == 0, calls
 
 
 def test_a_success_clears_the_accounts_failures(make_console_client: ClientFactory) -> None:

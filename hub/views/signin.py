@@ -49,8 +49,15 @@ NOTICES = frozenset({"signed_out", "password_set"})
 
 
 async def run(function: Callable[..., T], *args: Any) -> T:
-    """Call blocking domain code (argon2, fsync) in a worker thread."""
+    """Call blocking domain code (fsync) in a worker thread."""
     return await anyio.to_thread.run_sync(functools.partial(function, *args))
+
+
+async def hashing(request: Request, function: Callable[..., T], *args: Any) -> T:
+    """Call domain code that runs argon2 (a password verified or hashed) in a worker thread,
+    no more of them at once than app.state.hashing lets through (hub/app.py says why)."""
+    limiter: anyio.CapacityLimiter = request.app.state.hashing
+    return await anyio.to_thread.run_sync(functools.partial(function, *args), limiter=limiter)
 
 
 def safe_next(value: str) -> str | None:
@@ -163,7 +170,9 @@ async def login(request: Request) -> Response:
         )
     accounts: Accounts = request.app.state.accounts
     with attempt:
-        signed_in = await run(accounts.authenticate, email, password, otp.strip() or None)
+        signed_in = await hashing(
+            request, accounts.authenticate, email, password, otp.strip() or None
+        )
         if signed_in is None:
             attempt.failed()
         else:
@@ -242,7 +251,7 @@ async def invitation(request: Request) -> Response:
         error = mismatch(request)
         return _invitation_page(request, token, invited=invited, error=error, status_code=400)
     try:
-        account: Account = await run(invitations.accept, token, password)
+        account: Account = await hashing(request, invitations.accept, token, password)
     except PasswordRejected as exc:
         error = refusal(request, exc)
         return _invitation_page(request, token, invited=invited, error=error, status_code=400)

@@ -34,6 +34,7 @@ from hub.views.signin import (
     audit,
     client_of,
     field,
+    hashing,
     mismatch,
     run,
     start_session,
@@ -99,7 +100,9 @@ async def _check_password(
         return held.wait
     accounts: Accounts = request.app.state.accounts
     with attempt:
-        found = await run(accounts.authenticate, account.email, password, otp.strip() or None)
+        found = await hashing(
+            request, accounts.authenticate, account.email, password, otp.strip() or None
+        )
         if found is None:
             attempt.failed()
         else:
@@ -155,7 +158,7 @@ async def password(request: Request) -> Response:
         return await _account_page(request, {"new_password": mismatch(request)}, 400)
     accounts: Accounts = request.app.state.accounts
     try:
-        changed: Account = await run(accounts.set_password, account.email, new)
+        changed: Account = await hashing(request, accounts.set_password, account.email, new)
     except PasswordRejected as exc:
         return await _account_page(request, {"new_password": refusal(request, exc)}, 400)
     await audit(request, "password_changed", actor=account.email, target=account.email)
