@@ -517,6 +517,32 @@ def test_the_client_address_is_never_stored_or_logged(
     assert "POST /login 429" in caplog.text
 
 
+@pytest.mark.parametrize("typed", ["My-S3cret@Passw0rd!", "hunter2hunter2"])
+def test_a_password_typed_as_the_email_is_never_written(
+    make_console_client: ClientFactory, tmp_path: Path, typed: str
+) -> None:
+    """Only a text that is an email is written as the target of a sign-in's audit entry:
+    a password typed into the email field (with an @ or without) is in no entry, and in no
+    file of the data folder, even once the attempts are throttled."""
+    client = make_console_client(signin_failures=2)
+    for _ in range(3):
+        sign_in(client, typed, "wrong wrong 1234")
+    assert [e.action for e in state(client).audit.page(limit=10)] == [
+        "sign_in_throttled",
+        "sign_in_failed",
+        "sign_in_failed",
+    ]
+    assert all(e.target == "" for e in state(client).audit.page(limit=10))
+    # An email is still named.
+    sign_in(_client(client.app, "192.0.2.5"), "Nobody@Hub.example", "wrong wrong 1234")
+    assert audit_of(client, "sign_in_failed")[0].target == "nobody@hub.example"
+    state(client).store.close()
+    stored = b"".join(p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()).lower()
+    assert b"nobody@hub.example" in stored  # the search would see it
+    for text in (typed, typed.lower(), typed.strip("!")):
+        assert text.lower().encode() not in stored
+
+
 # -- Where a sign-in leads ---------------------------------------------------------------------
 
 

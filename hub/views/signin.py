@@ -94,6 +94,17 @@ def account_key(email: str) -> str:
         return email.strip().lower()
 
 
+def audit_target(email: str) -> str:
+    """Whom a sign-in's audit entry names: the email typed when it is one, else nobody.
+
+    A password typed into the email field by mistake is no email (or one that nothing but
+    its shape tells apart): it must not end up in the log."""
+    try:
+        return normalize_email(email)
+    except InvalidAccount:
+        return ""
+
+
 def client_of(request: Request) -> str:
     """The client's address, for the throttle only (it keeps a keyed hash of it in memory)."""
     return request.client.host if request.client else ""
@@ -151,10 +162,7 @@ async def login(request: Request) -> Response:
     form = await request.form()
     email, password, otp = field(form, "email"), field(form, "password"), field(form, "otp")
     next_path = safe_next(field(form, "next")) or ""
-    key = account_key(email)
-    # The audit names the account tried only when the text is an email: a password typed
-    # into the email field by mistake must not end up in the log.
-    target = key if "@" in key and key == email.strip().lower() else ""
+    key, target = account_key(email), audit_target(email)
     throttle: SignInThrottle = request.app.state.throttle
     client = client_of(request)
     try:
