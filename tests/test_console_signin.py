@@ -543,6 +543,25 @@ def test_a_password_typed_as_the_email_is_never_written(
         assert text.lower().encode() not in stored
 
 
+def test_one_ipv6_64_is_one_client_and_ipv4_addresses_are_apart(
+    make_console_client: ClientFactory,
+) -> None:
+    client = make_console_client(signin_failures=3)
+    for n, address in enumerate(["2001:db8:1:2::1", "2001:db8:1:2::2", "2001:db8:1:2:a:b:c:d"]):
+        guess = sign_in(_client(client.app, address), f"guess{n}@hub.example", "wrong 1234567")
+        assert guess.status_code == 400
+    # Any other address of that /64 is the same client; the next /64 is another.
+    assert sign_in(_client(client.app, "2001:db8:1:2:ffff::9"), CURATOR).status_code == 429
+    assert sign_in(_client(client.app, "2001:db8:1:3::1"), CURATOR).status_code == 303
+    for n in range(3):
+        guess = sign_in(
+            _client(client.app, "198.51.100.40"), f"v4-{n}@hub.example", "wrong 1234567"
+        )
+        assert guess.status_code == 400
+    assert sign_in(_client(client.app, "198.51.100.40"), LEADER).status_code == 429
+    assert sign_in(_client(client.app, "198.51.100.41"), LEADER).status_code == 303
+
+
 # -- Where a sign-in leads ---------------------------------------------------------------------
 
 

@@ -1,6 +1,6 @@
 """Sign-in throttling (hub/auth/throttle.py): failures per account and per client in a moving
 window held in memory, attempts counted from before their password check, the wait it asks
-for, its reset, and no client address kept."""
+for, its reset, IPv6 clients by their /64, and no client address kept."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from hub.auth.throttle import SignInThrottle, Throttled
+from hub.auth.throttle import SignInThrottle, Throttled, client_network
 
 CLIENT = "203.0.113.7"
 OTHER_CLIENT = "198.51.100.23"
@@ -213,3 +213,38 @@ def test_an_attempt_left_unsettled_counts_as_a_failure() -> None:
         with other.begin("maria@example.org", CLIENT) as attempt:
             attempt.succeeded()
     assert other.retry_after("maria@example.org", CLIENT) is None
+
+
+# -- Clients by network ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("address", "network"),
+    [
+        ("203.0.113.7", "203.0.113.7"),
+        ("2001:db8:1:2::1", "2001:db8:1:2::/64"),
+        ("2001:db8:1:2:ffff:ffff:ffff:ffff", "2001:db8:1:2::/64"),
+        ("2001:DB8:1:2:a::b", "2001:db8:1:2::/64"),
+        ("fe80::1%eth0", "fe80::/64"),
+        ("::ffff:203.0.113.7", "203.0.113.7"),
+        ("testclient", "testclient"),
+        ("", ""),
+    ],
+)
+def test_a_client_is_its_ipv4_address_or_its_ipv6_64(address: str, network: str) -> None:
+    assert client_network(address) == network
+
+
+def test_one_ipv6_64_is_one_client() -> None:
+    throttle = SignInThrottle(failures=3, window=900)
+    # Each guess from a new address of the same /64 (a subscriber has 2^64 of them).
+    for n, address in enumerate(["2001:db8:1:2::1", "2001:db8:1:2::2", "2001:db8:1:2:a:b:c:d"]):
+        throttle.failed(f"user{n}@example.org", address)
+    assert throttle.retry_after("x@example.org", "2001:db8:1:2:ffff::9") is not None
+    assert throttle.retry_after("x@example.org", "2001:db8:1:3::1") is None
+    # IPv4 stays by the address: neighbours behind other addresses are other clients.
+    for n in range(3):
+        throttle.failed(f"v4-{n}@example.org", "198.51.100.30")
+    assert throttle.retry_after("x@example.org", "198.51.100.30") is not None
+    assert throttle.retry_after("x@example.org", "::ffff:198.51.100.30") is not None
+    assert throttle.retry_after("x@example.org", "198.51.100.31") is None

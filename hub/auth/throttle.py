@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import ipaddress
 import math
 import secrets
 import threading
@@ -28,6 +29,26 @@ from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 
 from hub.auth.fields import InvalidAccount, normalize_email
+
+# The part of an IPv6 address a client is counted by: one subscriber gets a whole /64 (RFC
+# 6177 even suggests a /56), and may take a new address of it for every request.
+IPV6_CLIENT_PREFIX = 64
+
+
+def client_network(address: str) -> str:
+    """What a client is counted by: an IPv4 address as it is, an IPv6 one by its /64 (an
+    IPv4-mapped one as its IPv4 address); any other text (no address known) as it is."""
+    try:
+        ip = ipaddress.ip_address(address.strip())
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        # The scope id ("%eth0") is the client's own interface name: not part of the network.
+        bare = ipaddress.IPv6Address(ip.packed)
+        return str(ipaddress.IPv6Network((bare, IPV6_CLIENT_PREFIX), strict=False))
+    return str(ip)
 
 
 class Throttled(Exception):
@@ -187,7 +208,7 @@ class SignInThrottle:
         return "account:" + self._hash(name)
 
     def _client(self, client: str) -> str:
-        return "client:" + self._hash(client)
+        return "client:" + self._hash(client_network(client))
 
     def _hash(self, text: str) -> str:
         data = text.encode("utf-8", "surrogatepass")
