@@ -948,6 +948,30 @@ def test_she_changes_her_name(console_client: TestClient) -> None:
     assert state(console_client).accounts.get(LEADER).display_name == "Maria S."
 
 
+@pytest.mark.parametrize("hidden", ["\u202e", "\u2066", "\u200f", "\u200b"])
+def test_a_name_with_invisible_formatting_is_refused(
+    console_client: TestClient, hidden: str
+) -> None:
+    sign_in_as(console_client, "leader")
+    response = post_form(
+        console_client, "/account", "/account/name", {"display_name": f"Maria{hidden} Santos"}
+    )
+    assert response.status_code == 400
+    assert re.search(
+        r'<p class="error" id="display-name-error">A name cannot hold invisible formatting '
+        r"characters, such as marks that change the direction of text\.</p>",
+        response.text,
+    )
+    assert state(console_client).accounts.get(LEADER).display_name == "Test leader"
+    assert audit_of(console_client, "name_changed") == []
+    # Joiners shape the letters of Burmese, Khmer and Indic names: kept.
+    kept = post_form(
+        console_client, "/account", "/account/name", {"display_name": "\u0915\u094d\u200d\u0937"}
+    )
+    assert kept.status_code == 303
+    assert state(console_client).accounts.get(LEADER).display_name == "\u0915\u094d\u200d\u0937"
+
+
 def test_she_signs_out_everywhere_else(console_client: TestClient) -> None:
     sign_in_as(console_client, "translator")
     elsewhere = TestClient(console_client.app)

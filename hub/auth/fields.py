@@ -20,6 +20,13 @@ CORRIDOR = re.compile(r"([A-Z]{2})-([A-Z]{2})")
 # Two-letter codes CLDR names that are not countries: ISO 3166's exceptional reservations
 # (EU, UN, the Canary Islands...) and CLDR's own (ZZ "Unknown Region", QO, pseudo-locales).
 NOT_COUNTRIES = frozenset({"CP", "CQ", "DG", "EA", "EU", "EZ", "IC", "QO", "UN", "XA", "XB", "ZZ"})
+# The invisible format characters (category Cf) a name may hold: ZERO WIDTH NON-JOINER and
+# ZERO WIDTH JOINER pick a letter's form in Khmer, Burmese, Indic and Persian names. Every
+# other one is refused: bidi embeddings, overrides, isolates and marks (U+202A..U+202E,
+# U+2066..U+2069, U+200E/U+200F, U+061C) reorder the text around a name on an admin's page,
+# and the rest (zero width space, word joiner, soft hyphen, byte order mark, tags) make two
+# names that look the same differ.
+NAME_FORMAT_CHARACTERS = frozenset({"\u200c", "\u200d"})
 
 
 class InvalidAccount(Refused):
@@ -111,7 +118,9 @@ def _corridor(text: str) -> str:
 
 
 def clean_display_name(raw: str) -> str:
-    """A display name: trimmed, NFC, inner whitespace runs made one space; may be empty."""
+    """A display name: trimmed, NFC, inner whitespace runs made one space; may be empty.
+    Refused (InvalidAccount, field display_name): too_long, invalid (a control character),
+    invisible (a format character but ZWNJ and ZWJ: see NAME_FORMAT_CHARACTERS)."""
     name = " ".join(unicodedata.normalize("NFC", raw).split())
     if len(name) > MAX_NAME:
         raise InvalidAccount(
@@ -119,4 +128,18 @@ def clean_display_name(raw: str) -> str:
         )
     if any(unicodedata.category(ch) == "Cc" for ch in name):
         raise InvalidAccount("display_name", "invalid", "a display name has no control characters")
+    hidden = next(
+        (
+            ch
+            for ch in name
+            if unicodedata.category(ch) == "Cf" and ch not in NAME_FORMAT_CHARACTERS
+        ),
+        None,
+    )
+    if hidden is not None:
+        raise InvalidAccount(
+            "display_name",
+            "invisible",
+            f"a display name has no invisible formatting characters (U+{ord(hidden):04X})",
+        )
     return name

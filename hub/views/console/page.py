@@ -96,6 +96,11 @@ def refusal(request: Request, refused: Refused) -> Markup:
     if refused.field == "display_name":
         if reason == "too_long":
             return _("A name may have at most 100 characters.")
+        if reason == "invisible":
+            return _(
+                "A name cannot hold invisible formatting characters, such as marks that change "
+                "the direction of text."
+            )
         return _("A name cannot hold control characters.")
     if refused.field == "role" and reason == "last_admin":
         return _("This is the only active admin: another admin is needed first.")
