@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import hmac
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import anyio.to_thread
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import BaseRoute, Match, Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hub.auth import Account
@@ -24,6 +25,9 @@ from hub.preferences import LOCALE_COOKIE
 
 # Paths of the consoles and of signing in: never cached (response cache, service worker).
 CONSOLE_PREFIXES = ("/login", "/logout", "/invitation", "/account", "/admin", "/leaders")
+SIGN_IN_PREFIXES = ("/login", "/logout", "/invitation")
+# The console paths a sign-in may return to (not the sign-in pages themselves).
+NEXT_PREFIXES = tuple(p for p in CONSOLE_PREFIXES if p not in SIGN_IN_PREFIXES)
 
 # Scope keys.
 ACCOUNT = "hub.account"  # hub.auth.Account of the session, or None
@@ -55,12 +59,21 @@ ErrorHandler = Callable[[Request, Exception], Awaitable[Response]]
 
 def console_path(scope: Scope) -> bool:
     """Whether the request's path (after any root path) is a console path."""
+    return _under(_app_path(scope), CONSOLE_PREFIXES)
+
+
+def _app_path(scope: Scope) -> str:
+    """The request's path after the server's root path."""
     path: str = scope["path"]
     # Inside a Mount, root_path has the mount's path added; app_root_path is the server's.
     root: str = scope.get("app_root_path", scope.get("root_path", ""))
     if root and path.startswith(root + "/"):
         path = path[len(root) :]
-    return any(path == prefix or path.startswith(prefix + "/") for prefix in CONSOLE_PREFIXES)
+    return path
+
+
+def _under(path: str, prefixes: Sequence[str]) -> bool:
+    return any(path == prefix or path.startswith(prefix + "/") for prefix in prefixes)
 
 
 def cookies(scope: Scope, names: tuple[str, ...]) -> dict[str, list[str]]:
@@ -144,9 +157,17 @@ class ConsoleGuard:
         if redirect is not None:
             await _redirect(redirect, send_no_store)
             return
-        await self._session(scope, found, set_cookies)
+        ended = await self._session(scope, found, set_cookies)
         if scope["method"] not in SAFE_METHODS:
-            refusal, receive = await self._check_form(scope, receive)
+            refusal, sent, receive = await self._check_form(scope, receive)
+            if refusal is None and not _same_token(sent, scope[CSRF]):
+                if ended:
+                    # A page left open past its session's end (idle, revoked): its token is
+                    # the dead session's. Sign in again rather than a bare refusal; nothing
+                    # runs either way.
+                    await _redirect(_sign_in_again(scope), send_no_store)
+                    return
+                refusal = HTTPException(403, FORM_REFUSED)
             if refusal is not None:
                 response = await self.handler(Request(scope, receive), refusal)
                 await response(scope, receive, send_no_store)
@@ -183,8 +204,9 @@ class ConsoleGuard:
 
     async def _session(
         self, scope: Scope, found: dict[str, list[str]], set_cookies: list[tuple[bytes, bytes]]
-    ) -> None:
-        """Set the session's scope keys (nobody signed in: a pre-session CSRF token)."""
+    ) -> bool:
+        """Set the session's scope keys (nobody signed in: a pre-session CSRF token); whether
+        the request sent a session cookie that resumed no session (ended, or never one)."""
         # A cookie of the same name set for a parent domain must not hide the real one: each
         # is tried (a few at most).
         tokens = [value for value in found.get(SESSION_COOKIE, []) if value][:MAX_SESSION_COOKIES]
@@ -207,7 +229,7 @@ class ConsoleGuard:
             scope[NEEDS_TWO_FACTOR] = (
                 self.require_2fa and account.role == "admin" and not account.two_factor
             )
-            return
+            return False
         scope[SESSION] = scope[ACCOUNT] = None
         scope[NEEDS_TWO_FACTOR] = False
         csrf = next(iter(found.get(CSRF_COOKIE, [])), "")
@@ -215,44 +237,42 @@ class ConsoleGuard:
             csrf = secrets.token_urlsafe(32)
             set_cookies.append(cookie_header(CSRF_COOKIE, csrf, secure=self.secure))
         scope[CSRF] = csrf
+        return bool(tokens)
 
     async def _check_form(
         self, scope: Scope, receive: Receive
-    ) -> tuple[HTTPException | None, Receive]:
-        """A refusal for a request from another site or without the right token, or None and
-        a `receive` that replays the body read."""
+    ) -> tuple[HTTPException | None, str | None, Receive]:
+        """A refusal for a request from another site or too large; else None, the form's
+        csrf_token (None: missing or repeated) and a `receive` that replays the body read."""
         headers = Request(scope).headers
         fetch_site = headers.get("sec-fetch-site")
         if fetch_site is not None and fetch_site.lower() not in SAME_SITE_FETCHES:
-            return HTTPException(403, FORM_REFUSED), receive
+            return HTTPException(403, FORM_REFUSED), None, receive
         origin = headers.get("origin")
         # "null" is what a browser sends for every form of a page whose referrer policy is
         # no-referrer (the hub's): it says nothing, so the token and Sec-Fetch-Site decide.
         if origin is not None and origin != "null":
             host = headers.get("host", "").lower()
             if urlsplit(origin).netloc.lower() != host or not host:
-                return HTTPException(403, FORM_REFUSED), receive
+                return HTTPException(403, FORM_REFUSED), None, receive
         length = headers.get("content-length", "0")
         if not length.isdigit() or int(length) > MAX_BODY:
-            return HTTPException(413), receive
+            return HTTPException(413), None, receive
         chunks: list[bytes] = []
         size = 0
         more = True
         while more:
             message = await receive()
             if message["type"] != "http.request":
-                return HTTPException(400), receive
+                return HTTPException(400), None, receive
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > MAX_BODY:
-                return HTTPException(413), receive
+                return HTTPException(413), None, receive
             chunks.append(chunk)
             more = message.get("more_body", False)
         body = b"".join(chunks)
         sent = _form_token(headers.get("content-type", ""), body)
-        expected: str = scope[CSRF]
-        if sent is None or not hmac.compare_digest(sent.encode(), expected.encode()):
-            return HTTPException(403, FORM_REFUSED), receive
         replayed = False
 
         async def replay() -> Message:
@@ -262,7 +282,40 @@ class ConsoleGuard:
                 return {"type": "http.request", "body": body, "more_body": False}
             return await receive()
 
-        return None, replay
+        return None, sent, replay
+
+
+def _same_token(sent: str | None, expected: str) -> bool:
+    return sent is not None and hmac.compare_digest(sent.encode(), expected.encode())
+
+
+def _sign_in_again(scope: Scope) -> str:
+    """The sign-in page, saying the session ended, that comes back to this request's page
+    when a GET opens it (a form's own page, e.g. an account's), else to nobody's choice."""
+    request = Request(scope)
+    query = {"notice": "session_ended"}
+    path = _app_path(scope)
+    if _under(path, ("/logout",)):
+        # What she asked for is done: no session is left.
+        query = {"notice": "signed_out"}
+    elif _under(path, NEXT_PREFIXES) and _opens_by_get(
+        scope["app"].routes, {**scope, "method": "GET"}
+    ):
+        # As hub/views/console/access.py sends a GET of a console page to sign in.
+        target = request.url.path + ("?" + request.url.query if request.url.query else "")
+        query = {"next": target, **query}
+    return f"{scope['app'].url_path_for('login')}?{urlencode(query)}"
+
+
+def _opens_by_get(routes: Sequence[BaseRoute], scope: Scope) -> bool:
+    """Whether a GET of the scope's path reaches a route (one inside a Mount too)."""
+    for route in routes:
+        match, child = route.matches(scope)
+        if match is Match.FULL:
+            if isinstance(route, Mount):
+                return _opens_by_get(route.routes, {**scope, **child})
+            return True
+    return False
 
 
 def _form_token(content_type: str, body: bytes) -> str | None:

@@ -9,7 +9,9 @@ import re
 import shutil
 import subprocess
 import textwrap
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import quote
 
 import httpx2 as httpx
 import pytest
@@ -100,6 +102,102 @@ def test_the_right_token_is_accepted(console_client: TestClient) -> None:
     response = change_password(console_client, token, {"origin": "http://testserver"})
     assert response.status_code == 303, response.text[:500]
     assert not password_unchanged(console_client, email)
+
+
+SESSION_ENDED = "Your session ended. Sign in again."
+
+
+def end_session(client: TestClient, email: str, how: str) -> None:
+    """End the account's sessions on the server as time or an admin would."""
+    state = client.app.state  # type: ignore[attr-defined]
+    account = state.accounts.get(email)
+    if how == "revoked":
+        assert state.sessions.end_all(account.id) >= 1
+        return
+    idle = datetime.now(UTC) - timedelta(minutes=state.settings.session_idle_minutes + 1)
+    for doc in state.store.find("sessions", account_id=account.id):
+        state.store.update(
+            "sessions", doc["id"], {"last_seen": idle.strftime("%Y-%m-%dT%H:%M:%SZ")}
+        )
+
+
+@pytest.mark.parametrize("how", ["revoked", "idle"])
+@pytest.mark.parametrize(
+    ("page", "action", "form", "comes_back"),
+    [
+        ("/account", "/account/name", {"display_name": "Sam"}, False),
+        ("/account", "/account/password", {"current_password": CONSOLE_PASSWORD}, False),
+        ("/account/two-factor", "/account/two-factor", {"password": "x", "otp": "1"}, True),
+        ("/admin/accounts/{id}", "/admin/accounts/{id}", {"action": "end_sessions"}, True),
+    ],
+)
+def test_a_form_sent_after_the_session_ended_goes_to_sign_in_again(
+    console_client: TestClient,
+    how: str,
+    page: str,
+    action: str,
+    form: dict[str, str],
+    comes_back: bool,
+) -> None:
+    """A page left open past its session's end (idle, or ended by an admin): its form is
+    answered with the sign-in page saying so, back to the page afterwards when a GET opens it
+    (not to a POST-only path), nothing done and no bare refusal."""
+    email = sign_in_as(console_client, "admin")
+    curator = console_client.app.state.accounts.get(CONSOLE_ACCOUNTS["curator"][0])  # type: ignore[attr-defined]
+    page, action = page.format(id=curator.id), action.format(id=curator.id)
+    token = csrf_of(console_client.get(page).text)
+    before = audit_actions(console_client)
+    end_session(console_client, email, how)
+    response = console_client.post(
+        action, data={"csrf_token": token, **form}, follow_redirects=False
+    )
+    assert response.status_code == 303, response.text[:300]
+    expected = (
+        f"/login?next={quote(action, safe='')}&notice=session_ended"
+        if comes_back
+        else ("/login?notice=session_ended")
+    )
+    assert response.headers["location"] == expected
+    # The dead cookie is cleared; nothing ran.
+    assert any(
+        c.startswith("hub_session=") and "max-age=0" in c.lower()
+        for c in response.headers.get_list("set-cookie")
+    )
+    assert audit_actions(console_client) == before
+    assert password_unchanged(console_client, email)
+    assert console_client.app.state.accounts.get(email).display_name == "Test admin"  # type: ignore[attr-defined]
+    login = console_client.get(expected)
+    assert login.status_code == 200 and SESSION_ENDED in login.text
+    # Signing in from there comes back to the page.
+    again = sign_in(console_client, email, next_path=action if comes_back else None)
+    assert again.headers["location"] == (action if comes_back else "/admin/")
+
+
+def test_signing_out_after_the_session_ended_goes_to_sign_in(console_client: TestClient) -> None:
+    email = sign_in_as(console_client, "curator")
+    token = csrf_of(console_client.get("/account").text)
+    end_session(console_client, email, "revoked")
+    response = console_client.post("/logout", data={"csrf_token": token}, follow_redirects=False)
+    assert response.status_code == 303
+    assert response.headers["location"] == "/login?notice=signed_out"
+    assert "You are signed out." in console_client.get(response.headers["location"]).text
+
+
+def test_only_a_dead_session_turns_a_refused_form_into_sign_in(console_client: TestClient) -> None:
+    """The refusal stays for the rest: a live session's wrong token, another site's form even
+    with a dead session's cookie, and a form with no session cookie at all."""
+    email = sign_in_as(console_client, "admin")
+    token = csrf_of(console_client.get("/account").text)
+    live = change_password(console_client, token[:-2] + "xx")
+    assert live.status_code == 403 and REFUSED_FORM in live.text
+    end_session(console_client, email, "revoked")
+    for headers in ({"origin": "https://evil.example"}, {"sec-fetch-site": "cross-site"}):
+        cross = change_password(console_client, token, headers)
+        assert cross.status_code == 403 and REFUSED_FORM in cross.text
+    console_client.cookies.delete("hub_session")
+    no_cookie = change_password(console_client, token)
+    assert no_cookie.status_code == 403 and REFUSED_FORM in no_cookie.text
+    assert password_unchanged(console_client, email)
 
 
 @pytest.mark.parametrize(

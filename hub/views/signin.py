@@ -25,7 +25,7 @@ from hub.auth.sessions import Sessions
 from hub.auth.throttle import SignInThrottle, Throttled
 from hub.console_guard import (
     ACCOUNT,
-    CONSOLE_PREFIXES,
+    NEXT_PREFIXES,
     TOKEN,
     clear_session_cookie,
     set_session_cookie,
@@ -36,8 +36,6 @@ from hub.views.render import url_path
 
 T = TypeVar("T")
 
-# The console paths a sign-in may return to (not the sign-in pages themselves).
-NEXT_PREFIXES = tuple(p for p in CONSOLE_PREFIXES if p not in ("/login", "/logout", "/invitation"))
 # A path of the hub's own URLs: no scheme, no host, no backslash, no space or control.
 _LOCAL = re.compile(r"/[A-Za-z0-9\-._~!$&'()*+,;=:@%/?]*")
 MAX_NEXT = 2000
@@ -45,7 +43,7 @@ MAX_NEXT = 2000
 # by the policy anyway, at 1,024 code points).
 MAX_FIELD = 4096
 # Notices the sign-in page shows after a redirect (`?notice=`).
-NOTICES = frozenset({"signed_out", "password_set"})
+NOTICES = frozenset({"signed_out", "password_set", "session_ended"})
 
 
 async def run(function: Callable[..., T], *args: Any) -> T:
