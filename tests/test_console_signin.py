@@ -562,6 +562,40 @@ def test_one_ipv6_64_is_one_client_and_ipv4_addresses_are_apart(
     assert sign_in(_client(client.app, "198.51.100.41"), LEADER).status_code == 303
 
 
+def test_a_flood_of_throttled_posts_from_one_client_writes_one_entry(
+    make_console_client: ClientFactory,
+) -> None:
+    """3,000 sign-ins from a client already held back: each a 429, no argon2 work, and the
+    audit log gains one sign_in_throttled entry for the window and no more sign_in_failed."""
+    client = make_console_client(signin_failures=3)
+    limit = state(client).settings.signin_failures
+    for n in range(limit):
+        assert sign_in(client, f"guess{n}@hub.example", "wrong 1234567").status_code == 400
+    token = csrf_of(client.get("/login").text)
+
+    async def flood() -> set[int]:
+        # Sent from the app's own event loop, as the test client's requests are served, but
+        # without a thread hop per request: 3,000 take seconds, not half a minute.
+        transport = httpx.ASGITransport(app=client.app, client=("testclient", 50000))
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://testserver", cookies=dict(client.cookies)
+        ) as sender:
+            statuses = set()
+            for n in range(3000):
+                form = {"csrf_token": token, "email": f"flood{n}@hub.example", "password": "x"}
+                statuses.add((await sender.post("/login", data=form)).status_code)
+            return statuses
+
+    assert client.portal is not None
+    started = time.monotonic()
+    statuses = client.portal.call(flood)
+    elapsed = time.monotonic() - started
+    assert statuses == {429}
+    assert len(audit_of(client, "sign_in_throttled")) == 1
+    assert len(audit_of(client, "sign_in_failed")) == limit
+    assert elapsed < 60, elapsed
+
+
 # -- Where a sign-in leads ---------------------------------------------------------------------
 
 
