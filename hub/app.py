@@ -42,6 +42,7 @@ from hub.routes import build_routes
 from hub.settings import Settings
 from hub.static import StaticAssets
 from hub.store import open_store
+from hub.store.files import private_folder
 from hub.views.errors import http_error, server_error
 from hub.views.render import make_templates
 
@@ -57,6 +58,8 @@ HASHING_AT_ONCE = 2
 def create_app(settings: Settings | None = None) -> Starlette:
     """Build the hub: routes, middleware and a lifespan that opens content and store."""
     settings = settings or Settings.from_env()
+    # Made here, before the static copies go into it: it holds password hashes and secrets.
+    private_folder(settings.data_dir)
     assets = StaticAssets(settings.static_dir, settings.data_dir / "static")
 
     @asynccontextmanager

@@ -922,6 +922,8 @@ def test_an_expired_or_unknown_invitation_link_is_refused(console_client: TestCl
     expired = console_client.get(f"/invitation?token={token}")
     assert expired.status_code == 410
     assert "This link has expired" in expired.text
+    # The figure, not the code's constant.
+    assert "A link to set a password works for 72 hours." in expired.text
     unknown = console_client.get("/invitation?token=" + "x" * 43)
     assert unknown.status_code == 404
     assert "This link is not valid" in unknown.text

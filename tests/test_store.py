@@ -396,6 +396,15 @@ def test_the_store_s_folder_and_files_are_its_owner_s_only(path: Path) -> None:
 
 
 @pytest.mark.usefixtures("permissive_umask")
+def test_the_app_makes_its_data_folder_private(tmp_path: Path) -> None:
+    # The app, not only `hub serve`: the static copies would otherwise make it first, 0755.
+    settings = Settings(data_dir=tmp_path / "fresh" / "var")
+    with TestClient(create_app(settings)) as client:
+        assert client.get("/en/").status_code == 200
+    assert stat.S_IMODE(settings.data_dir.stat().st_mode) == 0o700
+
+
+@pytest.mark.usefixtures("permissive_umask")
 def test_a_snapshot_is_private_before_its_first_byte(
     path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

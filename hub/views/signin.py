@@ -20,7 +20,7 @@ from starlette.responses import RedirectResponse, Response
 
 from hub.audit import AuditLog
 from hub.auth import Account, Accounts, InvalidAccount, PasswordRejected, normalize_email
-from hub.auth.invitations import Invitation, InvitationInvalid, Invitations
+from hub.auth.invitations import INVITATION_HOURS, Invitation, InvitationInvalid, Invitations
 from hub.auth.sessions import Sessions
 from hub.auth.throttle import SignInThrottle, Throttled
 from hub.console_guard import (
@@ -236,7 +236,13 @@ def _invitation_page(
 ) -> Response:
     if refused:
         status_code = _REFUSED_STATUS.get(refused, 404)
-    context = {"token": token, "invited": invited, "refused": refused, "error": error}
+    context = {
+        "token": token,
+        "invited": invited,
+        "refused": refused,
+        "error": error,
+        "invitation_hours": INVITATION_HOURS,
+    }
     return console_page(request, "console/invitation.html", context, status_code)
 
 
@@ -277,4 +283,6 @@ async def invitation(request: Request) -> Response:
 
 def mismatch(request: Request) -> Markup:
     """What a form says when its two copies of a new password differ."""
-    return gettext(request)("The two passwords are not the same.")
+    # Bound to `_` so that `make messages` extracts it (a call on a call is not seen).
+    _ = gettext(request)
+    return _("The two passwords are not the same.")
