@@ -185,3 +185,9 @@ def test_sources_are_kept_in_order_with_their_dates_and_numbers() -> None:
         ("https://example.org/b", 2025, 3, None, ("+85221234567",)),
         ("https://example.org/c", 2024, None, None, ()),
     ]
+
+
+def test_a_source_dated_today_is_not_in_the_future() -> None:
+    today = {**GOOD_SOURCE, "date": TODAY}
+    service, _ = parse_service("test-line", _entry(sources=[today]), LOCALES, TODAY)
+    assert service.sources[0].date.earliest == TODAY
