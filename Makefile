@@ -53,7 +53,8 @@ bench: $(STAMP)
 # Mutation testing (docs/testing.md): slow, so neither `make test` nor CI runs it. mutmut mutates
 # a copy under mutants/, never hub/; `mutmut show NAME` prints a mutant it lists.
 MUTANTS := "hub.i18n.x_parse_accept_language__mutmut_*" "hub.i18n.x*negotiate__mutmut_*" \
-	"hub.middleware.*" "hub.response_cache.*" "hub.content.services.*" "hub.content.search.*"
+	"hub.middleware.*" "hub.response_cache.*" "hub.content.services.*" "hub.content.search.*" \
+	"hub.auth.*" "hub.audit.*" "hub.console_guard.*"
 mutants: $(STAMP)
 	nice -n 19 $(BIN)/mutmut run $(MUTANTS)
 	$(BIN)/mutmut results | grep -v "not checked" || true
