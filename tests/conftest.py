@@ -6,15 +6,18 @@ import logging
 import re
 import shutil
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx2 as httpx
 import pytest
+from argon2 import PasswordHasher
 from starlette.testclient import TestClient
 
 from hub.app import create_app
 from hub.settings import PROJECT_ROOT, Settings
+from hub.store import Store, open_store
 
 CONTENT = PROJECT_ROOT / "content"
 LOCALES = ("en", "fil", "id", "vi", "th", "km", "my")
@@ -114,6 +117,35 @@ def set_corridor(client: TestClient, origin: str, destination: str) -> None:
         "/en/corridor", params={"from": origin, "to": destination}, follow_redirects=False
     )
     assert response.status_code == 303
+
+
+# -- The console's domain (hub/auth/, hub/audit.py): a store, a clock, cheap argon2 -----------
+
+# argon2's least memory and time: these tests are about accounts and sessions, not cost.
+FAST = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+
+
+class Clock:
+    """A clock the test moves (it stands still unless moved)."""
+
+    def __init__(self) -> None:
+        self.now = datetime(2025, 3, 1, 8, 30, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def store(path: Path) -> Iterator[Store]:
+    """The durable store at the test module's own `path` fixture, closed after the test."""
+    opened = open_store(path)
+    yield opened
+    opened.close()
 
 
 # -- The consoles ------------------------------------------------------------------------------

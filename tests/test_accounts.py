@@ -8,7 +8,7 @@ import json
 import sys
 import threading
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
@@ -24,38 +24,15 @@ from hub.auth.passwords import PasswordRejected, Passwords
 from hub.i18n import LOCALES as HUB_LOCALES
 from hub.store import Conflict, Store, open_store
 from hub.store.migrations import MIGRATIONS
+from tests.conftest import FAST, Clock
 
 PASSWORD = "kx7#Qm2!vR9z"
 OTHER = "Tv4&pLq8@wZn"
-# Cheap parameters (argon2's least memory): these tests are about accounts, not cost.
-FAST = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
-
-
-class Clock:
-    """A clock the test moves."""
-
-    def __init__(self) -> None:
-        self.now = datetime(2025, 3, 1, 8, 30, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @pytest.fixture
 def path(tmp_path: Path) -> Path:
     return tmp_path / "hub.json"
-
-
-@pytest.fixture
-def store(path: Path) -> Iterator[Store]:
-    opened = open_store(path)
-    yield opened
-    opened.close()
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
 
 
 @pytest.fixture

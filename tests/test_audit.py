@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -16,33 +16,12 @@ import pytest
 import hub.audit
 from hub.audit import ACTIONS, AuditLog, Entry, diff
 from hub.store import Document, Store, open_store
-
-
-class Clock:
-    """A clock the test moves (it stands still unless moved)."""
-
-    def __init__(self) -> None:
-        self.now = datetime(2025, 3, 1, 8, 30, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
+from tests.conftest import Clock
 
 
 @pytest.fixture
 def path(tmp_path: Path) -> Path:
     return tmp_path / "hub.json"
-
-
-@pytest.fixture
-def store(path: Path) -> Iterator[Store]:
-    opened = open_store(path)
-    yield opened
-    opened.close()
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
 
 
 @pytest.fixture

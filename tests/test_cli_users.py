@@ -19,7 +19,6 @@ from typing import Any
 
 import pyotp
 import pytest
-from argon2 import PasswordHasher
 
 from hub.audit import AuditLog
 from hub.auth import totp
@@ -29,13 +28,13 @@ from hub.auth.passwords import Passwords
 from hub.auth.sessions import Sessions
 from hub.store import Store, open_store
 from hub.store.lock import lock_path
+from tests.conftest import FAST
 
 HUB = Path(sys.executable).parent / "hub"
 PASSWORD = "kx7#Qm2!vR9z"
 OTHER = "Tv4&pLq8@wZn"
 OS_USER = "ops-maria"
 # Cheap parameters for accounts the test makes itself; the command hashes with the real ones.
-FAST = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
 
 
 def _environ(data_dir: Path) -> dict[str, str]:

@@ -4,8 +4,7 @@ timeout and absolute lifetime to the second, and every way a session ends."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -14,40 +13,18 @@ from argon2 import PasswordHasher
 from hub.auth.accounts import Account, Accounts
 from hub.auth.passwords import Passwords
 from hub.auth.sessions import Sessions
-from hub.store import Store, open_store
+from hub.store import Store
+from tests.conftest import FAST, Clock
 
 PASSWORD = "kx7#Qm2!vR9z"
 OTHER = "Tv4&pLq8@wZn"
-FAST = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
 IDLE = timedelta(minutes=30)
 LIFETIME = timedelta(hours=8)
-
-
-class Clock:
-    """A clock the test moves."""
-
-    def __init__(self) -> None:
-        self.now = datetime(2025, 3, 1, 8, 30, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @pytest.fixture
 def path(tmp_path: Path) -> Path:
     return tmp_path / "data" / "hub.json"
-
-
-@pytest.fixture
-def store(path: Path) -> Iterator[Store]:
-    opened = open_store(path)
-    yield opened
-    opened.close()
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
 
 
 @pytest.fixture
