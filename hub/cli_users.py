@@ -255,38 +255,35 @@ def _list(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _disable(args: argparse.Namespace, settings: Settings) -> int:
-    with _opened(settings) as store:
-        accounts = Accounts(store)
-        account = _require(accounts, args.email)
-        if not account.active:
-            print(f"{account.email} is already disabled: nothing changed")
-            return 0
-        accounts.disable(account.email)
-        AuditLog(store).record(
-            "account_disabled",
-            actor=actor(),
-            target=account.email,
-            change=diff({"active": True}, {"active": False}),
-        )
-    print(f"{account.email}: disabled, every session ended")
-    return 0
+    return _set_active(args.email, settings, active=False)
 
 
 def _enable(args: argparse.Namespace, settings: Settings) -> int:
+    return _set_active(args.email, settings, active=True)
+
+
+def _set_active(email: str, settings: Settings, *, active: bool) -> int:
+    """Enable or disable an account (disabling ends its sessions), audited; a no-op says so."""
+    state = "active" if active else "disabled"
     with _opened(settings) as store:
         accounts = Accounts(store)
-        account = _require(accounts, args.email)
-        if account.active:
-            print(f"{account.email} is already active: nothing changed")
+        account = _require(accounts, email)
+        if account.active == active:
+            print(f"{account.email} is already {state}: nothing changed")
             return 0
-        accounts.enable(account.email)
+        if active:
+            accounts.enable(account.email)
+        else:
+            accounts.disable(account.email)
         AuditLog(store).record(
-            "account_enabled",
+            "account_enabled" if active else "account_disabled",
             actor=actor(),
             target=account.email,
-            change=diff({"active": False}, {"active": True}),
+            change=diff({"active": not active}, {"active": active}),
         )
-    print(f"{account.email}: enabled")
+    print(
+        f"{account.email}: enabled" if active else f"{account.email}: disabled, every session ended"
+    )
     return 0
 
 
