@@ -147,6 +147,22 @@ def test_a_session_ends_after_its_idle_time_and_its_lifetime(
     assert sessions_of(console_client, ADMIN) == []
 
 
+def test_a_sign_in_clears_sessions_that_ended_unseen(console_client: TestClient) -> None:
+    # A browser that never comes back would otherwise leave its session in the store until
+    # the next restart. Links are kept: a used one still says so to whoever opens it again.
+    abandoned = TestClient(console_client.app)
+    sign_in_as(abandoned, "leader")
+    leader = CONSOLE_ACCOUNTS["leader"][0]
+    [doc] = sessions_of(console_client, leader)
+    idle = state(console_client).settings.session_idle_minutes
+    gone = datetime.now(UTC) - timedelta(minutes=idle + 1)
+    store = state(console_client).store
+    store.update("sessions", doc["id"], {"last_seen": stamp(gone)})
+    sign_in_as(console_client, "admin")
+    assert sessions_of(console_client, leader) == []
+    assert len(sessions_of(console_client, ADMIN)) == 1
+
+
 def test_changing_the_password_ends_every_other_session(console_client: TestClient) -> None:
     sign_in_as(console_client, "admin")
     elsewhere = TestClient(console_client.app)

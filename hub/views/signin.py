@@ -202,6 +202,10 @@ async def start_session(request: Request, response: Response, account: Account) 
     token, _ = await run(sessions.start, account)
     settings: Settings = request.app.state.settings
     set_session_cookie(response, token, secure=settings.https_only)
+    # Sessions of browsers that never came back would stay in the store until the next
+    # restart: sign-ins are rare enough to sweep at each (a scan of one small table, one write
+    # only when something ended). Links stay: a used one must still say "already used".
+    await run(sessions.purge)
 
 
 async def logout(request: Request) -> Response:
