@@ -18,6 +18,7 @@ import pyotp
 import pytest
 from starlette.testclient import TestClient
 
+from hub.auth import totp
 from tests.conftest import (
     CONSOLE_ACCOUNTS,
     CONSOLE_PASSWORD,
@@ -821,6 +822,20 @@ def test_wrong_passwords_to_turn_on_the_second_factor_are_throttled(
     assert not state(client).accounts.get(LEADER).two_factor
     # Counted with sign-ins: the account is held back there too.
     assert sign_in(_client(client.app, "192.0.2.60"), LEADER).status_code == 429
+
+
+@pytest.mark.parametrize(("discreet", "issuer"), [(False, "Migrant Worker Hub"), (True, "Notes")])
+def test_the_authenticator_lists_the_code_under_a_neutral_name_in_discreet_mode(
+    console_client: TestClient, discreet: bool, issuer: str
+) -> None:
+    # The names are content/site.yml's English `names` and `discreet_names`.
+    sign_in_as(console_client, "leader")
+    if discreet:
+        console_client.cookies.set("hub_discreet", "1")
+    secret = offered_secret(console_client.get("/account/two-factor").text)
+    qr = console_client.get("/account/two-factor/qr.svg").content
+    expected = totp.qr_svg(totp.provisioning_uri(secret, LEADER, issuer))
+    assert qr == expected
 
 
 def test_the_qr_code_is_an_svg_of_the_offered_secret(console_client: TestClient) -> None:

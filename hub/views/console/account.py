@@ -25,6 +25,7 @@ from hub.auth.sessions import Session, Sessions
 from hub.auth.throttle import SignInThrottle, Throttled
 from hub.console_guard import ACCOUNT, SESSION
 from hub.content import Library
+from hub.reading import reading_of
 from hub.settings import Settings
 from hub.views.console.access import requires
 from hub.views.console.page import console_page, gettext, refusal
@@ -58,8 +59,10 @@ def enrolment_secret(request: Request, session: Session) -> str:
 
 
 def _issuer(request: Request) -> str:
+    """The name an authenticator app lists the code under: the neutral one when this browser
+    is in discreet mode (a peer leader's phone may be seen by someone else)."""
     library: Library = request.app.state.library
-    return library.site.name("en", discreet=False)
+    return library.site.name("en", discreet=reading_of(request.scope).discreet)
 
 
 async def _account_page(
