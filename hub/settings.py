@@ -17,6 +17,16 @@ RESPONSE_CACHE_BYTES = 32 * 1024 * 1024
 # flagged for re-checking; the content review of 2026-11 set "2022 or later".
 SOURCE_MAX_AGE_YEARS = 4
 STORE_SNAPSHOT_BYTES = 16 * 1024 * 1024
+# The push services of Chrome and Android (Google's FCM), Firefox (Mozilla's autopush), Edge
+# (Microsoft's WNS, one host per region) and Safari (Apple's).
+DEFAULT_PUSH_SERVICES = ",".join(
+    [
+        "https://fcm.googleapis.com",
+        "https://updates.push.services.mozilla.com",
+        "https://*.notify.windows.com",
+        "https://web.push.apple.com",
+    ]
+)
 
 
 class SettingsError(ValueError):
@@ -141,6 +151,62 @@ class Settings:
         metadata={"doc": "Seconds over which failed sign-ins are counted (kept in memory only)"},
     )
 
+    push_services: str = field(
+        default=DEFAULT_PUSH_SERVICES,
+        metadata={
+            "doc": "Comma-separated origins of the push services a subscription's endpoint may "
+            "be on (https; `https://*.example` allows its subdomains; a loopback http origin "
+            "only when listed exactly, for tests)"
+        },
+    )
+    vapid_private_key: str = field(
+        default="",
+        metadata={
+            "doc": "VAPID private key (base64url of the raw P-256 key, or PEM); empty: one is "
+            "made at first start in HUB_DATA_DIR/vapid.pem (mode 0600)"
+        },
+    )
+    vapid_subject: str = field(
+        default="",
+        metadata={
+            "doc": "VAPID contact of the hub's operator, a mailto: or https: URL; nothing is "
+            "sent to push services until it is set"
+        },
+    )
+    push_in_flight: int = field(
+        default=64,
+        metadata={"doc": "Push messages sent at once, across every push service"},
+    )
+    push_attempts: int = field(
+        default=8,
+        metadata={
+            "doc": "Tries of a message that meets a 5xx or a timeout (exponential backoff with "
+            "jitter between them) before it counts as failed"
+        },
+    )
+    push_timeout_seconds: int = field(
+        default=15,
+        metadata={"doc": "Seconds a push service has to answer one message"},
+    )
+    alerts_per_day: int = field(
+        default=5,
+        metadata={"doc": "Alerts one peer leader may submit in 24 hours"},
+    )
+    subscribe_per_hour: int = field(
+        default=20,
+        metadata={
+            "doc": "Subscription requests (new or changed) one client may make per hour "
+            "(counted in memory by a keyed hash of its address, never stored)"
+        },
+    )
+    subscription_confirm_days: int = field(
+        default=60,
+        metadata={
+            "doc": "Days after which a push subscription its phone has not re-confirmed is "
+            "deleted (Apple's service accepts messages for expired ones)"
+        },
+    )
+
     def __post_init__(self) -> None:
         for name, least in _LEAST.items():
             value = getattr(self, name)
@@ -192,6 +258,12 @@ _LEAST = {
     "session_max_hours": 1,
     "signin_failures": 1,
     "signin_window_seconds": 1,
+    "push_in_flight": 1,
+    "push_attempts": 1,
+    "push_timeout_seconds": 1,
+    "alerts_per_day": 1,
+    "subscribe_per_hour": 1,
+    "subscription_confirm_days": 1,
 }
 
 

@@ -66,7 +66,22 @@ def m3_console(schema: Schema) -> None:
     schema.add_index("audit", "action")
 
 
-MIGRATIONS: Sequence[Migration] = (m1_initial, m2_accounts, m3_console)
+def m4_push(schema: Schema) -> None:
+    """Push alerts (hub/push/): a subscription is found by the hash of its token and by its
+    endpoint (one each), and by corridor for targeting; alerts by state, author and Web Push
+    topic; the outbox's deliveries by alert, subscription and state."""
+    schema.add_index("subscriptions", "token_hash", unique=True)
+    schema.add_index("subscriptions", "endpoint", unique=True)
+    schema.add_index("subscriptions", "corridor")
+    schema.add_index("alerts", "status")
+    schema.add_index("alerts", "account_id")
+    schema.add_index("alerts", "push_topic")
+    schema.add_index("deliveries", "alert_id")
+    schema.add_index("deliveries", "subscription_id")
+    schema.add_index("deliveries", "state")
+
+
+MIGRATIONS: Sequence[Migration] = (m1_initial, m2_accounts, m3_console, m4_push)
 
 
 def migrate(tables: Tables, version: int, migrations: Sequence[Migration]) -> int:
