@@ -26,7 +26,7 @@ from hub.content.cache import ContentCache
 from hub.content.loader import load_tree
 from hub.content.search import build_indexes
 from hub.encoding import Encoding
-from hub.i18n import I18n
+from hub.i18n import N_, I18n
 from hub.middleware import AccessLog, HeadAsGet, SecurityHeaders, ServerErrors
 from hub.offline import (
     SERVICE_WORKER_DIR,
@@ -35,6 +35,12 @@ from hub.offline import (
     tree_version,
 )
 from hub.packs import Packs
+from hub.push.alerts import Alerts
+from hub.push.endpoints import PushServices
+from hub.push.outbox import Outbox
+from hub.push.sender import Sender
+from hub.push.subscriptions import Subscriptions
+from hub.push.vapid import Vapid
 from hub.reading import Known
 from hub.remember import RememberLocale
 from hub.response_cache import ResponseCache
@@ -131,8 +137,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
             len(problems),
         )
         app.state.packs = Packs(app, library)
+        start_push(app, settings)
         try:
-            yield
+            async with app.state.sender.running():
+                yield
         finally:
             app.state.packs.close()
             store.close()
@@ -166,3 +174,45 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.templates = make_templates()
     app.state.url_paths = {}
     return app
+
+
+# The line a discreet notification shows under the site's neutral name: nothing of the alert.
+NEUTRAL_LINE = N_("You have a new note.")
+
+
+def start_push(app: Starlette, settings: Settings) -> None:
+    """Put the push parts on `app.state`: VAPID key, subscriptions, outbox, sender, alerts."""
+    state = app.state
+    services = PushServices.parse(settings.push_services)
+    state.vapid = Vapid.load(
+        settings.data_dir / "vapid.pem",
+        private_key=settings.vapid_private_key,
+        subject=settings.vapid_subject,
+    )
+    state.subscriptions = Subscriptions(
+        state.store, services=services, confirm_days=settings.subscription_confirm_days
+    )
+    state.outbox = Outbox(state.store)
+    site = state.library.site
+    neutral = {
+        locale: (site.name(locale, discreet=True), state.i18n.gettext(locale, NEUTRAL_LINE))
+        for locale in state.i18n.codes
+    }
+    state.sender = Sender(
+        state.store,
+        outbox=state.outbox,
+        subscriptions=state.subscriptions,
+        vapid=state.vapid,
+        services=services,
+        neutral=neutral,
+        in_flight=settings.push_in_flight,
+        attempts=settings.push_attempts,
+        timeout=settings.push_timeout_seconds,
+    )
+    state.alerts = Alerts(
+        state.store,
+        outbox=state.outbox,
+        subscriptions=state.subscriptions,
+        per_day=settings.alerts_per_day,
+        wake=state.sender.wake,
+    )
