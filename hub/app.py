@@ -215,4 +215,5 @@ def start_push(app: Starlette, settings: Settings) -> None:
         subscriptions=state.subscriptions,
         per_day=settings.alerts_per_day,
         wake=state.sender.wake,
+        library=state.library,
     )

@@ -74,6 +74,11 @@ class Account:
     # A password is set: False for an invited account, or one whose password an admin cleared,
     # until the person sets one through her link (the hash itself stays in the store).
     has_password: bool = False
+    # The public name of her peer network, shown to readers with each alert she posts (never
+    # her own name); "" until an admin or curator sets it.
+    network: str = ""
+    # A curator trusts this leader: her alerts are published without waiting for review.
+    trusted: bool = False
 
     @classmethod
     def from_document(cls, doc: Mapping[str, Any]) -> Account:
@@ -92,6 +97,9 @@ class Account:
             # Accounts made before the second factor existed have no such field.
             two_factor=bool(doc.get("two_factor", False)),
             has_password=doc.get("password_hash") is not None,
+            # Accounts made before alerts existed have neither field.
+            network=str(doc.get("network") or ""),
+            trusted=bool(doc.get("trusted", False)),
         )
 
 
@@ -180,6 +188,8 @@ class Accounts:
             "totp_secret": None,
             # The last time step whose code signed in (or confirmed the secret): replays refused.
             "totp_step": None,
+            # No "network" nor "trusted" until one is set: Account reads their absence as "" and
+            # False, the same for an account made before alerts existed.
         }
         try:
             doc["id"] = self.store.insert(TABLE, doc)
@@ -222,6 +232,21 @@ class Accounts:
         control characters)."""
         doc = self._require(email)
         return self._change(doc, {"display_name": clean_display_name(display_name)})
+
+    def set_network(self, email: str, network: str) -> Account:
+        """Give an account the public name of its peer network (cleaned as a display name is;
+        "" clears it; InvalidAccount with field network when too long or with control or
+        invisible characters)."""
+        doc = self._require(email)
+        return self._change(doc, {"network": clean_network(network)})
+
+    def set_trusted(self, email: str, trusted: bool) -> Account:
+        """Trust an account's alerts to go out without review, or stop trusting them."""
+        if not isinstance(trusted, bool):
+            # A form's "on" or a JSON 1 would be stored as it is and compare unequal to True.
+            raise InvalidAccount("trusted", "invalid", f"{trusted!r} is not True or False")
+        doc = self._require(email)
+        return self._change(doc, {"trusted": trusted})
 
     def set_password(self, email: str, password: str) -> Account:
         """Set a new password (policy-checked: PasswordRejected) and end the account's
@@ -344,6 +369,18 @@ class Accounts:
                 f"{doc['email']} is the only active admin with a password",
                 value=doc["email"],
             )
+
+
+def clean_network(raw: str) -> str:
+    """A network's public name, cleaned by the display name's rules (trimmed, NFC, one space
+    between words, at most MAX_NAME characters, no control or invisible characters but ZWNJ
+    and ZWJ); may be empty. Refused with InvalidAccount, field network."""
+    try:
+        return clean_display_name(raw)
+    except InvalidAccount as refused:
+        raise InvalidAccount(
+            "network", refused.reason, str(refused).replace("a display name", "a network name")
+        ) from refused
 
 
 def _can_sign_in_as_admin(doc: Mapping[str, Any]) -> bool:
