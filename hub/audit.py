@@ -45,6 +45,15 @@ ACTIONS = frozenset(
         "two_factor_disabled",
         "sessions_ended",
         "name_changed",
+        # Alerts (hub/push/alerts.py): the leader's steps, then the curator's.
+        "alert_previewed",
+        "alert_submitted",
+        "alert_refused",
+        "alert_withdrawn",
+        "alert_corrected",
+        "alert_approved",
+        "alert_rejected",
+        "alert_edited",
     }
 )
 
