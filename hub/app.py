@@ -190,8 +190,16 @@ def start_push(app: Starlette, settings: Settings) -> None:
         subject=settings.vapid_subject,
     )
     state.subscriptions = Subscriptions(
-        state.store, services=services, confirm_days=settings.subscription_confirm_days
+        state.store,
+        services=services,
+        confirm_days=settings.subscription_confirm_days,
+        locales=state.i18n.codes,
+        origins=state.library.site.origins,
+        destinations=state.library.site.destinations,
+        per_hour=settings.subscribe_per_hour,
     )
+    # Phones that stopped confirming while the hub was stopped (the page confirms when opened).
+    state.subscriptions.purge_due()
     state.outbox = Outbox(state.store)
     site = state.library.site
     neutral = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.routing import BaseRoute, Mount, Route, Router
 from starlette.types import ASGIApp
 
-from hub.views import offline, public, signin
+from hub.views import alerts, offline, public, signin
 from hub.views.console import account, admin, leaders
 
 
@@ -24,6 +24,19 @@ def build_routes(static_app: ASGIApp) -> list[BaseRoute]:
             routes=[
                 Route("/search/{locale}.json", offline.search_index, name="search_index"),
                 Route("/packs/{locale}.json", offline.pack, name="pack"),
+                Route("/alerts/{locale}.json", alerts.newest, name="alerts_newest"),
+                Route(
+                    "/subscriptions",
+                    alerts.subscribe,
+                    methods=["POST"],
+                    name="subscriptions",
+                ),
+                Route(
+                    "/subscriptions/{subscription_id}",
+                    alerts.subscription,
+                    methods=["GET", "PUT", "DELETE"],
+                    name="subscription",
+                ),
             ],
         ),
         # Signing in and each person's own account (hub/console_guard.py: no cache, CSRF).
@@ -60,6 +73,7 @@ def build_routes(static_app: ASGIApp) -> list[BaseRoute]:
                     Route("/services/{service_id}", public.service, name="service"),
                     Route("/search", public.search, name="search"),
                     Route("/safety", public.safety, name="safety"),
+                    Route("/alerts", alerts.alerts_page, name="alerts"),
                     Route("/offline", offline.save_for_offline, name="offline"),
                     Route("/unavailable", offline.unavailable, name="unavailable"),
                     Route("/discreet", offline.discreet, name="discreet"),
