@@ -63,6 +63,7 @@ def pack_paths(library: Library, locale: str, origin: str, destination: str) -> 
         f"/{locale}/help",
         f"/{locale}/search",
         f"/{locale}/safety",
+        f"/{locale}/alerts",
     ]
     slugs: dict[str, None] = {}
     for topic in library.topics:

@@ -205,6 +205,8 @@ self.addEventListener("fetch", (event) => {
   if (request.method !== "GET" || url.origin !== self.location.origin) return;
   if (isConsole(url)) return;
   if (url.pathname === "/sw.js" || url.pathname.endsWith("/clear")) return;
+  // A subscription is read with its token, never from a copy; the record is the worker's own.
+  if (url.pathname.startsWith("/api/subscriptions") || url.pathname === RECORD_URL) return;
   if (url.pathname.startsWith("/static/")) {
     event.respondWith(asset(request));
   } else if (request.mode === "navigate") {
@@ -212,4 +214,96 @@ self.addEventListener("fetch", (event) => {
   } else if (url.pathname.startsWith("/api/") || url.pathname === "/manifest.webmanifest") {
     event.respondWith(data(event));
   }
+});
+
+// -- Alerts -----------------------------------------------------------------------------------
+// The phone's subscription record (id, token, choices), written by static/js/alerts.js.
+const RECORD_CACHE = "push-subscription";
+const RECORD_URL = "/.push-subscription";
+
+function shellIcon(name) {
+  const pattern = new RegExp("^/static/icons/" + name + "\\.[0-9a-f]+\\.png$");
+  return CONFIG.shell.find((url) => pattern.test(url)) || undefined;
+}
+
+// Only a path of this site: a message cannot send the phone elsewhere.
+function alertPath(url) {
+  return typeof url === "string" && url.startsWith("/") && !url.startsWith("//") ? url : "/";
+}
+
+// The payload is hub/push/payload.py's message: when discreet, its title and body are the
+// neutral name and line, and nothing of the alert is shown on the lock screen.
+self.addEventListener("push", (event) => {
+  let data = {};
+  try {
+    data = event.data ? event.data.json() : {};
+  } catch (error) {
+    data = {};
+  }
+  const discreet = data.discreet !== false;
+  const options = {
+    body: typeof data.body === "string" ? data.body : "",
+    icon: shellIcon(discreet ? "discreet-192" : "hub-192"),
+    lang: typeof data.locale === "string" ? data.locale : "",
+    data: { url: alertPath(data.url) },
+  };
+  if (typeof data.tag === "string" && data.tag) {
+    // A correction has the same tag: it replaces the notification, and says so again.
+    options.tag = data.tag;
+    options.renotify = true;
+  }
+  const title = typeof data.title === "string" && data.title ? data.title : self.location.host;
+  event.waitUntil(self.registration.showNotification(title, options));
+});
+
+async function openAlert(url) {
+  const target = new URL(url, self.location.origin);
+  const windows = await self.clients.matchAll({ type: "window", includeUncontrolled: true });
+  for (const client of windows) {
+    if (new URL(client.url).pathname === target.pathname && "focus" in client) {
+      const focused = await client.focus();
+      return focused && "navigate" in focused ? focused.navigate(target.href) : focused;
+    }
+  }
+  return self.clients.openWindow(target.href);
+}
+
+self.addEventListener("notificationclick", (event) => {
+  event.notification.close();
+  const url = alertPath(event.notification.data && event.notification.data.url);
+  event.waitUntil(openAlert(url));
+});
+
+async function readRecord() {
+  const cache = await caches.open(RECORD_CACHE);
+  const response = await cache.match(RECORD_URL);
+  return response ? response.json() : null;
+}
+
+function keyBytes(text) {
+  const padded = (text + "===".slice((text.length + 3) % 4)).replace(/-/g, "+").replace(/_/g, "/");
+  return Uint8Array.from(atob(padded), (c) => c.charCodeAt(0));
+}
+
+// The push service changed the subscription (expired, keys rotated): subscribe again and tell
+// the hub with the token the page was given, so alerts keep coming.
+async function resubscribe(event) {
+  const record = await readRecord();
+  if (!record || !record.choices) return;
+  const subscription =
+    event.newSubscription ||
+    (await self.registration.pushManager.subscribe({
+      userVisibleOnly: true,
+      applicationServerKey: keyBytes(record.key),
+    }));
+  await fetch("/api/subscriptions/" + encodeURIComponent(record.id), {
+    method: "PUT",
+    credentials: "omit",
+    headers: { "content-type": "application/json", authorization: "Bearer " + record.token },
+    body: JSON.stringify(Object.assign({ subscription: subscription.toJSON() }, record.choices)),
+  });
+}
+
+self.addEventListener("pushsubscriptionchange", (event) => {
+  event.waitUntil(resubscribe(event).catch(() => undefined));
 });

@@ -24,9 +24,9 @@ from starlette.responses import JSONResponse, Response
 from hub.console_guard import SAME_SITE_FETCHES
 from hub.i18n import N_, I18n
 from hub.push import TOPICS
+from hub.push.alerts import Alerts
 from hub.push.endpoints import InvalidSubscription
 from hub.push.subscriptions import Subscriptions
-from hub.store import Store
 from hub.store.base import Document
 from hub.views.public import page
 from hub.views.reader import corridor, reader_locale
@@ -197,31 +197,10 @@ async def _update(
 def published(
     app_state: Any, corridor_code: str | None, locale: str, now: dt.datetime
 ) -> list[Document]:
-    """What the alerts page lists: app.state.alerts.published when the alerts part has it,
-    else the alerts table read as the spec shapes it (published, not expired, with a text in
-    `locale`, for the corridor when one is given), newest first."""
-    alerts = getattr(app_state, "alerts", None)
-    method = getattr(alerts, "published", None)
-    if callable(method):
-        found: list[Document] = method(corridor_code, locale, now)
-        return found
-    store: Store = app_state.store
-    moment = now.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    chosen = [
-        doc
-        for doc in store.find("alerts", status="published")
-        if doc.get("expires", "") > moment
-        and locale in doc.get("texts", {})
-        and (corridor_code is None or corridor_code in doc.get("corridors", ()))
-    ]
-    chosen.sort(key=lambda doc: (doc.get("published") or "", doc["id"]), reverse=True)
-    return chosen
-
-
-def generation(app_state: Any) -> int:
-    """What readers see of the alerts changes when this does (0 until the alerts part says)."""
-    value = getattr(getattr(app_state, "alerts", None), "generation", 0)
-    return value if isinstance(value, int) else 0
+    """What the alerts page lists (hub/push/alerts.py: published, not expired, with a text in
+    `locale`, for the corridor when one is given, newest first)."""
+    alerts: Alerts = app_state.alerts
+    return alerts.published(corridor_code, locale, now)
 
 
 def _entry(doc: Mapping[str, Any], locale: str, i18n: I18n) -> dict[str, Any]:

@@ -5,12 +5,31 @@
   var link = document.getElementById("clear-everything");
   if (!link) return;
   function settle(promise) { return promise.then(function () {}, function () {}); }
+  function forgetSubscription() {
+    return caches.open("push-subscription").then(function (cache) {
+      return cache.match("/.push-subscription");
+    }).then(function (response) {
+      return response ? response.json() : null;
+    }).then(function (record) {
+      if (!record || !window.fetch) return null;
+      return fetch("/api/subscriptions/" + encodeURIComponent(record.id), {
+        method: "DELETE",
+        credentials: "omit",
+        keepalive: true,
+        headers: { authorization: "Bearer " + record.token }
+      });
+    }).catch(function () {});
+  }
   link.addEventListener("click", function (event) {
     event.preventDefault();
     var steps = [];
     try { localStorage.clear(); sessionStorage.clear(); } catch (error) { /* storage blocked */ }
     if (window.caches) {
-      steps.push(settle(caches.keys().then(function (names) {
+      // The hub's copy of this phone's alert subscription goes first (static/js/alerts.js
+      // keeps its id and token in Cache Storage), then every cache with that record.
+      steps.push(settle(forgetSubscription().then(function () {
+        return caches.keys();
+      }).then(function (names) {
         return Promise.all(names.map(function (name) { return caches.delete(name); }));
       })));
     }
