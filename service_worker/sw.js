@@ -256,14 +256,15 @@ self.addEventListener("push", (event) => {
   event.waitUntil(self.registration.showNotification(title, options));
 });
 
+// A window of the hub already open shows the alert (focused when the browser allows it);
+// else a new one opens on it.
 async function openAlert(url) {
   const target = new URL(url, self.location.origin);
-  const windows = await self.clients.matchAll({ type: "window", includeUncontrolled: true });
-  for (const client of windows) {
-    if (new URL(client.url).pathname === target.pathname && "focus" in client) {
-      const focused = await client.focus();
-      return focused && "navigate" in focused ? focused.navigate(target.href) : focused;
-    }
+  const windows = await self.clients.matchAll({ type: "window" });
+  const open = windows.find((client) => new URL(client.url).pathname === target.pathname) || windows[0];
+  if (open && "navigate" in open) {
+    const shown = await open.navigate(target.href);
+    if (shown) return shown.focus().catch(() => shown);
   }
   return self.clients.openWindow(target.href);
 }
