@@ -8,7 +8,7 @@ matching, count_matching): what the alerts ask of them, and when, is what is tes
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -68,7 +68,7 @@ class FakeAudience:
         self.asked: list[tuple[list[str], list[str], str]] = []
 
     def add(self, corridor: str, locale: str, topics: Iterable[str] = ("safety",)) -> Document:
-        doc = {"id": f"s{len(self.docs)}", "corridor": corridor, "locale": locale}
+        doc: Document = {"id": f"s{len(self.docs)}", "corridor": corridor, "locale": locale}
         doc["topics"] = list(topics)
         self.docs.append(doc)
         return doc
@@ -545,11 +545,12 @@ def test_only_curators_and_admins_moderate(
         if role == "leader"
         else accounts.create("t@example.org", None, role="translator", locales=["en"])
     )
-    for step in (
+    steps: list[Callable[[], Document]] = [
         lambda: alerts.approve(doc["id"], account),
         lambda: alerts.reject(doc["id"], account, "No"),
         lambda: alerts.edit_texts(doc["id"], account, {"en": {"title": "a", "body": "b"}}),
-    ):
+    ]
+    for step in steps:
         with pytest.raises(NotAllowed):
             step()
     assert alerts.get(doc["id"]) == doc
@@ -762,6 +763,10 @@ def test_a_curator_edits_and_adds_translations_of_a_pending_alert(
 # -- what readers see --------------------------------------------------------------------------
 
 
+def ids(found: list[Document]) -> list[str]:
+    return [str(a["id"]) for a in found]
+
+
 def test_readers_see_published_unexpired_alerts_of_their_corridor_and_language_newest_first(
     alerts: Alerts, accounts: Accounts, curator: Account, clock: Clock
 ) -> None:
@@ -780,7 +785,6 @@ def test_readers_see_published_unexpired_alerts_of_their_corridor_and_language_n
     alerts.withdraw(withdrawn["id"], leader)
     untrusted = _leader(accounts, "ana@example.org")
     alerts.submit(untrusted, _draft(clock))  # pending
-    ids = lambda found: [a["id"] for a in found]  # noqa: E731
     assert ids(alerts.published("PH-HK", "en")) == [short["id"], first["id"]]
     assert ids(alerts.published("PH-HK", "fil")) == [fil_only["id"], short["id"], first["id"]]
     assert ids(alerts.published("PH-SG", "en")) == [singapore["id"], first["id"]]

@@ -48,8 +48,7 @@ MIN_EXPIRY = timedelta(hours=1)
 # readers' page on its own.
 MAX_EXPIRY = timedelta(days=28)
 MAX_REASON = 500
-# The reach of an alert is counted per locale; a subscriber of a locale without a text is told
-# nothing (the outbox queues only those with a version in their language).
+# A Web Push Topic of random bytes, shared by every version of one alert.
 PUSH_TOPIC_BYTES = 16  # 22 base64url characters, under the 32 Web Push allows
 # Characters that reorder the text around them (embeddings, overrides, isolates, marks): none of
 # the hub's languages is written right to left, and they let one alert pass for another.
@@ -62,7 +61,7 @@ BIDI_CONTROLS = frozenset(
 _ZAWGYI_HINT = re.compile("[\u1060-\u1097]|(?:^|[^\u1000-\u109f])\u1031")
 # Below this probability the converted text reads as Unicode to myanmartools (its own cut-off).
 _UNICODE_BELOW = 0.05
-_LINK_SEGMENT = re.compile(r"[a-z0-9][a-z0-9._-]*", re.IGNORECASE)
+_LINK_SEGMENT = re.compile(r"[a-z0-9][a-z0-9_-]*")
 
 
 class Queue(Protocol):
