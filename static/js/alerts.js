@@ -32,7 +32,9 @@
   var supported = "serviceWorker" in navigator && "PushManager" in window &&
     "Notification" in window && window.caches && window.fetch;
   if (!supported) {
-    document.getElementById("push-unsupported").hidden = false;
+    // Safari on an iPhone offers push only to the app added to the home screen (iOS 16.4+).
+    var inSafariTab = navigator.standalone === false;
+    document.getElementById(inSafariTab ? "push-install" : "push-unsupported").hidden = false;
     return;
   }
   form.hidden = false;

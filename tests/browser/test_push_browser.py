@@ -28,6 +28,7 @@ from starlette.applications import Starlette
 from hub.app import NEUTRAL_LINE, create_app
 from hub.push.alerts import Draft
 from hub.settings import DEFAULT_PUSH_SERVICES, Settings
+from tests.browser.test_accessibility import MEASURE, MIN_TARGET, TARGETS, _axe_rules
 from tests.fakepush import FakePush, Phone
 
 SUBJECT = "mailto:operations@hub.example"
@@ -229,8 +230,10 @@ def subscribe_through_the_page(page: Any, hub: LiveHub) -> None:
     page.goto(hub.base + "/en/alerts")
     page.evaluate("() => navigator.serviceWorker.ready.then(() => true)")
     page.wait_for_selector("#push-form", state="visible")
+    assert page.locator("#push-stop").is_hidden()
     page.click("#push-subscribe")
     page.wait_for_selector("#push-status:has-text('Alerts are on for this phone.')")
+    assert page.locator("#push-stop").is_visible()
 
 
 def test_a_reader_subscribes_and_her_phone_shows_the_alert(
@@ -349,7 +352,22 @@ def test_stop_alerts_deletes_the_subscription(reader: Any, hub: LiveHub) -> None
     assert page.evaluate("() => localStorage.getItem('test-push-subscribed')") is None
 
 
-def test_where_push_is_missing_the_page_says_so(browser: Any, hub: LiveHub) -> None:
+@pytest.mark.parametrize(
+    ("script", "shown"),
+    [
+        # An in-app browser (Android WebView, iOS WKWebView): no PushManager at all.
+        ("delete window.PushManager;", "#push-unsupported"),
+        # Safari in a tab of an iPhone: no PushManager until the app is on the home screen.
+        (
+            "delete window.PushManager; Object.defineProperty(navigator, 'standalone',"
+            " { value: false });",
+            "#push-install",
+        ),
+    ],
+)
+def test_where_push_is_missing_the_page_says_so(
+    browser: Any, hub: LiveHub, script: str, shown: str
+) -> None:
     context = browser.new_context(viewport={"width": 360, "height": 740})
     try:
         context.add_cookies(
@@ -358,12 +376,43 @@ def test_where_push_is_missing_the_page_says_so(browser: Any, hub: LiveHub) -> N
                 {"name": "hub_to", "value": "HK", "url": hub.base},
             ]
         )
-        # As in an in-app browser: no PushManager at all.
-        context.add_init_script("delete window.PushManager;")
+        context.add_init_script(script)
         page = context.new_page()
         page.goto(hub.base + "/en/alerts")
-        page.wait_for_selector("#push-unsupported", state="visible")
+        page.wait_for_selector(shown, state="visible")
         assert page.locator("#push-form").is_hidden()
         assert page.locator("#push-needs-script").is_hidden()
+        others = {"#push-unsupported", "#push-install"} - {shown}
+        assert all(page.locator(other).is_hidden() for other in others)
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("locale", ["en", "km", "my"])
+def test_the_alerts_page_and_the_mark_pass_axe_with_44px_targets(
+    reader: Any, hub: LiveHub, locale: str
+) -> None:
+    """The alerts page with an alert, the form and every message it may show; the home page
+    with its mark: no axe-core violation (every rule), every target 44 px, no overflow."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    publish(hub, "Shelter line changed", "Call the embassy's new number.")
+    page = reader.new_page()
+    axe = Axe()
+    show = (
+        "document.querySelectorAll('#push-status, #push-stop, #push-unsupported, #push-install,"
+        " #alerts-new').forEach(e => { e.hidden = false; e.textContent ||= 'Alerts'; })"
+    )
+    reports = {}
+    for path in (f"/{locale}/alerts", f"/{locale}/"):
+        page.goto(hub.base + path)
+        page.evaluate("() => navigator.serviceWorker.ready.then(() => true)")
+        page.evaluate(show)
+        rules = _axe_rules(page, axe)
+        options = {"runOnly": {"type": "rule", "values": rules}, "resultTypes": ["violations"]}
+        results = axe.run(page, options=options)
+        if results.violations_count:
+            reports[path] = results.generate_report()
+        assert page.evaluate(MEASURE, [TARGETS, MIN_TARGET]) == [], path
+        assert page.evaluate("document.documentElement.scrollWidth") <= 360, path
+    assert reports == {}, "\n".join(f"{path}: {report}" for path, report in reports.items())
