@@ -54,6 +54,9 @@ ACTIONS = frozenset(
         "alert_approved",
         "alert_rejected",
         "alert_edited",
+        # A leader's peer network and trust (the admin console's account and alert pages).
+        "network_changed",
+        "trust_changed",
     }
 )
 
