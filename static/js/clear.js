@@ -41,7 +41,15 @@
                 return subscription && subscription.unsubscribe();
               }))
             : Promise.resolve();
-          return unsubscribe.then(function () { return registration.unregister(); });
+          // An alert still in the notification tray goes too (its text, when not discreet).
+          var shown = registration.getNotifications
+            ? settle(registration.getNotifications().then(function (notifications) {
+                notifications.forEach(function (notification) { notification.close(); });
+              }))
+            : Promise.resolve();
+          return Promise.all([unsubscribe, shown]).then(function () {
+            return registration.unregister();
+          });
         }));
       })));
     }

@@ -334,13 +334,26 @@ def test_the_page_confirms_and_the_worker_resubscribes(
 
 def test_clear_everything_deletes_the_hubs_copy(reader: Any, hub: LiveHub) -> None:
     page = reader.new_page()
+    closed: list[str] = []
+    page.expose_function("testNotificationClosed", lambda tag: closed.append(tag))
+    page.add_init_script(
+        "const close = Notification.prototype.close;"
+        "Notification.prototype.close = function () {"
+        "  window.testNotificationClosed(this.tag); return close.call(this); };"
+    )
     subscribe_through_the_page(page, hub)
     assert len(subscriptions(hub)) == 1
     page.goto(hub.base + "/en/safety")
+    # An alert left in the notification tray.
+    page.evaluate(
+        "() => navigator.serviceWorker.ready.then((r) =>"
+        " r.showNotification('New rule on rest days', { tag: 'a-tray' }))"
+    )
     page.click("#clear-everything")
     page.wait_for_url(hub.base + "/en/clear")
     assert subscriptions(hub) == []
     assert page.evaluate("() => caches.keys()") == []
+    assert closed == ["a-tray"]
 
 
 def test_stop_alerts_deletes_the_subscription(reader: Any, hub: LiveHub) -> None:
