@@ -933,3 +933,52 @@ def test_what_readers_see_is_read_from_the_store_each_time_and_theirs_to_change(
     # A change written to the store by another way (a restored backup) is seen at once.
     store.update(TABLE, shown[0]["id"], {"status": "withdrawn"})
     assert len(alerts.published("PH-HK", "en")) == 124
+
+
+class Crash(Exception):
+    """The process stopping between two steps."""
+
+
+def test_an_alert_published_but_not_queued_before_a_crash_is_queued_by_resume(
+    alerts: Alerts,
+    leader: Account,
+    curator: Account,
+    clock: Clock,
+    audience: FakeAudience,
+    queue: FakeQueue,
+    wake: Wake,
+    store: Store,
+) -> None:
+    phone = audience.add("PH-HK", "en")
+    old = alerts.approve(alerts.submit(leader, _draft(clock))["id"], curator)
+    pending = alerts.submit(leader, _draft(clock))
+    queue.calls.clear()
+
+    def crash(alert: Document, subscriptions: Iterable[Document]) -> int:
+        raise Crash
+
+    queue.enqueue = crash  # type: ignore[method-assign]
+    with pytest.raises(Crash):
+        alerts.approve(pending["id"], curator)
+    with pytest.raises(Crash):
+        alerts.correct(old["id"], curator, {"en": {"title": "Fixed", "body": "x"}})
+    # Published and durable, not queued yet: readers see them, the sender has nothing.
+    stored = {d["id"]: d for d in store.find(TABLE, status="published")}
+    assert {d["fanned_out"] for d in stored.values()} == {False}
+    (correction,) = (d for d in stored.values() if d["replaces"] == old["id"])
+    del queue.enqueue
+    queue.calls.clear()
+    woken = wake.times
+    assert alerts.resume() == 2
+    assert sorted(queue.calls, key=repr) == sorted(
+        [
+            ("enqueue", pending["id"], [phone["id"]]),
+            ("cancel", old["id"], None),
+            ("enqueue", correction["id"], [phone["id"]]),
+        ],
+        key=repr,
+    )
+    assert wake.times == woken + 1
+    assert {d["fanned_out"] for d in store.find(TABLE, status="published")} == {True}
+    queue.calls.clear()
+    assert alerts.resume() == 0 and queue.calls == []

@@ -630,13 +630,15 @@ class Alerts:
         return doc
 
     def resume(self) -> int:
-        """Queue again the alerts published but not yet queued (the process stopped between
-        the two); how many. Relies on the outbox keeping one delivery per (alert,
-        subscription)."""
+        """Queue the alerts published but not queued yet (the process stopped between the two;
+        a correction's old version is cancelled again too); how many. For start-up: the outbox
+        keeps one delivery per (alert, subscription), so one queued in part is only completed."""
         unsent = [
             d for d in self._store.find(TABLE, status="published") if not d.get("fanned_out", True)
         ]
         for doc in unsent:
+            if doc.get("replaces"):
+                self._outbox.cancel(doc["replaces"])
             self._fan_out(doc)
         if unsent:
             self._wake()
