@@ -39,13 +39,12 @@ STATUSES = ("pending", "rejected", "published", "withdrawn", "superseded")
 MODERATORS = frozenset({"admin", "curator"})
 # Roles that may submit an alert (those that hold the leader's role, hub/views/console/access.py).
 AUTHORS = frozenset({"admin", "leader"})
-# An alert lives at least this long: less leaves a curator no time to review it and the
-# sender none to reach phones that are off for the night.
+# An alert lives at least this long: less leaves a curator no time to review it, and a phone
+# that is off for a moment no time to get it.
 MIN_EXPIRY = timedelta(hours=1)
-# At most four weeks: the longest TTL the push services keep a message for (FCM's limit is
-# 2,419,200 s; Mozilla's and Apple's are shorter still and clamp it silently), so an alert
-# never outlives what a phone switched on late could still receive, and old news leaves the
-# readers' page on its own.
+# At most four weeks: the message's TTL is its time left, and FCM (Chrome, and Firefox on
+# Android through it) keeps a message at most 2,419,200 s whatever TTL asks. Past that a phone
+# switched on late could not get the alert anyway, and old news leaves the readers' page.
 MAX_EXPIRY = timedelta(days=28)
 MAX_REASON = 500
 # Published alerts read at once when looking for those not expired yet.
