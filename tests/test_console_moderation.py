@@ -540,3 +540,22 @@ def test_the_audit_page_words_the_alert_actions(app: TestClient) -> None:
     assert step(admin, alert_id, "withdraw").status_code == 303
     page = admin.get(f"/admin/audit?target={alert_id}").text
     assert "Alert withdrawn" in page
+
+
+def test_an_expired_alert_cannot_be_approved(app: TestClient, curator: TestClient) -> None:
+    alert_id = submit(app)
+    page = curator.get(f"/admin/alerts/{alert_id}").text
+    clock = state(app).alerts.clock
+    state(app).alerts.clock = lambda: clock() + timedelta(days=8)
+    answer = send(curator, page, alert_id, "approve")
+    assert answer.status_code == 409
+    assert "This alert has expired: it can no longer be sent." in answer.text
+    assert state(app).alerts.get(alert_id)["status"] == "pending"
+    assert audit_of(app, "alert_approved") == []
+
+
+def test_the_home_page_counts_the_queue_for_curators_only(app: TestClient) -> None:
+    submit(app)
+    assert "1 waiting for review." in browser(app, "admin").get("/admin/").text
+    translator = browser(app, "translator").get("/admin/").text
+    assert "waiting for review" not in translator and 'href="/admin/alerts"' not in translator
