@@ -26,7 +26,8 @@ ahead, `sub` a mailto: or https: URL; `k` the phone's applicationServerKey when 
 made with one), a `TTL` header, `Content-Encoding: aes128gcm`, a body of at most 4,096 bytes
 that decrypts (RFC 8291) with the phone's private key and auth secret, `Urgency` and `Topic`
 (at most 32 base64url characters) when present. `FakePush(decrypt=False)` only checks the
-headers and takes any body (the benchmark's mode: the phone's side is not measured).
+headers and takes any body to any `/push/<id>`, keeping only counts (the benchmark's mode: the
+phone's side is not measured). `GET /stats` answers {"accepted", "first", "last", "problems"}.
 
 It runs its own event loop in a thread, answers only on 127.0.0.1, and stops when the `with`
 block ends, or by itself after `lifetime` seconds. Other helpers: `phone_keys()`.
@@ -125,6 +126,9 @@ class FakePush:
         self.problems: list[str] = []
         self.refused: list[tuple[str, int]] = []
         self.holding = 0
+        # When the first and the last message were accepted (time.time()).
+        self.first = 0.0
+        self.last = 0.0
         self._state = _State()
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
@@ -169,6 +173,7 @@ class FakePush:
         self._stop = asyncio.Event()
         app = web.Application(client_max_size=64 * 1024)
         app.router.add_post("/push/{phone}", self._handle)
+        app.router.add_get("/stats", self._stats)
         runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0, backlog=1024)
@@ -263,11 +268,12 @@ class FakePush:
                 if script.times <= 0:
                     scripts.pop(0)  # type: ignore[union-attr]
             delay = self._state.slow.get(phone_id, self.delay)
-        if phone is None:
+        if phone is None and self.decrypt:
             return web.Response(status=404, text="no such subscription")
         body = await request.read()
         if script is not None:
-            self.refused.append((phone_id, script.status))
+            with self._lock:
+                self.refused.append((phone_id, script.status))
             headers = {"Retry-After": script.retry_after} if script.retry_after else {}
             return web.Response(status=script.status, headers=headers)
         problem, status = self._check(request, phone, body)
@@ -276,7 +282,7 @@ class FakePush:
                 self.problems.append(problem)
             return web.Response(status=status, text=problem)
         payload = None
-        if self.decrypt:
+        if phone is not None and self.decrypt:
             try:
                 plain = http_ece.decrypt(
                     body, private_key=phone.key, auth_secret=phone.auth, version="aes128gcm"
@@ -294,14 +300,21 @@ class FakePush:
             # The sender is gone before it could read the answer: not acknowledged.
             return web.Response(status=503)
         with self._changed:
-            self._state.received[phone_id].append(
-                Received(dict(request.headers), payload, time.time())
-            )
+            now = time.time()
+            if self.decrypt:
+                self._state.received[phone_id].append(Received(dict(request.headers), payload, now))
+            self.first = self.first or now
+            self.last = now
             self._state.accepted += 1
             self._changed.notify_all()
         return web.Response(
             status=201, headers={"Location": f"{self.origin}/m/{os.urandom(6).hex()}"}
         )
+
+    async def _stats(self, request: web.Request) -> web.Response:
+        with self._lock:
+            stats = {"accepted": self._state.accepted, "first": self.first, "last": self.last}
+        return web.json_response({**stats, "problems": self.problems[-5:]})
 
     async def _wait_if_held(self) -> None:
         assert self._release is not None
@@ -318,7 +331,7 @@ class FakePush:
             with self._changed:
                 self.holding -= 1
 
-    def _check(self, request: web.Request, phone: Phone, body: bytes) -> tuple[str, int]:
+    def _check(self, request: web.Request, phone: Phone | None, body: bytes) -> tuple[str, int]:
         """What is wrong with a message, and the status a push service answers; ("", 0)."""
         found = AUTHORIZATION.fullmatch(request.headers.get("Authorization", ""))
         if not found:
@@ -337,7 +350,7 @@ class FakePush:
             return f"exp {exp!r} is not within the next 24 hours", 403
         if not isinstance(claims.get("sub"), str) or not SUBJECT.fullmatch(claims["sub"]):
             return f"sub {claims.get('sub')!r} is not a mailto: or https: URL", 403
-        if phone.server_key is not None and key != phone.server_key:
+        if phone is not None and phone.server_key is not None and key != phone.server_key:
             return "k is not the key the phone subscribed with", 403
         ttl = request.headers.get("TTL", "")
         if not ttl.isdigit():

@@ -83,16 +83,17 @@ class Outbox:
         the alert already has a delivery for is skipped. Durable when it returns."""
         alert_id = str(alert["id"])
         texts = alert.get("texts") or {}
-        known = {d["subscription_id"] for d in self._store.find(TABLE, alert_id=alert_id)}
         now = self._now()
         added = 0
         chunk: list[Document] = []
         for sub in subscriptions:
-            if sub.get("locale") not in texts or sub["id"] in known:
+            # One id per (alert, subscription): queuing the alert again adds nothing.
+            doc_id = f"{alert_id}.{sub['id']}"
+            if sub.get("locale") not in texts or self._store.get(TABLE, doc_id) is not None:
                 continue
-            known.add(sub["id"])
             chunk.append(
                 {
+                    "id": doc_id,
                     "alert_id": alert_id,
                     "subscription_id": sub["id"],
                     "push_service": sub.get("push_service"),
@@ -109,10 +110,18 @@ class Outbox:
         return added + self._insert(chunk)
 
     def _insert(self, docs: list[Document]) -> int:
-        if docs:
+        if not docs:
+            return 0
+        try:
             with self._store.batch() as batch:
                 for doc in docs:
                     batch.insert(TABLE, doc)
+        except Conflict:
+            # Queued at the same moment by another caller: add only what it did not.
+            fresh = [doc for doc in docs if self._store.get(TABLE, doc["id"]) is None]
+            if len(fresh) == len(docs):
+                raise
+            return self._insert(fresh)
         return len(docs)
 
     def cancel(self, alert_id: str) -> int:

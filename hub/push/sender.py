@@ -22,8 +22,9 @@ import logging
 import math
 import random
 import time
-from collections import Counter
+from collections import Counter, defaultdict, deque
 from collections.abc import AsyncIterator, Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -60,6 +61,11 @@ PAUSE_CAP_SECONDS = 3600.0
 MAX_TTL_SECONDS = 28 * 24 * 3600
 # At shutdown, sends under way get this long to finish and be recorded; the rest stay pending.
 DRAIN_SECONDS = 5.0
+# Deliveries passed over in a row (their service paused, or with a page already held) after
+# which a pass stops reading the outbox.
+LOOKAHEAD = 1000
+# Threads that encrypt messages (0: on the event loop, in pywebpush's send_async).
+CRYPTO_THREADS = 2
 # Outcomes written in one store batch at most.
 WRITE_BATCH = 512
 THROTTLED = frozenset({429, 406})
@@ -94,6 +100,7 @@ class Sender:
         timeout: float,
         clock: Callable[[], datetime] = utc_now,
         backoff: float = BACKOFF_SECONDS,
+        crypto_threads: int = CRYPTO_THREADS,
     ) -> None:
         self._store = store
         self._outbox = outbox
@@ -109,12 +116,18 @@ class Sender:
         # A quarter of the slots is kept for the other push services (with one slot, none).
         self._share = max(1, (3 * in_flight) // 4)
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._crypto_threads = crypto_threads
+        self._crypto: ThreadPoolExecutor | None = None
+        self._client_timeout = aiohttp.ClientTimeout(total=timeout)
         self._event: asyncio.Event | None = None
         self._session: aiohttp.ClientSession | None = None
         self._slots = asyncio.Semaphore(in_flight)
         self._busy: set[str] = set()
         self._active: Counter[str] = Counter()
-        self._starved: set[str] = set()
+        # Deliveries read for a service already using its share of the slots, sent next on
+        # its slots as they free (at most a page each); the services that had more than that.
+        self._held: defaultdict[str, deque[Document]] = defaultdict(deque)
+        self._overflow: set[str] = set()
         self._paused: dict[str, float] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._writes: list[tuple[Outcome, asyncio.Future[None]]] = []
@@ -145,9 +158,9 @@ class Sender:
         self._slots = asyncio.Semaphore(self._in_flight)
         self._stopping = False
         connector = aiohttp.TCPConnector(limit=self._in_flight, limit_per_host=self._in_flight)
-        self._session = aiohttp.ClientSession(
-            connector=connector, timeout=aiohttp.ClientTimeout(total=self._timeout)
-        )
+        self._session = aiohttp.ClientSession(connector=connector, timeout=self._client_timeout)
+        if self._crypto_threads:
+            self._crypto = ThreadPoolExecutor(self._crypto_threads, "hub-push-crypto")
         writer = asyncio.create_task(self._write_loop(), name="hub-push-writer")
         runner = asyncio.create_task(self._run(), name="hub-push-sender")
         try:
@@ -162,10 +175,16 @@ class Sender:
             for task in set(self._tasks):
                 task.cancel()
             await asyncio.gather(*self._tasks, return_exceptions=True)
+            # What the push services answered is written before the session closes.
             self._write_ready.set()
-            writer.cancel()
-            await asyncio.gather(writer, return_exceptions=True)
+            try:
+                await asyncio.wait_for(writer, timeout=DRAIN_SECONDS)
+            except TimeoutError:
+                log.error("push: outcomes still unwritten at shutdown; those are sent again")
             await self._session.close()
+            if self._crypto is not None:
+                self._crypto.shutdown(wait=True, cancel_futures=True)
+                self._crypto = None
             self._log_tally()
             self._loop = self._event = self._session = None
 
@@ -201,16 +220,18 @@ class Sender:
             await asyncio.wait_for(self._event.wait(), timeout=max(seconds, 0.01))
 
     async def _pass(self) -> bool:
-        """Start a send for every due delivery; whether some were left for later (their
-        service paused or at its share of the slots)."""
+        """Start a send for every due delivery, or hold it for its push service; whether some
+        were left for a later pass (their service paused, or too many waiting for it)."""
         self._payloads.clear()
         self._alerts.clear()
-        self._starved.clear()
         now = self._now()
         deferred = False
+        # Deliveries passed over in a row: past LOOKAHEAD of them, the rest of the outbox is
+        # left for the pass that follows once the held ones have gone, rather than read now.
+        passed = 0
         for state in OPEN:
             after: Document | None = None
-            while not self._stopping:
+            while not self._stopping and passed < LOOKAHEAD:
                 page = await asyncio.to_thread(self._outbox.due, state, now, after=after)
                 for doc in page:
                     if doc["id"] in self._busy:
@@ -218,11 +239,19 @@ class Sender:
                     service = str(doc.get("push_service") or "")
                     if self._paused_for(service) > 0:
                         deferred = True
+                        passed += 1
                         continue
                     if self._active[service] >= self._share:
-                        self._starved.add(service)
-                        deferred = True
+                        held = self._held[service]
+                        if len(held) < PAGE:
+                            held.append(doc)
+                            self._busy.add(doc["id"])
+                        else:
+                            self._overflow.add(service)
+                            deferred = True
+                            passed += 1
                         continue
+                    passed = 0
                     await self._slots.acquire()
                     if self._stopping:
                         self._slots.release()
@@ -231,7 +260,7 @@ class Sender:
                 if len(page) < PAGE:
                     break
                 after = page[-1]
-        return deferred
+        return deferred or passed >= LOOKAHEAD
 
     def _idle_seconds(self, deferred: bool) -> float:
         """How long to wait before the next pass if nothing wakes the sender."""
@@ -262,23 +291,57 @@ class Sender:
         task.add_done_callback(self._tasks.discard)
 
     async def _deliver(self, doc: Document, service: str) -> None:
-        wake = False
+        """Send `doc`, then the ones held for its service, on the one slot it was given.
+
+        The slot is free again once the push service has answered: the outcome is then queued
+        for the store's next group commit, and the delivery stays out of every pass (`_busy`)
+        until that commit is on disk."""
         try:
-            outcome = await self._attempt(doc, service)
-            if outcome is not None:
-                wake = outcome.state in OPEN
-                await self._write(outcome)
-                failed = outcome.state == "failed"
-                self.tally[f"failed ({outcome.reason})" if failed else outcome.state] += 1
-        except Exception:
-            # Left as it was: the next pass tries it again.
-            log.exception("push: a send to %s failed unexpectedly", service)
+            while True:
+                try:
+                    outcome = await self._attempt(doc, service)
+                except Exception:
+                    outcome = None
+                    # Left as it was: a later pass tries it again.
+                    log.exception("push: a send to %s failed unexpectedly", service)
+                if outcome is None:
+                    self._busy.discard(doc["id"])
+                else:
+                    recorded = self._write(outcome)
+                    if len(self._writes) > WRITE_BATCH:
+                        # The disk is behind: wait for it rather than queue without bound.
+                        with suppress(Exception):
+                            await asyncio.shield(recorded)
+                held = self._held[service]
+                if self._stopping or self._paused_for(service) > 0:
+                    # Back to the outbox: a pass after the pause reads them again.
+                    for left in held:
+                        self._busy.discard(left["id"])
+                    held.clear()
+                if not held:
+                    break
+                doc = held.popleft()
         finally:
-            self._busy.discard(doc["id"])
             self._active[service] -= 1
             self._slots.release()
-            if (wake or service in self._starved) and self._event is not None:
-                self._event.set()
+            if service in self._overflow and not self._held[service]:
+                self._overflow.discard(service)
+                self._kick()
+
+    def _recorded(self, outcome: Outcome, future: asyncio.Future[None]) -> None:
+        """An outcome is on disk (or could not be written): the delivery may be read again."""
+        self._busy.discard(outcome.delivery["id"])
+        if future.cancelled() or future.exception() is not None:
+            log.error("push: an outcome could not be written; the delivery stays as it was")
+            return
+        failed = outcome.state == "failed"
+        self.tally[f"failed ({outcome.reason})" if failed else outcome.state] += 1
+        if outcome.state in OPEN:
+            self._kick()
+
+    def _kick(self) -> None:
+        if self._event is not None:
+            self._event.set()
 
     # -- one delivery -----------------------------------------------------------------------
 
@@ -331,20 +394,27 @@ class Sender:
     async def _post(
         self, sub: Document, data: bytes, headers: dict[str, str], ttl: int
     ) -> tuple[int, str | None]:
-        """Encrypt and send one message over the shared session (pywebpush's async path);
-        the status and Retry-After of the answer."""
+        """Encrypt and send one message over the shared session; the status and Retry-After
+        of the answer."""
+        assert self._loop is not None and self._session is not None
         pusher = WebPusher(
             {"endpoint": sub["endpoint"], "keys": sub["keys"]}, aiohttp_session=self._session
         )
-        response = await pusher.send_async(
-            data,
-            headers,
-            ttl=ttl,
-            content_encoding="aes128gcm",
-            timeout=aiohttp.ClientTimeout(total=self._timeout),
-        )
-        assert isinstance(response, aiohttp.ClientResponse)
-        return response.status, response.headers.get("Retry-After")
+        if self._crypto is None:
+            response = await pusher.send_async(
+                data, headers, ttl=ttl, content_encoding="aes128gcm", timeout=self._client_timeout
+            )
+            assert isinstance(response, aiohttp.ClientResponse)
+            return response.status, response.headers.get("Retry-After")
+        # pywebpush's own encryption (WebPusher.encode, with http_ece), in a thread: the event
+        # loop serves the readers meanwhile, and OpenSSL's work runs beside it on another core.
+        encoded = await self._loop.run_in_executor(self._crypto, pusher.encode, data, "aes128gcm")
+        sent = {**headers, "TTL": str(ttl), "Content-Encoding": "aes128gcm"}
+        async with self._session.post(
+            sub["endpoint"], data=encoded["body"], headers=sent, timeout=self._client_timeout
+        ) as answer:
+            await answer.read()
+            return answer.status, answer.headers.get("Retry-After")
 
     def _answer(
         self, doc: Document, attempts: int, service: str, status: int, retry_after: str | None
@@ -405,20 +475,24 @@ class Sender:
             self._payloads[key] = data
         return data
 
+    # Subscriptions.get_by_id reads the same document; read here so the sender needs nothing
+    # of the subscriptions' API beyond the document's shape (tests and bench/push.py too).
     def _subscription(self, sub_id: str) -> Document | None:
-        return self._subscriptions.get_by_id(sub_id)
+        return self._store.get(SUBSCRIPTIONS, sub_id)
 
     # -- writing outcomes -------------------------------------------------------------------
 
-    async def _write(self, outcome: Outcome) -> None:
-        """Return once the outcome is in the store (batched with others ending now)."""
+    def _write(self, outcome: Outcome) -> asyncio.Future[None]:
+        """Queue an outcome for the store's next batch; the future is done once it is on disk."""
         assert self._loop is not None and self._write_ready is not None
         future: asyncio.Future[None] = self._loop.create_future()
+        future.add_done_callback(lambda done: self._recorded(outcome, done))
         self._writes.append((outcome, future))
         self._write_ready.set()
-        await future
+        return future
 
     async def _write_loop(self) -> None:
+        """Write queued outcomes, a batch at a time, until stopped with none left."""
         assert self._write_ready is not None
         while True:
             await self._write_ready.wait()
@@ -435,6 +509,8 @@ class Sender:
                     for _, future in taken:
                         if not future.done():
                             future.set_result(None)
+            if self._stopping and not self._tasks:
+                return
 
     def _commit(self, outcomes: list[Outcome]) -> None:
         """Write outcomes in one batch; when one of them no longer applies (its delivery was
