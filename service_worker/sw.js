@@ -252,7 +252,8 @@ self.addEventListener("push", (event) => {
     options.tag = data.tag;
     options.renotify = true;
   }
-  const title = typeof data.title === "string" && data.title ? data.title : self.location.host;
+  // A message without a title shows none: the site's own name could be seen on a lock screen.
+  const title = typeof data.title === "string" ? data.title : "";
   event.waitUntil(self.registration.showNotification(title, options));
 });
 

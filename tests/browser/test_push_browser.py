@@ -266,6 +266,14 @@ def test_a_reader_subscribes_and_her_phone_shows_the_alert(
     assert "discreet-192" in note["icon"] and note["renotify"] is True
     assert note["data"] == {"url": f"/en/alerts#a-{first['push_topic']}"}
     assert "Shelter" not in json.dumps(note) and NETWORK not in json.dumps(note)
+    # A message the worker cannot read shows nothing of the site either: no title, no text,
+    # the discreet icon.
+    cdp.send(
+        "ServiceWorker.deliverPushMessage",
+        {"origin": hub.base + "/", "registrationId": registration, "data": "not json"},
+    )
+    note = shown(page, "")
+    assert (note["title"], note["body"]) == ("", "") and "discreet-192" in note["icon"]
 
     # She turns discreet notifications off: the page changes the same subscription.
     page.goto(hub.base + "/en/alerts")
