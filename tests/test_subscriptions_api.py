@@ -579,3 +579,30 @@ def test_remove_delivered_and_get_by_id(subscriptions: Subscriptions) -> None:
     assert subscriptions.remove(doc_id) and subscriptions.get_by_id(doc_id) is None
     assert not subscriptions.remove(doc_id)
     assert not subscriptions.delivered(doc_id, "2026-05-01T12:00:06Z")
+
+
+def test_an_endpoint_another_subscription_held_is_taken_over(subscriptions: Subscriptions) -> None:
+    """The browser gives the phone back an endpoint an older subscription of it had: one
+    document keeps it (the unique index would refuse two), the one whose token was shown."""
+    old_id, _ = subscriptions.subscribe(body(f"{FAKE}/push/returning"))
+    mine, token = subscriptions.subscribe(body())
+    changed = subscriptions.update(mine, token, body(f"{FAKE}/push/returning", topics=["events"]))
+    assert changed is not None and changed["endpoint"] == f"{FAKE}/push/returning"
+    assert subscriptions.get_by_id(old_id) is None
+    assert subscriptions.count() == 1
+
+
+def test_unconfirmed_ones_are_purged_once_a_day(subscriptions: Subscriptions) -> None:
+    moments = [datetime(2026, 1, 1, 9, tzinfo=UTC)]
+    subscriptions.clock = lambda: moments[-1]
+    subscriptions.subscribe(body())
+    moments.append(moments[0] + timedelta(days=subscriptions.confirm_days + 1))
+    assert subscriptions.purge_due() == 1
+    # Once that day: a stale one made meanwhile waits for the next day (each subscription
+    # calls it, and it reads the whole table).
+    moments.append(moments[0])
+    subscriptions.subscribe(body())
+    moments.append(moments[1] + timedelta(hours=1))
+    assert subscriptions.purge_due() == 0 and subscriptions.count() == 1
+    moments.append(moments[1] + timedelta(days=1))
+    assert subscriptions.purge_due() == 1 and subscriptions.count() == 0
