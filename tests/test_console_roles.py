@@ -87,6 +87,17 @@ TABLE = [
     Row("GET",  "/leaders/PH-HK",                  (200, 403,    403,       200,   LOGIN)),
     # Another corridor of the site than hers: a leader editing the URL.
     Row("GET",  "/leaders/ID-SG",                  (200, 403,    403,       403,   LOGIN)),
+    # Alerts: leaders (and admins) write them; curators (and admins) moderate them. An empty
+    # form is no step; `{spare}` is no alert's id.
+    Row("GET",  "/leaders/alerts",                 (200, 403,    403,       200,   LOGIN)),
+    Row("GET",  "/leaders/alerts/new",             (200, 403,    403,       200,   LOGIN)),
+    Row("POST", "/leaders/alerts/new",             (400, 403,    403,       400,   LOGIN)),
+    Row("GET",  "/leaders/alerts/{spare}",         (404, 403,    403,       404,   LOGIN)),
+    Row("POST", "/leaders/alerts/{spare}/withdraw", (404, 403,   403,       404,   LOGIN)),
+    Row("GET",  "/admin/alerts",                   (200, 200,    403,       403,   LOGIN)),
+    Row("GET",  "/admin/alerts/{spare}",           (404, 404,    403,       403,   LOGIN)),
+    Row("POST", "/admin/alerts/{spare}",           (404, 404,    403,       403,   LOGIN),
+        form=(("action", "approve"),)),
 ]
 # fmt: on
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -21,8 +22,9 @@ from _pytest.mark.structures import ParameterSet
 from starlette.routing import BaseRoute, Match, Mount, Route
 from starlette.testclient import TestClient
 
+from hub.push.alerts import Draft
 from hub.settings import PROJECT_ROOT
-from tests.conftest import add_console_accounts, sign_in_as
+from tests.conftest import CSRF_INPUT, add_console_accounts, sign_in_as
 from tests.test_response_cache import cache_of
 
 TEMPLATES = PROJECT_ROOT / "hub" / "templates"
@@ -127,6 +129,16 @@ REQUESTS = [
     ask("static-css",              "GET {css}",                              200),
     ask("static-js",               "GET {js}",                               200),
     ask("static-icon",             "GET {icon}",                             200),
+    ask("html-alerts",             "GET /en/alerts",                         200, cookie=PH_HK),
+    ask("html-alerts-no-corridor", "GET /th/alerts",                         200),
+    ask("json-alerts-newest",      "GET /api/alerts/en.json",                200),
+    ask("404-alerts-locale",       "GET /api/alerts/xx.json",                404),
+    ask("415-subscribe-no-json",   "POST /api/subscriptions",                415),
+    ask("403-subscribe-cross-site", "POST /api/subscriptions",               403,
+        headers=(("sec-fetch-site", "cross-site"),)),
+    ask("401-subscription-read",   "GET /api/subscriptions/some-id",         401),
+    ask("401-subscription-delete", "DELETE /api/subscriptions/some-id",      401),
+    ask("405-subscriptions-get",   "GET /api/subscriptions",                 405),
     ask("302-root-by-language",    "GET /",                                  302, headers=AL_TH),
     ask("302-root-cookie",         "GET /",                                  302, cookie=KM),
     ask("308-locale-slash",        "GET /en",                                308),
@@ -199,6 +211,18 @@ REQUESTS = [
     ask("404-no-such-account",     "GET /admin/accounts/some-id",            404, role="admin"),
     ask("404-not-a-corridor",      "GET /leaders/PH-PH",                     404, role="leader"),
     ask("400-audit-action",        "GET /admin/audit?action=nothing",        400, role="admin"),
+    ask("html-leaders-alerts",     "GET /leaders/alerts",                    200, role="leader"),
+    ask("html-alert-compose",      "GET /leaders/alerts/new",                200, role="leader"),
+    ask("403-compose-no-token",    "POST /leaders/alerts/new",               403, role="leader"),
+    ask("404-no-such-own-alert",   "GET /leaders/alerts/some-id",            404, role="leader"),
+    ask("403-withdraw-no-token",   "POST /leaders/alerts/some-id/withdraw",  403, role="leader"),
+    ask("303-alerts-nobody",       "GET /admin/alerts",                      303),
+    ask("303-one-alert-nobody",    "GET /admin/alerts/some-id",              303),
+    ask("403-alert-no-token",      "POST /admin/alerts/some-id",             403, role="curator"),
+    ask("html-alerts-queue",       "GET /admin/alerts?state=rejected",       200, role="curator"),
+    ask("403-leader-queue",        "GET /admin/alerts",                      403, role="leader"),
+    ask("404-no-such-alert",       "GET /admin/alerts/some-id",              404, role="curator"),
+    ask("400-alerts-state",        "GET /admin/alerts?state=nothing",        400, role="curator"),
 ]
 # fmt: on
 
@@ -400,6 +424,22 @@ class Visit:
     method: str = "GET"
     # Signed in as tests/conftest.py's CONSOLE_ACCOUNTS account of this role ("": nobody).
     role: str = ""
+    # Sent as a form with the session's CSRF token, read from the page at `url` first.
+    form: tuple[tuple[str, str], ...] = ()
+
+
+# The leader's form asking for the preview of an alert in English to her corridor.
+PREVIEW = (
+    ("action", "preview"),
+    ("title-en", "New shelter number"),
+    ("body-en", "Call the shelter on its new number."),
+    ("corridors", "PH-HK"),
+    ("locales", "en"),
+    ("topic", "safety"),
+    ("urgency", "normal"),
+    ("hours", "168"),
+    ("link", ""),
+)
 
 
 # For each page template, the URLs that render it (the first is the one checked to render it).
@@ -426,6 +466,7 @@ PAGE_URLS: dict[str, tuple[Visit, ...]] = {
         Visit(f"/{code}/unavailable") for code in ("en", "fil", "id", "vi", "th", "km", "my")
     ),
     "cleared.html": (Visit("/en/clear"), Visit("/th/clear", cookie=PH_HK)),
+    "alerts.html": (Visit("/en/alerts"), Visit("/th/alerts", cookie=PH_HK)),
     "error.html": (
         Visit("/en/no-such-page", status=404),
         Visit("/no-such-page", status=404),
@@ -475,6 +516,26 @@ PAGE_URLS.update(
             Visit("/leaders/PH-HK", role="leader"),
             Visit("/leaders/ID-SG", role="admin"),
         ),
+        "console/leaders_alerts.html": (
+            Visit("/leaders/alerts", role="leader"),
+            Visit("/leaders/alerts", role="admin"),
+        ),
+        "console/alert_compose.html": (
+            Visit("/leaders/alerts/new", role="leader"),
+            Visit("/leaders/alerts/new", role="admin"),
+        ),
+        "console/alert_preview.html": (
+            Visit("/leaders/alerts/new", role="leader", method="POST", form=PREVIEW),
+        ),
+        "console/alert_report.html": (Visit("/leaders/alerts/{alert}", role="leader"),),
+        "console/admin_alerts.html": (
+            Visit("/admin/alerts", role="curator"),
+            Visit("/admin/alerts?state=withdrawn", role="admin"),
+        ),
+        "console/admin_alert.html": (
+            Visit("/admin/alerts/{alert}", role="curator"),
+            Visit("/admin/alerts/{alert}?done=edited", role="admin"),
+        ),
     }
 )
 # Pages that are no template: the 500 page when even the error page cannot be rendered.
@@ -512,14 +573,37 @@ def fetch(client: TestClient, visit: Visit, discreet: bool) -> httpx.Response:
     cookie = "; ".join(c for c in parts if c)
     client.cookies.clear()
     url = visit.url.format_map(account_ids(client)) if "{" in visit.url else visit.url
-    return client.request(visit.method, url, headers={"cookie": cookie}, follow_redirects=False)
+    headers = {"cookie": cookie}
+    if visit.form:
+        page = client.get(url, headers=headers)
+        token = CSRF_INPUT.search(page.text)
+        assert token is not None, url
+        form = {"csrf_token": token[1]}
+        for name, value in visit.form:
+            form[name] = value
+        return client.request(visit.method, url, headers=headers, data=form, follow_redirects=False)
+    return client.request(visit.method, url, headers=headers, follow_redirects=False)
 
 
 def account_ids(client: TestClient) -> dict[str, str]:
-    """The id of each CONSOLE_ACCOUNTS account on the client's app, by role."""
-    accounts = client.app.state.accounts  # type: ignore[attr-defined]
+    """The id of each CONSOLE_ACCOUNTS account on the client's app, by role, and "alert": the
+    id of an alert the leader submitted (pending; made once per app)."""
+    state = client.app.state  # type: ignore[attr-defined]
     emails = add_console_accounts(client)
-    return {role: accounts.get(email).id for role, email in emails.items()}
+    ids = {role: state.accounts.get(email).id for role, email in emails.items()}
+    kept: list[str] = state._state.setdefault("test_alert", [])
+    if not kept:
+        leader = state.accounts.set_network(emails["leader"], "Bayanihan HK")
+        expires = (state.alerts.clock() + timedelta(days=7)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        draft = Draft(
+            texts={"en": {"title": "New shelter number", "body": "Call 2345 6789."}},
+            corridors=["PH-HK"],
+            locales=["en", "fil"],
+            topic="safety",
+            expires=expires,
+        )
+        kept.append(state.alerts.submit(leader, draft)["id"])
+    return {**ids, "alert": kept[0]}
 
 
 def test_every_page_template_has_a_url() -> None:
