@@ -26,7 +26,7 @@ from hub.content.cache import ContentCache
 from hub.content.loader import load_tree
 from hub.content.search import build_indexes
 from hub.encoding import Encoding
-from hub.i18n import N_, I18n
+from hub.i18n import I18n
 from hub.middleware import AccessLog, HeadAsGet, SecurityHeaders, ServerErrors
 from hub.offline import (
     SERVICE_WORKER_DIR,
@@ -38,6 +38,7 @@ from hub.packs import Packs
 from hub.push.alerts import Alerts
 from hub.push.endpoints import PushServices
 from hub.push.outbox import Outbox
+from hub.push.payload import NEUTRAL_LINE
 from hub.push.sender import Sender
 from hub.push.subscriptions import Subscriptions
 from hub.push.vapid import Vapid
@@ -174,10 +175,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.templates = make_templates()
     app.state.url_paths = {}
     return app
-
-
-# The line a discreet notification shows under the site's neutral name: nothing of the alert.
-NEUTRAL_LINE = N_("You have a new note.")
 
 
 def start_push(app: Starlette, settings: Settings) -> None:

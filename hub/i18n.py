@@ -52,11 +52,6 @@ ALIASES: Mapping[str, str] = {
 DOMAIN = "messages"
 
 
-def N_(message: str) -> str:
-    """Mark a message for the catalogs (pybabel extracts `N_`); it is translated where shown."""
-    return message
-
-
 def compile_catalog(po_path: Path) -> Translations:
     """Read a .po file and compile it in memory, with no build step.
 

@@ -18,12 +18,11 @@ import httpx2 as httpx
 import pytest
 from starlette.testclient import TestClient
 
-from hub.app import NEUTRAL_LINE as APP_NEUTRAL_LINE
 from hub.audit import Entry
 from hub.auth import Account
 from hub.push.alerts import Draft
 from hub.push.outbox import REASONS
-from hub.views.console.leaders import NEUTRAL_LINE
+from hub.push.payload import NEUTRAL_LINE
 from tests.conftest import (
     CONSOLE_ACCOUNTS,
     CONSOLE_PASSWORD,
@@ -450,8 +449,3 @@ def test_a_leader_cannot_see_or_withdraw_another_leaders_alert(app: TestClient) 
     assert answer.status_code == 404
     assert alerts.get(doc["id"])["status"] == "pending"
     assert app.get("/leaders/alerts/no-such-alert").status_code == 404
-
-
-def test_the_preview_shows_the_same_neutral_line_the_phones_get() -> None:
-    # The view words it itself (views may not import hub/app.py): the two must not drift.
-    assert NEUTRAL_LINE == APP_NEUTRAL_LINE

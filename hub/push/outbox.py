@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from hub import N_
 from hub.auth.accounts import utc_now
 from hub.auth.sessions import TIME_FORMAT
-from hub.i18n import N_
 from hub.store import Store
 from hub.store.base import Conflict, Document
 

@@ -6,6 +6,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from hub import N_
+
 # At most this many characters (code points) of an alert's title and text in one locale. At
 # 4 UTF-8 bytes per code point, the most any character takes, both together with the fields
 # around them stay under MAX_PLAINTEXT, so a leader's count of characters is the whole rule.
@@ -16,6 +18,11 @@ BODY_MAX = 800
 # header (16 salt, 4 record size, 1 key id length, 65 key id), the plaintext, a 1-byte padding
 # delimiter and a 16-byte tag.
 MAX_PLAINTEXT = 4096 - 86 - 1 - 16
+
+
+# The line a discreet notification shows under the site's neutral name (content/site.yml):
+# nothing of the alert, in the subscriber's language.
+NEUTRAL_LINE = N_("You have a new note.")
 
 
 class PayloadTooLarge(ValueError):

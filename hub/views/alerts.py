@@ -21,8 +21,9 @@ import anyio.to_thread
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from hub import N_
 from hub.console_guard import SAME_SITE_FETCHES
-from hub.i18n import N_, I18n
+from hub.i18n import I18n
 from hub.push import TOPICS
 from hub.push.alerts import Alerts
 from hub.push.endpoints import InvalidSubscription

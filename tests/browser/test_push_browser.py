@@ -25,8 +25,9 @@ import pytest
 import uvicorn
 from starlette.applications import Starlette
 
-from hub.app import NEUTRAL_LINE, create_app
+from hub.app import create_app
 from hub.push.alerts import Draft
+from hub.push.payload import NEUTRAL_LINE
 from hub.settings import DEFAULT_PUSH_SERVICES, Settings
 from tests.browser.test_accessibility import MEASURE, MIN_TARGET, TARGETS, _axe_rules
 from tests.fakepush import FakePush, Phone

@@ -44,9 +44,8 @@ from hub.push.alerts import (
     WrongState,
 )
 from hub.push.outbox import REASONS, Outbox
-from hub.push.payload import BODY_MAX, TITLE_MAX
+from hub.push.payload import BODY_MAX, NEUTRAL_LINE, TITLE_MAX
 from hub.views.console.access import holds, requires
-from hub.views.console.leaders import NEUTRAL_LINE
 from hub.views.console.page import console_page, gettext, refusal
 
 T = TypeVar("T")

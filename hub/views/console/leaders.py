@@ -26,7 +26,7 @@ from hub.auth import LOCALES, Account, Refused
 from hub.auth.fields import CORRIDOR
 from hub.console_guard import ACCOUNT
 from hub.content import Library
-from hub.i18n import N_, I18n
+from hub.i18n import I18n
 from hub.push import TOPICS, URGENCIES
 from hub.push.alerts import (
     Alerts,
@@ -40,7 +40,7 @@ from hub.push.alerts import (
     WrongState,
 )
 from hub.push.outbox import REASONS
-from hub.push.payload import BODY_MAX, TITLE_MAX
+from hub.push.payload import BODY_MAX, NEUTRAL_LINE, TITLE_MAX
 from hub.views.console.access import UNLIMITED, require_scope, requires
 from hub.views.console.page import console_page, gettext
 from hub.views.signin import run
@@ -49,9 +49,6 @@ from hub.views.signin import run
 # none past the four weeks a push service keeps a message (hub/push/alerts.py, MAX_EXPIRY).
 DURATIONS = (6, 12, 24, 48, 72, 168, 336, 672)
 DEFAULT_HOURS = 168
-# The line under the neutral name of a discreet notification. The same message as
-# hub/app.py's NEUTRAL_LINE (which views may not import; a test keeps the two equal).
-NEUTRAL_LINE = N_("You have a new note.")
 # What the list of alerts says after a step (`?done=`).
 DONE = frozenset({"submitted", "published", "withdrawn"})
 
