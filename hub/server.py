@@ -96,28 +96,42 @@ def server_options(settings: Settings, host: str, port: int) -> dict[str, Any]:
         "backlog": settings.backlog,
         "timeout_graceful_shutdown": settings.timeout_graceful_shutdown,
         # uvicorn's own proxy handling would put X-Forwarded-For into scope["client"] for
-        # every request; behind_proxy reads it for console paths only.
+        # every request; behind_proxy reads it only where the hub counts per client.
         "proxy_headers": False,
     }
 
 
+# Where the hub counts requests per client, and so needs the client's own address behind a
+# proxy: subscribing a phone to alerts (HUB_SUBSCRIBE_PER_HOUR).
+COUNTED_PATHS = ("/api/subscriptions",)
+
+
+def counts_clients(scope: Scope) -> bool:
+    """Whether the hub counts this request per client: a console path (the sign-in throttle)
+    or one of COUNTED_PATHS (the subscribe limit)."""
+    path: str = scope["path"]
+    counted = any(path == p or path.startswith(p + "/") for p in COUNTED_PATHS)
+    return counted or console_path(scope)
+
+
 def behind_proxy(app: ASGIApp, settings: Settings) -> ASGIApp:
     """`app` taking the scheme from X-Forwarded-Proto when the connection comes from one of
-    HUB_FORWARDED_ALLOW_IPS, and on console paths the client from X-Forwarded-For; `app`
-    itself when none are named.
+    HUB_FORWARDED_ALLOW_IPS, and where the hub counts per client (`counts_clients`) the
+    client from X-Forwarded-For; `app` itself when none are named.
 
     On every other path X-Forwarded-For is dropped before uvicorn's ProxyHeadersMiddleware
     sees it, so the client in scope stays the proxy and a reader's address never enters the
-    hub. On a console path (sign-in, the consoles) the staff member's own address is what the
-    sign-in throttle counts failures by: with the proxy's, one person's failures would lock
-    everyone out. The throttle keeps only a keyed hash of it, in memory; nothing logs it."""
+    hub. Where it is kept, a per-client limit counts by it: with the proxy's address, one
+    person's failed sign-ins would lock every colleague out, and one phone's subscriptions
+    would use up every reader's. The limits keep only a keyed hash of it, in memory; nothing
+    stores or logs it."""
     proxies = settings.forwarded_allow_ips.strip()
     if not proxies:
         return app
     inner = ProxyHeadersMiddleware(app, trusted_hosts=proxies)  # type: ignore[arg-type]
 
     async def from_proxy(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] in ("http", "websocket") and not console_path(scope):
+        if scope["type"] in ("http", "websocket") and not counts_clients(scope):
             headers = [(n, v) for n, v in scope["headers"] if n != b"x-forwarded-for"]
             scope = {**scope, "headers": headers}
         await inner(scope, receive, send)  # type: ignore[arg-type]

@@ -4,6 +4,7 @@ proxy, through the real `hub serve` on loopback."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import os
 import select
 import socket
@@ -19,8 +20,11 @@ from typing import Any
 
 import pytest
 import uvicorn
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from starlette.testclient import TestClient
 
+from hub.app import create_app
 from hub.server import behind_proxy, server_options
 from hub.settings import PROJECT_ROOT, Settings, SettingsError, process_environment
 from tests.conftest import CONSOLE_ACCOUNTS, ClientFactory, sign_in
@@ -323,8 +327,20 @@ def test_https_is_known_from_a_trusted_proxy_and_no_client_address_enters() -> N
     assert _seen(Settings(), ("127.0.0.1", 40000))["scheme"] == "http"
 
 
-READER_PATHS = ["/", "/en/", "/th/search", "/static/app.css", "/en/loginx", "/administration"]
+READER_PATHS = [
+    "/",
+    "/en/",
+    "/th/search",
+    "/static/app.css",
+    "/en/loginx",
+    "/administration",
+    "/en/alerts",
+    "/api/alerts/en.json",
+    "/api/subscriptionsx",
+]
 CONSOLE_PATHS = ["/login", "/logout", "/invitation", "/account/two-factor", "/admin/", "/leaders/"]
+# Where the hub limits subscriptions per client.
+SUBSCRIBE_PATHS = ["/api/subscriptions", "/api/subscriptions/some-id"]
 
 
 def test_on_console_paths_the_client_is_the_address_a_trusted_proxy_forwards() -> None:
@@ -334,8 +350,9 @@ def test_on_console_paths_the_client_is_the_address_a_trusted_proxy_forwards() -
         seen = _seen(trusting, ("127.0.0.1", 40000), path)
         assert seen["client"] == ("127.0.0.1", 40000), path
         assert b"203.0.113.7" not in b"".join(value for _, value in seen["headers"]), path
-    for path in CONSOLE_PATHS:
-        # Staff's own address, for the sign-in throttle's per-client count.
+    for path in CONSOLE_PATHS + SUBSCRIBE_PATHS:
+        # Staff's own address, for the sign-in throttle's per-client count; a phone's own,
+        # for the subscribe limit's.
         seen = _seen(trusting, ("127.0.0.1", 40000), path)
         assert seen["client"][0] == "203.0.113.7", path
         assert seen["scheme"] == "https"
@@ -372,3 +389,39 @@ def test_behind_the_proxy_one_person_s_failures_lock_out_only_her(
     assert sign_in(_behind(app, "198.51.100.21"), curator).status_code == 303
     # Readers' pages are served as before, whatever the proxy forwards.
     assert _behind(app, "198.51.100.20").get("/en/").status_code == 200
+
+
+def test_behind_the_proxy_each_phone_has_its_own_subscribe_limit(tmp_path: Path) -> None:
+    # With the proxy's address for every reader, one phone's subscriptions used up everyone's.
+    settings = Settings(
+        data_dir=tmp_path / "var",
+        push_services="https://fcm.googleapis.com",
+        subscribe_per_hour=1,
+    )
+    app = create_app(settings)
+    with TestClient(app):
+        first = _behind(app, "198.51.100.20")
+        assert _subscribe(first, "one").status_code == 201
+        assert _subscribe(first, "two").status_code == 429
+        # Another phone behind the same proxy still subscribes.
+        assert _subscribe(_behind(app, "198.51.100.21"), "three").status_code == 201
+
+
+def _subscribe(client: TestClient, name: str) -> Any:
+    """Subscribe a phone whose push service endpoint ends in `name`."""
+    key = ec.generate_private_key(ec.SECP256R1()).public_key()
+    point = key.public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)
+    keys = {"p256dh": _b64(point), "auth": _b64(bytes(16))}
+    endpoint = f"https://fcm.googleapis.com/fcm/send/{name}"
+    data = {
+        "subscription": {"endpoint": endpoint, "keys": keys},
+        "locale": "en",
+        "origin": "PH",
+        "destination": "HK",
+        "topics": ["safety"],
+    }
+    return client.post("/api/subscriptions", json=data)
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
