@@ -136,8 +136,22 @@ class ServerErrors:
             await response(scope, receive, send)
 
 
+# Paths whose last part names one phone: logged with the part replaced, so that the log does
+# not tell when a given phone opens its alerts page (a subscription's id is in its URL).
+UNLOGGED_IDS = ("/api/subscriptions/",)
+
+
+def logged_path(path: str) -> str:
+    """The path as the access log writes it: a phone's id replaced by `{id}`, controls escaped."""
+    for prefix in UNLOGGED_IDS:
+        if path.startswith(prefix) and len(path) > len(prefix):
+            return prefix + "{id}"
+    return loggable(path)
+
+
 class AccessLog:
-    """Logs method, path, status and time; never the client address or the query string."""
+    """Logs method, path, status and time; never the client address, the query string or the
+    id of a phone's subscription."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -161,7 +175,7 @@ class AccessLog:
             access_log.info(
                 "%s %s %d %.1fms",
                 loggable(scope["method"]),
-                loggable(scope["path"]),
+                logged_path(scope["path"]),
                 status,
                 (time.perf_counter() - started) * 1000,
             )

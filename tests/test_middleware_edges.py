@@ -40,6 +40,23 @@ def test_the_access_log_gives_the_time_taken_in_milliseconds(
     assert access_lines(caplog) == ["GET /en/ 200 250.0ms"]
 
 
+def test_the_access_log_never_names_a_phone_s_subscription(
+    shared_client: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Its id is in the URL the page opens each time: the log would tell when that phone did.
+    with caplog.at_level(logging.INFO, logger="hub.access"):
+        shared_client.get("/api/subscriptions/Zk3mQ9xY")
+        shared_client.delete("/api/subscriptions/Zk3mQ9xY/more")
+        shared_client.get("/api/subscriptions")
+    lines = access_lines(caplog)
+    assert [line.rsplit(" ", 1)[0] for line in lines] == [
+        "GET /api/subscriptions/{id} 401",
+        "DELETE /api/subscriptions/{id} 404",
+        "GET /api/subscriptions 405",
+    ]
+    assert "Zk3mQ9xY" not in "".join(lines)
+
+
 def _failing_view(request: Request) -> Response:
     raise RuntimeError("planted failure")
 
