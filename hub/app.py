@@ -222,3 +222,5 @@ def start_push(app: Starlette, settings: Settings) -> None:
         wake=state.sender.wake,
         library=state.library,
     )
+    # Alerts published when the process stopped before their deliveries were queued.
+    state.alerts.resume()

@@ -322,3 +322,46 @@ def test_the_home_page_asks_for_the_newest_alert_apart(reader: TestClient) -> No
     # in it).
     assert page(reader, "/en/") == home
     assert reader.get("/api/alerts/xx.json").status_code == 404
+
+
+def test_an_alert_published_but_not_queued_when_the_hub_stopped_is_queued_at_start(
+    tmp_path: Path,
+) -> None:
+    # A crash between an alert's publication and the queueing of its deliveries: at the next
+    # start it goes to the phones of its corridor and language, once each.
+    settings = Settings(data_dir=tmp_path / "var", push_services="https://fcm.googleapis.com")
+    with TestClient(create_app(settings)) as first:
+        store = first.app.state.store  # type: ignore[attr-defined]
+        cut_off = {**alert("Shelter line changed", published=NOW), "fanned_out": False}
+        alert_id = store.insert("alerts", cut_off)
+        # No VAPID subject is set: nothing is sent, so these keys are never used.
+        key = "BNcRdreALRFXTkOOUHK1EtK2wtaz5Ry4YfYCA_0QTpQtUbVlUls0VJXg7A8u-Ts1XbjhazAkj7I"
+        for n, (locale, corridor) in enumerate([("en", "PH-HK"), ("th", "PH-HK"), ("en", "ID-SG")]):
+            origin, destination = corridor.split("-")
+            store.insert(
+                "subscriptions",
+                {
+                    "token_hash": f"hash-{n}",
+                    "endpoint": f"https://fcm.googleapis.com/fcm/send/phone-{n}",
+                    "push_service": "https://fcm.googleapis.com",
+                    "keys": {"p256dh": key, "auth": "tBHItJI5svbpez7KI4CCXg"},
+                    "locale": locale,
+                    "origin": origin,
+                    "destination": destination,
+                    "corridor": corridor,
+                    "topics": ["safety"],
+                    "discreet": True,
+                    "created": stamp(NOW),
+                    "confirmed": stamp(NOW),
+                    "last_delivery": None,
+                },
+            )
+        assert store.count("deliveries") == 0
+    for _ in range(2):
+        with TestClient(create_app(settings)) as again:
+            store = again.app.state.store  # type: ignore[attr-defined]
+            # Only the English phone of PH-HK: the Thai one has no version in her language
+            # and the ID-SG one is in another corridor.
+            [delivery] = store.find("deliveries", alert_id=alert_id)
+            assert store.get("subscriptions", delivery["subscription_id"])["locale"] == "en"
+            assert store.get("alerts", alert_id)["fanned_out"] is True
