@@ -346,7 +346,7 @@ def test_without_a_network_name_she_is_told_to_ask_for_one(console_client: TestC
     assert "Your account has no network name yet" in page.text
     refused = post(console_client, "submit", form())
     assert refused.status_code == 400
-    assert "Ask an admin or a curator to set it on your account." in refused.text
+    assert "Ask an admin to set it on your account." in refused.text
     assert own_alerts(console_client) == []
 
 

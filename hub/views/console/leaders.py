@@ -258,7 +258,7 @@ def worded(request: Request, refused: Refused) -> tuple[str, Markup]:
     if field == "network":
         return "form", _(
             "Your account has no network name yet, and readers see it with each alert. Ask an "
-            "admin or a curator to set it on your account."
+            "admin to set it on your account."
         )
     return "form", _("This value cannot be used.")
 
