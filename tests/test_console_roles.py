@@ -211,15 +211,23 @@ def test_her_home_lists_only_her_corridors_and_languages(console: Console) -> No
     assert re.findall(r'lang="([a-z]+)"', languages) == ["en", "fil"]
 
 
-def test_the_leaders_link_promises_no_alerts(console: Console) -> None:
-    # Alerts come in a later issue: the link names what the page holds today.
-    for who in ("leader", "admin"):
+def test_the_console_links_each_role_to_its_alerts(console: Console) -> None:
+    # Leaders write alerts, curators review them; a translator does neither.
+    expected = {
+        "leader": ["/leaders/alerts"],
+        "admin": ["/leaders/alerts", "/admin/alerts"],
+        "curator": ["/admin/alerts"],
+        "translator": [],
+    }
+    for who, links in expected.items():
         headers, _ = console.session(who)
         console.client.cookies.clear()
         html = console.client.get("/account", headers=headers).text
         nav = html.split('<nav aria-label="Console">')[1].split("</nav>")[0]
-        assert '<a href="/leaders/">Your corridors</a>' in nav, who
-        assert "lert" not in nav, who
+        assert re.findall(r'href="(/[a-z]+/alerts)"', nav) == links, who
+        for link in links:
+            # Each one opens for her.
+            assert console.client.get(link, headers=headers).status_code == 200, (who, link)
 
 
 def test_a_translator_opening_an_admin_page_gets_403(console: Console) -> None:
