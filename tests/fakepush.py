@@ -130,6 +130,7 @@ class FakePush:
         self.first = 0.0
         self.last = 0.0
         self._state = _State()
+        self._verified: dict[tuple[str, str], dict[str, Any]] = {}
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
         self._hold_after: int | None = None
@@ -338,10 +339,16 @@ class FakePush:
             return "no vapid Authorization header", 401
         parts = dict(p.strip().split("=", 1) for p in found.group(1).split(",") if "=" in p.strip())
         token, key = parts.get("t", ""), parts.get("k", "")
-        try:
-            claims = decode_jwt(token, key)
-        except Exception:
-            return "the VAPID JWT does not verify against k", 401
+        # A signature checked once is known good (a push service sees the same header for
+        # hours); the claims are still checked against the clock each time.
+        claims = self._verified.get((token, key))
+        if claims is None:
+            try:
+                claims = decode_jwt(token, key)
+            except Exception:
+                return "the VAPID JWT does not verify against k", 401
+            if len(self._verified) < 256:
+                self._verified[(token, key)] = claims
         now = time.time()
         if claims.get("aud") != self.origin:
             return f"aud {claims.get('aud')!r} is not {self.origin}", 403

@@ -2,17 +2,19 @@
 
 One background task reads the due deliveries a page at a time and starts a send for each, at
 most `in_flight` at once across every push service and at most three quarters of them on any
-one, so a slow push service never holds up the others. Each send encrypts the subscriber's
-message (RFC 8291, aes128gcm) with pywebpush, signs nothing itself (the VAPID header is made
-once per push-service origin, hub/push/vapid.py) and posts it over the shared session; its
-outcome is written to the store, batched with the others that ended at the same moment,
-before its slot is given to the next. The push services' answers, as RFC 8030 and their
-documentation give them: 201/202 delivered; 404/410 the subscription is gone (deleted);
-413 too large (failed); 429, and Microsoft's 406, throttled (that service waits for its
-`Retry-After`, nothing counted against the message); 5xx and timeouts tried again with
-exponential backoff and full jitter, up to `attempts`; 400/401/403 a configuration error of
-the hub (failed, nothing deleted). Logs name push services and counts, never an endpoint (it
-identifies a phone).
+one, so a slow push service never holds up the others (the deliveries of a service at its
+share are held, a page at most, and sent on its slots as they free). Each send is pywebpush's
+async path (`WebPusher.send_async`: RFC 8291 aes128gcm encryption for the subscriber, then
+the POST) over the shared session, with the VAPID header made once per push-service origin
+(hub/push/vapid.py). Its slot is free once the push service has answered; the outcome goes to
+the store's next batch at once, and the delivery is left out of every pass until that batch is
+on disk, so a restart never sends again what a push service acknowledged before it. The push
+services' answers, as RFC 8030 and their documentation give them: 2xx delivered; 404/410 the
+subscription is gone (deleted); 413 too large (failed); 429, and Microsoft's 406, throttled
+(that service waits for its `Retry-After`, nothing counted against the message); 5xx and
+timeouts tried again with exponential backoff and full jitter, up to `attempts`; 400/401/403
+a configuration error of the hub (failed, nothing deleted). Logs name push services and
+counts, never an endpoint (it identifies a phone).
 """
 
 from __future__ import annotations
@@ -24,7 +26,6 @@ import random
 import time
 from collections import Counter, defaultdict, deque
 from collections.abc import AsyncIterator, Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -50,6 +51,8 @@ SUBSCRIPTIONS = "subscriptions"
 # Seconds between looks at the outbox when nothing wakes the sender (a retry falls due, a
 # pause ends: those wake it at their time; this is the backstop).
 POLL_SECONDS = 30.0
+# The least time between two passes over the outbox.
+PASS_GAP_SECONDS = 0.05
 # The first retry waits up to this many seconds, doubling with each try, capped.
 BACKOFF_SECONDS = 2.0
 BACKOFF_CAP_SECONDS = 15 * 60
@@ -64,8 +67,6 @@ DRAIN_SECONDS = 5.0
 # Deliveries passed over in a row (their service paused, or with a page already held) after
 # which a pass stops reading the outbox.
 LOOKAHEAD = 1000
-# Threads that encrypt messages (0: on the event loop, in pywebpush's send_async).
-CRYPTO_THREADS = 2
 # Outcomes written in one store batch at most.
 WRITE_BATCH = 512
 THROTTLED = frozenset({429, 406})
@@ -100,7 +101,6 @@ class Sender:
         timeout: float,
         clock: Callable[[], datetime] = utc_now,
         backoff: float = BACKOFF_SECONDS,
-        crypto_threads: int = CRYPTO_THREADS,
     ) -> None:
         self._store = store
         self._outbox = outbox
@@ -116,8 +116,6 @@ class Sender:
         # A quarter of the slots is kept for the other push services (with one slot, none).
         self._share = max(1, (3 * in_flight) // 4)
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._crypto_threads = crypto_threads
-        self._crypto: ThreadPoolExecutor | None = None
         self._client_timeout = aiohttp.ClientTimeout(total=timeout)
         self._event: asyncio.Event | None = None
         self._session: aiohttp.ClientSession | None = None
@@ -159,8 +157,6 @@ class Sender:
         self._stopping = False
         connector = aiohttp.TCPConnector(limit=self._in_flight, limit_per_host=self._in_flight)
         self._session = aiohttp.ClientSession(connector=connector, timeout=self._client_timeout)
-        if self._crypto_threads:
-            self._crypto = ThreadPoolExecutor(self._crypto_threads, "hub-push-crypto")
         writer = asyncio.create_task(self._write_loop(), name="hub-push-writer")
         runner = asyncio.create_task(self._run(), name="hub-push-sender")
         try:
@@ -182,9 +178,6 @@ class Sender:
             except TimeoutError:
                 log.error("push: outcomes still unwritten at shutdown; those are sent again")
             await self._session.close()
-            if self._crypto is not None:
-                self._crypto.shutdown(wait=True, cancel_futures=True)
-                self._crypto = None
             self._log_tally()
             self._loop = self._event = self._session = None
 
@@ -212,7 +205,10 @@ class Sender:
                 delay = POLL_SECONDS
             if not self._tasks:
                 self._log_tally()
-            await self._wait(delay)
+            # Outcomes that wake the sender (a retry queued, a service's held ones sent) come
+            # in bursts: one pass after a short breath reads the outbox for all of them.
+            await asyncio.sleep(PASS_GAP_SECONDS)
+            await self._wait(delay - PASS_GAP_SECONDS)
 
     async def _wait(self, seconds: float) -> None:
         assert self._event is not None
@@ -394,27 +390,16 @@ class Sender:
     async def _post(
         self, sub: Document, data: bytes, headers: dict[str, str], ttl: int
     ) -> tuple[int, str | None]:
-        """Encrypt and send one message over the shared session; the status and Retry-After
-        of the answer."""
-        assert self._loop is not None and self._session is not None
+        """Encrypt and send one message with pywebpush's async path over the shared session;
+        the status and Retry-After of the answer."""
         pusher = WebPusher(
             {"endpoint": sub["endpoint"], "keys": sub["keys"]}, aiohttp_session=self._session
         )
-        if self._crypto is None:
-            response = await pusher.send_async(
-                data, headers, ttl=ttl, content_encoding="aes128gcm", timeout=self._client_timeout
-            )
-            assert isinstance(response, aiohttp.ClientResponse)
-            return response.status, response.headers.get("Retry-After")
-        # pywebpush's own encryption (WebPusher.encode, with http_ece), in a thread: the event
-        # loop serves the readers meanwhile, and OpenSSL's work runs beside it on another core.
-        encoded = await self._loop.run_in_executor(self._crypto, pusher.encode, data, "aes128gcm")
-        sent = {**headers, "TTL": str(ttl), "Content-Encoding": "aes128gcm"}
-        async with self._session.post(
-            sub["endpoint"], data=encoded["body"], headers=sent, timeout=self._client_timeout
-        ) as answer:
-            await answer.read()
-            return answer.status, answer.headers.get("Retry-After")
+        response = await pusher.send_async(
+            data, headers, ttl=ttl, content_encoding="aes128gcm", timeout=self._client_timeout
+        )
+        assert isinstance(response, aiohttp.ClientResponse)
+        return response.status, response.headers.get("Retry-After")
 
     def _answer(
         self, doc: Document, attempts: int, service: str, status: int, retry_after: str | None
