@@ -1,22 +1,30 @@
-"""Alerts in a real store (hub/push/alerts.py): each field a leader gets wrong, Zawgyi, scope,
-the daily limit, and the steps of an alert's life (approve, reject, withdraw, correct, edit)
-with what they queue in the outbox and what readers then see; and the account's network name
-and trust (hub/auth/accounts.py).
+"""Alerts in a real store (hub/push/alerts.py, hub/push/drafts.py): each field a leader gets
+wrong, Zawgyi, scope, the daily limit, and the steps of an alert's life (approve, reject,
+withdraw, correct, edit) with what they leave in the outbox and what readers then see; and the
+account's network name and trust (hub/auth/accounts.py).
 
-The outbox and the subscriptions are fakes here with the spec's methods (enqueue, cancel,
-matching, count_matching): what the alerts ask of them, and when, is what is tested."""
+The outbox and the subscriptions are the hub's own (hub/push/outbox.py, subscriptions.py) on
+the test's store, each phone subscribed through Subscriptions.subscribe with a fresh P-256 key:
+what a step queued or cancelled is read back from the deliveries in the store and the outbox's
+report. The store is watched at its edge (`Watched`): the order of its durable writes shows an
+alert published before anything of it is queued, and a write of the outbox made to fail stands
+for the process stopping between the two. The sender is not started: `wake` counts its calls."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import base64
+import os
+from collections.abc import Callable, Iterable, Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from hub.auth.accounts import Account, Accounts
-from hub.auth.fields import InvalidAccount
+from hub.auth.fields import LOCALES, InvalidAccount
 from hub.auth.passwords import Passwords
 from hub.content.library import Library
 from hub.content.loader import load_library
@@ -32,10 +40,14 @@ from hub.push.alerts import (
     UnknownAlert,
     WrongState,
 )
+from hub.push.endpoints import PushServices
+from hub.push.outbox import TABLE as DELIVERIES
+from hub.push.outbox import Outbox
 from hub.push.payload import BODY_MAX, TITLE_MAX
-from hub.settings import PROJECT_ROOT
+from hub.push.subscriptions import Subscriptions
+from hub.settings import DEFAULT_PUSH_SERVICES, PROJECT_ROOT
 from hub.store import Store
-from hub.store.base import Document
+from hub.store.base import Batch, BatchContext, Document
 from tests.conftest import FAST, Clock
 
 PER_DAY = 3
@@ -60,55 +72,183 @@ def path(tmp_path: Path) -> Path:
     return tmp_path / "hub.json"
 
 
-class FakeAudience:
-    """Subscriptions as the spec's Subscriptions.matching reads them."""
-
-    def __init__(self) -> None:
-        self.docs: list[Document] = []
-        self.asked: list[tuple[list[str], list[str], str]] = []
-
-    def add(self, corridor: str, locale: str, topics: Iterable[str] = ("safety",)) -> Document:
-        doc: Document = {"id": f"s{len(self.docs)}", "corridor": corridor, "locale": locale}
-        doc["topics"] = list(topics)
-        self.docs.append(doc)
-        return doc
-
-    def matching(
-        self, corridors: Iterable[str], locales: Iterable[str], topic: str
-    ) -> list[Document]:
-        corridors, locales = list(corridors), list(locales)
-        self.asked.append((corridors, locales, topic))
-        return [
-            d
-            for d in self.docs
-            if d["corridor"] in corridors and d["locale"] in locales and topic in d["topics"]
-        ]
-
-    def count_matching(self, corridors: Iterable[str], locales: Iterable[str], topic: str) -> int:
-        return len(self.matching(corridors, locales, topic))
+# -- the store, watched at its edge ------------------------------------------------------------
 
 
-class FakeQueue:
-    """An outbox that records what it is asked, and the alert's stored status at that time."""
+class Crash(Exception):
+    """The process stopping at a write: nothing of that write reaches the disk."""
+
+
+# A durable write: (table, "insert" | "update" | "delete", document id, the fields written).
+Write = tuple[str, str, str, dict[str, Any]]
+
+
+class Watched:
+    """The test's real store, seen from outside: every write once it is durable, in the order
+    they became so, and a crash at any write to a table of `crash_on` (the disk failing, or a
+    kill, under the part that writes there)."""
 
     def __init__(self, store: Store) -> None:
         self.store = store
-        self.calls: list[tuple[str, str, Any]] = []
-        self.status_seen: list[str] = []
+        self.writes: list[Write] = []
+        self.crash_on: set[str] = set()
 
-    def enqueue(self, alert: Document, subscriptions: Iterable[Document]) -> int:
-        subs = [s["id"] for s in subscriptions]
-        stored = self.store.get(TABLE, alert["id"])
-        self.status_seen.append(stored["status"] if stored else "missing")
-        self.calls.append(("enqueue", alert["id"], subs))
-        return len(subs)
+    def crash(self, table: str) -> None:
+        """Raise Crash if writes to `table` are to fail now."""
+        if table in self.crash_on:
+            raise Crash(table)
 
-    def cancel(self, alert_id: str) -> int:
-        self.calls.append(("cancel", alert_id, None))
-        return 0
+    @property
+    def schema_version(self) -> int:
+        return self.store.schema_version
+
+    def get(self, table: str, doc_id: str) -> Document | None:
+        return self.store.get(table, doc_id)
+
+    def find(self, table: str, /, **equals: Any) -> list[Document]:
+        return self.store.find(table, **equals)
+
+    def find_one(self, table: str, /, **equals: Any) -> Document | None:
+        return self.store.find_one(table, **equals)
+
+    def count(self, table: str, /, **equals: Any) -> int:
+        return self.store.count(table, **equals)
+
+    def page(
+        self,
+        table: str,
+        where: Mapping[str, Any] | None = None,
+        *,
+        order_by: str = "id",
+        descending: bool = False,
+        after: Mapping[str, Any] | None = None,
+        limit: int = 100,
+    ) -> list[Document]:
+        return self.store.page(
+            table, where, order_by=order_by, descending=descending, after=after, limit=limit
+        )
+
+    def insert(self, table: str, doc: Mapping[str, Any]) -> str:
+        self.crash(table)
+        doc_id = self.store.insert(table, doc)
+        self.writes.append((table, "insert", doc_id, dict(doc)))
+        return doc_id
+
+    def update(
+        self,
+        table: str,
+        doc_id: str,
+        changes: Mapping[str, Any],
+        *,
+        expect: Mapping[str, Any] | None = None,
+    ) -> bool:
+        self.crash(table)
+        done = self.store.update(table, doc_id, changes, expect=expect)
+        if done:
+            self.writes.append((table, "update", doc_id, dict(changes)))
+        return done
+
+    def delete(self, table: str, doc_id: str, *, expect: Mapping[str, Any] | None = None) -> bool:
+        self.crash(table)
+        done = self.store.delete(table, doc_id, expect=expect)
+        if done:
+            self.writes.append((table, "delete", doc_id, {}))
+        return done
+
+    def delete_where(self, table: str, /, **equals: Any) -> int:
+        self.crash(table)
+        gone = self.store.delete_where(table, **equals)
+        if gone:
+            self.writes.append((table, "delete", "", dict(equals)))
+        return gone
+
+    def batch(self) -> BatchContext:
+        return _WatchedBatch(self, self.store.batch())
+
+    def close(self) -> None:
+        self.store.close()
+
+
+class _WatchedBatch:
+    """A batch of the real store whose writes join `Watched.writes` once it is applied."""
+
+    def __init__(self, watched: Watched, context: BatchContext) -> None:
+        self._watched = watched
+        self._context = context
+        self._batch: Batch | None = None
+        self._written: list[Write] = []
+
+    def __enter__(self) -> Batch:
+        self._batch = self._context.__enter__()
+        return self
+
+    def __exit__(self, kind: object, value: object, traceback: object) -> None:
+        # Conflict from the real batch leaves it unapplied: then nothing joins the writes.
+        self._context.__exit__(kind, value, traceback)
+        if kind is None:
+            self._watched.writes.extend(self._written)
+
+    def _real(self, table: str) -> Batch:
+        self._watched.crash(table)
+        assert self._batch is not None
+        return self._batch
+
+    def insert(self, table: str, doc: Mapping[str, Any]) -> str:
+        doc_id = self._real(table).insert(table, doc)
+        self._written.append((table, "insert", doc_id, dict(doc)))
+        return doc_id
+
+    def update(
+        self,
+        table: str,
+        doc_id: str,
+        changes: Mapping[str, Any],
+        *,
+        expect: Mapping[str, Any] | None = None,
+    ) -> None:
+        self._real(table).update(table, doc_id, changes, expect=expect)
+        self._written.append((table, "update", doc_id, dict(changes)))
+
+    def delete(self, table: str, doc_id: str, *, expect: Mapping[str, Any] | None = None) -> None:
+        self._real(table).delete(table, doc_id, expect=expect)
+        self._written.append((table, "delete", doc_id, {}))
+
+    def delete_where(self, table: str, **equals: Any) -> None:
+        self._real(table).delete_where(table, **equals)
+        self._written.append((table, "delete", "", dict(equals)))
+
+
+def steps(watched: Watched, since: int = 0) -> list[tuple[str, str, str]]:
+    """The alerts' and deliveries' writes after the first `since`, in order, each as (table,
+    alert id, what): the alert's status written (or the other fields' names), the state of a
+    delivery of that alert."""
+    found: list[tuple[str, str, str]] = []
+    for table, _, doc_id, fields in watched.writes[since:]:
+        if table == TABLE:
+            found.append((table, doc_id, fields.get("status") or ",".join(sorted(fields))))
+        elif table == DELIVERIES:
+            delivery = watched.store.get(DELIVERIES, doc_id)
+            assert delivery is not None
+            found.append((table, delivery["alert_id"], fields["state"]))
+    return found
+
+
+# -- the hub's push parts on that store --------------------------------------------------------
+
+
+def b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def p256dh() -> str:
+    """A browser's subscription public key: a fresh uncompressed P-256 point."""
+    key = ec.generate_private_key(ec.SECP256R1()).public_key()
+    return b64(key.public_bytes(Encoding.X962, PublicFormat.UncompressedPoint))
 
 
 class Wake:
+    """The sender's wake (hub/push/sender.py Sender.wake), counted: the sender is not run."""
+
     def __init__(self) -> None:
         self.times = 0
 
@@ -117,13 +257,26 @@ class Wake:
 
 
 @pytest.fixture
-def audience() -> FakeAudience:
-    return FakeAudience()
+def watched(store: Store) -> Watched:
+    return Watched(store)
 
 
 @pytest.fixture
-def queue(store: Store) -> FakeQueue:
-    return FakeQueue(store)
+def subscriptions(watched: Watched, clock: Clock, library: Library) -> Subscriptions:
+    return Subscriptions(
+        watched,
+        services=PushServices.parse(DEFAULT_PUSH_SERVICES),
+        confirm_days=30,
+        locales=LOCALES,
+        origins=library.site.origins,
+        destinations=library.site.destinations,
+        clock=clock,
+    )
+
+
+@pytest.fixture
+def outbox(watched: Watched, clock: Clock) -> Outbox:
+    return Outbox(watched, clock=clock)
 
 
 @pytest.fixture
@@ -131,24 +284,69 @@ def wake() -> Wake:
     return Wake()
 
 
-@pytest.fixture
-def alerts(
-    store: Store,
+def _alerts(
+    watched: Watched,
     clock: Clock,
     library: Library,
-    audience: FakeAudience,
-    queue: FakeQueue,
-    wake: Wake,
+    outbox: Outbox,
+    subscriptions: Subscriptions,
+    wake: Callable[[], None],
 ) -> Alerts:
     return Alerts(
-        store,
-        outbox=queue,
-        subscriptions=audience,
+        watched,
+        outbox=outbox,
+        subscriptions=subscriptions,
         per_day=PER_DAY,
         wake=wake,
         library=library,
         clock=clock,
     )
+
+
+@pytest.fixture
+def alerts(
+    watched: Watched,
+    clock: Clock,
+    library: Library,
+    outbox: Outbox,
+    subscriptions: Subscriptions,
+    wake: Wake,
+) -> Alerts:
+    return _alerts(watched, clock, library, outbox, subscriptions, wake)
+
+
+# Subscribes a phone: (corridor, locale, topics=("safety",)) -> its subscription's id.
+Phone = Callable[..., str]
+
+
+@pytest.fixture
+def phone(subscriptions: Subscriptions) -> Phone:
+    """Subscribe a phone as the alerts page does; its subscription's id."""
+
+    def subscribe(corridor: str, locale: str, topics: Iterable[str] = ("safety",)) -> str:
+        origin, destination = corridor.split("-")
+        doc_id, _ = subscriptions.subscribe(
+            {
+                "subscription": {
+                    "endpoint": f"https://fcm.googleapis.com/fcm/send/{b64(os.urandom(24))}",
+                    "expirationTime": None,
+                    "keys": {"p256dh": p256dh(), "auth": b64(os.urandom(16))},
+                },
+                "locale": locale,
+                "origin": origin,
+                "destination": destination,
+                "topics": list(topics),
+                "discreet": True,
+            }
+        )
+        return doc_id
+
+    return subscribe
+
+
+def deliveries(store: Store, alert_id: str) -> dict[str, str]:
+    """The alert's deliveries in the outbox: subscription id -> state."""
+    return {d["subscription_id"]: d["state"] for d in store.find(DELIVERIES, alert_id=alert_id)}
 
 
 @pytest.fixture
@@ -210,8 +408,9 @@ def _problems(error: pytest.ExceptionInfo[DraftRefused]) -> set[tuple[str, str, 
 
 
 def test_a_leaders_alert_waits_for_a_curator_with_every_field_of_the_spec(
-    alerts: Alerts, leader: Account, clock: Clock, queue: FakeQueue, store: Store
+    alerts: Alerts, leader: Account, clock: Clock, phone: Phone, wake: Wake, store: Store
 ) -> None:
+    phone("PH-HK", "en")
     before = alerts.generation
     doc = alerts.submit(leader, _draft(clock, link="help"))
     assert store.get(TABLE, doc["id"]) == doc
@@ -236,7 +435,8 @@ def test_a_leaders_alert_waits_for_a_curator_with_every_field_of_the_spec(
     assert set(topic) <= set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
     # Nothing of her person: no email, no display name.
     assert "maria" not in repr(doc).lower()
-    assert queue.calls == []
+    # Nothing queued for the phone that would get it, and the sender left asleep.
+    assert store.count(DELIVERIES) == 0 and wake.times == 0
     assert alerts.generation == before
     assert alerts.pending() == [doc]
 
@@ -489,23 +689,33 @@ def test_a_trusted_leaders_alert_is_published_at_once_and_queued_after_it_is_sto
     alerts: Alerts,
     accounts: Accounts,
     clock: Clock,
-    audience: FakeAudience,
-    queue: FakeQueue,
+    phone: Phone,
+    outbox: Outbox,
     wake: Wake,
+    watched: Watched,
     store: Store,
 ) -> None:
     trusted = _leader(accounts, trusted=True)
-    fil = audience.add("PH-HK", "fil")
-    audience.add("PH-HK", "fil", topics=("events",))
-    audience.add("PH-SG", "fil")
-    audience.add("PH-HK", "th")
+    fil = phone("PH-HK", "fil")
+    phone("PH-HK", "fil", topics=("events",))
+    phone("PH-SG", "fil")
+    phone("PH-HK", "th")
     before = alerts.generation
+    mark = len(watched.writes)
     doc = alerts.submit(trusted, _draft(clock))
     assert doc["status"] == "published" and doc["published"] == "2025-03-01T08:30:00Z"
     assert doc["reviewed_by"] is None
-    assert queue.calls == [("enqueue", doc["id"], [fil["id"]])]
-    # Durable first: the outbox saw it published in the store.
-    assert queue.status_seen == ["published"]
+    assert deliveries(store, doc["id"]) == {fil: "pending"}
+    report = outbox.report(doc["id"])
+    assert (report.targeted, report.pending) == (1, 1)
+    # Durable first: published on disk before the outbox wrote anything of it, and marked
+    # queued only after.
+    assert steps(watched, mark) == [
+        (TABLE, doc["id"], "pending"),
+        (TABLE, doc["id"], "published"),
+        (DELIVERIES, doc["id"], "pending"),
+        (TABLE, doc["id"], "fanned_out"),
+    ]
     assert wake.times == 1
     stored = store.get(TABLE, doc["id"])
     assert stored is not None and stored["fanned_out"] is True
@@ -517,21 +727,22 @@ def test_approval_publishes_to_the_locales_with_a_text(
     accounts: Accounts,
     curator: Account,
     clock: Clock,
-    audience: FakeAudience,
-    queue: FakeQueue,
+    phone: Phone,
+    outbox: Outbox,
     wake: Wake,
+    store: Store,
 ) -> None:
     leader = _leader(accounts, locales=("en", "fil", "th"))
-    en = audience.add("PH-HK", "en")
-    audience.add("PH-HK", "th")  # targeted, but no Thai version yet: nothing to send her
+    en = phone("PH-HK", "en")
+    phone("PH-HK", "th")  # targeted, but no Thai version yet: nothing to send her
     texts = {"en": {"title": "Hi", "body": "x"}}
     doc = alerts.submit(leader, _draft(clock, texts=texts, locales=["en", "th"]))
-    assert queue.calls == [] and wake.times == 0
+    assert deliveries(store, doc["id"]) == {} and wake.times == 0
     published = alerts.approve(doc["id"], curator)
     assert published["status"] == "published"
     assert published["reviewed_by"] == "cura@example.org"
-    assert audience.asked[-1] == (["PH-HK"], ["en"], "safety")
-    assert queue.calls == [("enqueue", doc["id"], [en["id"]])]
+    assert deliveries(store, doc["id"]) == {en: "pending"}
+    assert outbox.report(doc["id"]).targeted == 1
     assert wake.times == 1
 
 
@@ -631,30 +842,51 @@ def test_an_unknown_alert_is_refused(alerts: Alerts, curator: Account) -> None:
 
 
 def test_withdrawing_a_published_alert_cancels_what_is_not_delivered(
-    alerts: Alerts, leader: Account, curator: Account, clock: Clock, queue: FakeQueue
+    alerts: Alerts,
+    leader: Account,
+    curator: Account,
+    clock: Clock,
+    phone: Phone,
+    outbox: Outbox,
+    store: Store,
 ) -> None:
+    en, fil = phone("PH-HK", "en"), phone("PH-HK", "fil")
     doc = alerts.approve(alerts.submit(leader, _draft(clock))["id"], curator)
     assert [a["id"] for a in alerts.published("PH-HK", "en")] == [doc["id"]]
+    # The sender got one message out before the withdrawal (recorded as it records it).
+    (sent,) = store.find(DELIVERIES, alert_id=doc["id"], subscription_id=fil)
+    store.update(DELIVERIES, sent["id"], {"state": "delivered", "attempts": 1})
     before = alerts.generation
     clock.now += timedelta(minutes=5)
     gone = alerts.withdraw(doc["id"], leader)  # her own
     assert gone["status"] == "withdrawn" and gone["withdrawn"] == "2025-03-01T08:35:00Z"
-    assert queue.calls[-1] == ("cancel", doc["id"], None)
+    assert deliveries(store, doc["id"]) == {en: "cancelled", fil: "delivered"}
+    report = outbox.report(doc["id"])
+    assert (report.targeted, report.cancelled, report.delivered, report.pending) == (2, 1, 1, 0)
     assert alerts.published("PH-HK", "en") == []
     assert alerts.generation != before
 
 
 def test_a_pending_alert_withdrawn_by_its_author_cancels_nothing(
-    alerts: Alerts, leader: Account, clock: Clock, queue: FakeQueue
+    alerts: Alerts, leader: Account, clock: Clock, phone: Phone, watched: Watched
 ) -> None:
+    phone("PH-HK", "en")
     doc = alerts.submit(leader, _draft(clock))
+    mark = len(watched.writes)
     assert alerts.withdraw(doc["id"], leader)["status"] == "withdrawn"
-    assert queue.calls == []
+    assert steps(watched, mark) == [(TABLE, doc["id"], "withdrawn")]
 
 
 def test_a_leader_cannot_withdraw_or_correct_another_leaders_alert(
-    alerts: Alerts, accounts: Accounts, leader: Account, curator: Account, clock: Clock
+    alerts: Alerts,
+    accounts: Accounts,
+    leader: Account,
+    curator: Account,
+    clock: Clock,
+    phone: Phone,
+    store: Store,
 ) -> None:
+    en = phone("PH-HK", "en")
     doc = alerts.approve(alerts.submit(leader, _draft(clock))["id"], curator)
     other = _leader(accounts, "ana@example.org", trusted=True)
     with pytest.raises(NotAllowed):
@@ -662,6 +894,8 @@ def test_a_leader_cannot_withdraw_or_correct_another_leaders_alert(
     with pytest.raises(NotAllowed):
         alerts.correct(doc["id"], other, {"en": {"title": "Mine now", "body": "x"}})
     assert alerts.get(doc["id"])["status"] == "published"  # type: ignore[index]
+    assert deliveries(store, doc["id"]) == {en: "pending"}
+    assert len(alerts.of_author(leader.id)) == 1
 
 
 # -- correcting --------------------------------------------------------------------------------
@@ -672,13 +906,16 @@ def test_a_correction_replaces_the_old_version_under_the_same_topic(
     leader: Account,
     curator: Account,
     clock: Clock,
-    audience: FakeAudience,
-    queue: FakeQueue,
+    phone: Phone,
+    outbox: Outbox,
+    watched: Watched,
+    store: Store,
 ) -> None:
-    en = audience.add("PH-HK", "en")
-    fil = audience.add("PH-HK", "fil")
+    en = phone("PH-HK", "en")
+    fil = phone("PH-HK", "fil")
     old = alerts.approve(alerts.submit(leader, _draft(clock, link="help"))["id"], curator)
-    queue.calls.clear()
+    assert deliveries(store, old["id"]) == {en: "pending", fil: "pending"}
+    mark = len(watched.writes)
     before = alerts.generation
     clock.now += timedelta(minutes=10)
     texts = {"en": {"title": "New shelter number (corrected)", "body": "Call 2345 6788."}}
@@ -690,9 +927,21 @@ def test_a_correction_replaces_the_old_version_under_the_same_topic(
     assert (new["urgency"], new["link"], new["expires"]) == ("high", "help", old["expires"])
     assert new["texts"] == texts
     assert alerts.get(old["id"])["status"] == "superseded"  # type: ignore[index]
-    # The old one's undelivered messages go first, then the new one to those with a text.
-    assert queue.calls == [("cancel", old["id"], None), ("enqueue", new["id"], [en["id"]])]
-    assert fil["id"] not in queue.calls[1][2]
+    # The old one's undelivered messages go, then the new one to those with a text.
+    assert deliveries(store, old["id"]) == {en: "cancelled", fil: "cancelled"}
+    assert deliveries(store, new["id"]) == {en: "pending"}
+    assert outbox.report(old["id"]).cancelled == 2
+    # In this order: published and superseded at once, the old messages cancelled before
+    # the new ones are queued (none of the old one goes out after the new).
+    assert steps(watched, mark) == [
+        (TABLE, new["id"], "pending"),
+        (TABLE, new["id"], "published"),
+        (TABLE, old["id"], "superseded"),
+        (DELIVERIES, old["id"], "cancelled"),
+        (DELIVERIES, old["id"], "cancelled"),
+        (DELIVERIES, new["id"], "pending"),
+        (TABLE, new["id"], "fanned_out"),
+    ]
     assert [a["id"] for a in alerts.published("PH-HK", "en")] == [new["id"]]
     assert alerts.published("PH-HK", "fil") == []
     assert alerts.generation != before
@@ -701,24 +950,41 @@ def test_a_correction_replaces_the_old_version_under_the_same_topic(
 
 
 def test_an_authors_correction_waits_for_review_while_the_old_version_stays(
-    alerts: Alerts, leader: Account, curator: Account, clock: Clock, queue: FakeQueue
+    alerts: Alerts,
+    leader: Account,
+    curator: Account,
+    clock: Clock,
+    phone: Phone,
+    watched: Watched,
+    store: Store,
 ) -> None:
+    en = phone("PH-HK", "en")
     old = alerts.approve(alerts.submit(leader, _draft(clock))["id"], curator)
-    queue.calls.clear()
     texts = {"en": {"title": "Corrected", "body": "x"}}
     new = alerts.correct(old["id"], leader, texts)
     assert new["status"] == "pending" and new["replaces"] == old["id"]
-    assert queue.calls == []
+    assert deliveries(store, new["id"]) == {}
+    assert deliveries(store, old["id"]) == {en: "pending"}
     assert [a["id"] for a in alerts.published("PH-HK", "en")] == [old["id"]]
+    mark = len(watched.writes)
     alerts.approve(new["id"], curator)
     assert alerts.get(old["id"])["status"] == "superseded"  # type: ignore[index]
-    assert queue.calls[0] == ("cancel", old["id"], None)
+    assert deliveries(store, old["id"]) == {en: "cancelled"}
+    assert deliveries(store, new["id"]) == {en: "pending"}
+    assert steps(watched, mark) == [
+        (TABLE, new["id"], "published"),
+        (TABLE, old["id"], "superseded"),
+        (DELIVERIES, old["id"], "cancelled"),
+        (DELIVERIES, new["id"], "pending"),
+        (TABLE, new["id"], "fanned_out"),
+    ]
     assert [a["id"] for a in alerts.published("PH-HK", "en")] == [new["id"]]
 
 
 def test_a_correction_of_a_version_withdrawn_meanwhile_cannot_be_approved(
-    alerts: Alerts, leader: Account, curator: Account, clock: Clock
+    alerts: Alerts, leader: Account, curator: Account, clock: Clock, phone: Phone, store: Store
 ) -> None:
+    en = phone("PH-HK", "en")
     old = alerts.approve(alerts.submit(leader, _draft(clock))["id"], curator)
     new = alerts.correct(old["id"], leader, {"en": {"title": "Corrected", "body": "x"}})
     alerts.withdraw(old["id"], curator)
@@ -727,6 +993,9 @@ def test_a_correction_of_a_version_withdrawn_meanwhile_cannot_be_approved(
     assert refused.value.reason == "withdrawn"
     assert alerts.get(new["id"])["status"] == "pending"  # type: ignore[index]
     assert alerts.published("PH-HK", "en") == []
+    # Nothing of either version goes to the phone.
+    assert deliveries(store, old["id"]) == {en: "cancelled"}
+    assert deliveries(store, new["id"]) == {}
 
 
 def test_a_correction_is_checked_as_a_draft(
@@ -817,19 +1086,15 @@ def test_the_generation_stays_while_nothing_readers_see_changes(
 
 
 def test_the_generation_is_new_after_a_restart(
-    store: Store, clock: Clock, library: Library, alerts: Alerts
+    watched: Watched,
+    clock: Clock,
+    library: Library,
+    alerts: Alerts,
+    subscriptions: Subscriptions,
 ) -> None:
     first = alerts.generation
     clock.now += timedelta(seconds=1)
-    again = Alerts(
-        store,
-        outbox=FakeQueue(store),
-        subscriptions=FakeAudience(),
-        per_day=1,
-        wake=Wake(),
-        library=library,
-        clock=clock,
-    )
+    again = _alerts(watched, clock, library, Outbox(watched, clock=clock), subscriptions, Wake())
     assert again.generation != first
 
 
@@ -848,7 +1113,7 @@ def test_of_author_lists_her_own_newest_first(
 
 
 def test_the_reach_counts_phones_with_a_version_and_those_left_without(
-    alerts: Alerts, audience: FakeAudience
+    alerts: Alerts, phone: Phone
 ) -> None:
     for corridor, locale, topics in (
         ("PH-HK", "fil", ("safety",)),
@@ -859,7 +1124,7 @@ def test_the_reach_counts_phones_with_a_version_and_those_left_without(
         ("PH-SG", "fil", ("safety",)),
         ("PH-SG", "vi", ("safety",)),
     ):
-        audience.add(corridor, locale, topics)
+        phone(corridor, locale, topics)
     reach = alerts.reach(["PH-HK"], ["fil"], "safety")
     assert reach.phones == 2
     assert dict(reach.without_text) == {"en": 1, "th": 1}
@@ -935,50 +1200,50 @@ def test_what_readers_see_is_read_from_the_store_each_time_and_theirs_to_change(
     assert len(alerts.published("PH-HK", "en")) == 124
 
 
-class Crash(Exception):
-    """The process stopping between two steps."""
-
-
 def test_an_alert_published_but_not_queued_before_a_crash_is_queued_by_resume(
     alerts: Alerts,
+    accounts: Accounts,
     leader: Account,
     curator: Account,
     clock: Clock,
-    audience: FakeAudience,
-    queue: FakeQueue,
-    wake: Wake,
+    library: Library,
+    phone: Phone,
+    subscriptions: Subscriptions,
+    watched: Watched,
     store: Store,
 ) -> None:
-    phone = audience.add("PH-HK", "en")
+    en = phone("PH-HK", "en")
     old = alerts.approve(alerts.submit(leader, _draft(clock))["id"], curator)
     pending = alerts.submit(leader, _draft(clock))
-    queue.calls.clear()
-
-    def crash(alert: Document, subscriptions: Iterable[Document]) -> int:
-        raise Crash
-
-    queue.enqueue = crash  # type: ignore[method-assign]
+    trusted = _leader(accounts, "ana@example.org", trusted=True)
+    # The process stops as each step reaches the outbox: its first write fails.
+    watched.crash_on.add(DELIVERIES)
     with pytest.raises(Crash):
         alerts.approve(pending["id"], curator)
     with pytest.raises(Crash):
         alerts.correct(old["id"], curator, {"en": {"title": "Fixed", "body": "x"}})
+    with pytest.raises(Crash):
+        alerts.submit(trusted, _draft(clock))
     # Published and durable, not queued yet: readers see them, the sender has nothing.
     stored = {d["id"]: d for d in store.find(TABLE, status="published")}
+    assert len(stored) == 3
     assert {d["fanned_out"] for d in stored.values()} == {False}
-    (correction,) = (d for d in stored.values() if d["replaces"] == old["id"])
-    del queue.enqueue
-    queue.calls.clear()
-    woken = wake.times
-    assert alerts.resume() == 2
-    assert sorted(queue.calls, key=repr) == sorted(
-        [
-            ("enqueue", pending["id"], [phone["id"]]),
-            ("cancel", old["id"], None),
-            ("enqueue", correction["id"], [phone["id"]]),
-        ],
-        key=repr,
-    )
-    assert wake.times == woken + 1
+    assert {d["id"] for d in alerts.published("PH-HK", "en")} == set(stored)
+    assert any(d["replaces"] == old["id"] for d in stored.values())
+    assert alerts.get(old["id"])["status"] == "superseded"  # type: ignore[index]
+    assert [deliveries(store, doc_id) for doc_id in stored] == [{}, {}, {}]
+    # Nor were the old version's messages cancelled.
+    assert deliveries(store, old["id"]) == {en: "pending"}
+    # The restart: start_push makes the parts anew and calls resume.
+    watched.crash_on.clear()
+    woken = Wake()
+    again = _alerts(watched, clock, library, Outbox(watched, clock=clock), subscriptions, woken)
+    assert again.resume() == 3
+    assert [deliveries(store, doc_id) for doc_id in stored] == [{en: "pending"}] * 3
+    assert deliveries(store, old["id"]) == {en: "cancelled"}
+    assert woken.times == 1
     assert {d["fanned_out"] for d in store.find(TABLE, status="published")} == {True}
-    queue.calls.clear()
-    assert alerts.resume() == 0 and queue.calls == []
+    # Once: the next start finds nothing to queue and writes nothing.
+    mark = len(watched.writes)
+    assert again.resume() == 0 and watched.writes[mark:] == []
+    assert woken.times == 1
