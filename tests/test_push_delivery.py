@@ -19,8 +19,9 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from hub.app import NEUTRAL_LINE, create_app
+from hub.app import create_app
 from hub.push.outbox import REASONS, Report
+from hub.push.payload import NEUTRAL_LINE
 from hub.settings import DEFAULT_PUSH_SERVICES, Settings
 from tests.fakepush import FakePush, Phone
 
