@@ -1,0 +1,32 @@
+"""The account a console request is for, and the corridors and locales it works on."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+
+from hub.auth import LOCALES, Account
+from hub.console_guard import ACCOUNT
+from hub.content import Library
+from hub.views.console.access import UNLIMITED
+
+
+def signed_in(request: Request) -> Account:
+    """The account of the request's session (`@requires` let only such requests through)."""
+    account: Account = request.scope[ACCOUNT]
+    return account
+
+
+def site_corridors(library: Library) -> list[str]:
+    """Every corridor the site serves: each origin to each other destination ("PH-HK")."""
+    site = library.site
+    return [f"{o}-{d}" for o in site.origins for d in site.destinations if o != d]
+
+
+def corridors_of(account: Account, library: Library) -> list[str]:
+    """The corridors this account works on: her own, or all the site's for an admin."""
+    return site_corridors(library) if account.role in UNLIMITED else list(account.corridors)
+
+
+def locales_of(account: Account) -> list[str]:
+    """The locales this account works in: her own, or all of them for an admin."""
+    return list(LOCALES) if account.role in UNLIMITED else list(account.locales)
