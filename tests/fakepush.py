@@ -9,6 +9,7 @@
         push.answer(phone, 410)              # every later message to it: 410 Gone
         push.answer(phone, 429, retry_after="2", times=1)   # the next one only
         push.answer(phone, 503, times=2)
+        push.answer(phone, 307, location=f"{sink.origin}/internal")   # a redirect
         push.delay = 0.5; push.slow(phone, 2.0)   # answer everyone / one phone late
         push.hold_after(40); push.release()  # after 40 accepted, hold every request until
                                              # released (then those whose client is gone
@@ -28,9 +29,13 @@ that decrypts (RFC 8291) with the phone's private key and auth secret, `Urgency`
 (at most 32 base64url characters) when present. `FakePush(decrypt=False)` only checks the
 headers and takes any body to any `/push/<id>`, keeping only counts (the benchmark's mode: the
 phone's side is not measured). `GET /stats` answers {"accepted", "first", "last", "problems"}.
+`push.requests` counts every HTTP request it was sent, to any path.
 
-It runs its own event loop in a thread, answers only on 127.0.0.1, and stops when the `with`
-block ends, or by itself after `lifetime` seconds. Other helpers: `phone_keys()`.
+`Sink()` is another loopback listener that answers 201 to any request and records each one
+(`sink.hits`: method and path), the address a hostile push service would redirect the hub to.
+
+Both run their own event loop in a thread, answer only on 127.0.0.1, and stop when the `with`
+block ends, or by themselves after `lifetime` seconds. Other helpers: `phone_keys()`.
 """
 
 from __future__ import annotations
@@ -48,6 +53,7 @@ from typing import Any
 
 import http_ece  # type: ignore[import-untyped]
 from aiohttp import web
+from aiohttp.typedefs import Handler
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from py_vapid.jwt import decode as decode_jwt  # type: ignore[import-untyped]
@@ -105,6 +111,7 @@ class _Script:
     status: int
     retry_after: str | None
     times: int | None
+    location: str | None = None
 
 
 @dataclass
@@ -125,6 +132,7 @@ class FakePush:
         self.delay = 0.0
         self.problems: list[str] = []
         self.refused: list[tuple[str, int]] = []
+        self.requests = 0
         self.holding = 0
         # When the first and the last message were accepted (time.time()).
         self.first = 0.0
@@ -172,7 +180,7 @@ class FakePush:
         self._loop = asyncio.get_running_loop()
         self._release = asyncio.Event()
         self._stop = asyncio.Event()
-        app = web.Application(client_max_size=64 * 1024)
+        app = web.Application(client_max_size=64 * 1024, middlewares=[self._count])
         app.router.add_post("/push/{phone}", self._handle)
         app.router.add_get("/stats", self._stats)
         runner = web.AppRunner(app, access_log=None, handle_signals=False)
@@ -202,12 +210,18 @@ class FakePush:
         return phone
 
     def answer(
-        self, phone: Phone, status: int, *, retry_after: str | None = None, times: int | None = None
+        self,
+        phone: Phone,
+        status: int,
+        *,
+        retry_after: str | None = None,
+        times: int | None = None,
+        location: str | None = None,
     ) -> None:
         """Answer the next `times` messages to `phone` (every one when None) with `status`
-        (and a Retry-After header when given), before any check of the message."""
+        (and a Retry-After or Location header when given), before any check of the message."""
         with self._lock:
-            self._state.scripts[phone.id].append(_Script(status, retry_after, times))
+            self._state.scripts[phone.id].append(_Script(status, retry_after, times, location))
 
     def slow(self, phone: Phone, seconds: float) -> None:
         """Answer messages to `phone` only after `seconds`."""
@@ -276,6 +290,8 @@ class FakePush:
             with self._lock:
                 self.refused.append((phone_id, script.status))
             headers = {"Retry-After": script.retry_after} if script.retry_after else {}
+            if script.location:
+                headers["Location"] = script.location
             return web.Response(status=script.status, headers=headers)
         problem, status = self._check(request, phone, body)
         if problem:
@@ -311,6 +327,12 @@ class FakePush:
         return web.Response(
             status=201, headers={"Location": f"{self.origin}/m/{os.urandom(6).hex()}"}
         )
+
+    @web.middleware
+    async def _count(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        with self._lock:
+            self.requests += 1
+        return await handler(request)
 
     async def _stats(self, request: web.Request) -> web.Response:
         with self._lock:
@@ -373,3 +395,63 @@ class FakePush:
         if topic is not None and not TOPIC.fullmatch(topic):
             return f"Topic {topic!r}", 400
         return "", 0
+
+
+class Sink:
+    """A loopback listener that answers 201 to any request and records it (see the module's
+    docstring): where a redirect must never take the hub."""
+
+    def __init__(self, *, lifetime: float = 300.0) -> None:
+        self.lifetime = lifetime
+        self.hits: list[tuple[str, str]] = []
+        self.port = 0
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._thread: threading.Thread | None = None
+        self._started = threading.Event()
+
+    def __enter__(self) -> Sink:
+        self._thread = threading.Thread(target=self._serve, name="fakepush-sink", daemon=True)
+        self._thread.start()
+        if not self._started.wait(30) or not self.port:
+            raise RuntimeError("the sink did not start")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._loop is not None and self._stop is not None:
+            self._loop.call_soon_threadsafe(self._stop.set)
+        if self._thread is not None:
+            self._thread.join(30)
+
+    @property
+    def origin(self) -> str:
+        """`http://127.0.0.1:<port>`."""
+        return f"http://127.0.0.1:{self.port}"
+
+    def _serve(self) -> None:
+        asyncio.run(self._main())
+
+    async def _main(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
+        app = web.Application(client_max_size=64 * 1024)
+        app.router.add_route("*", "/{path:.*}", self._handle)
+        runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = int(runner.addresses[0][1])
+        self._started.set()
+        try:
+            await asyncio.wait_for(self._stop.wait(), timeout=self.lifetime)
+        except TimeoutError:
+            pass
+        finally:
+            await runner.cleanup()
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        await request.read()
+        with self._lock:
+            self.hits.append((request.method, request.path))
+        return web.Response(status=201)

@@ -23,7 +23,7 @@ from hub.app import create_app
 from hub.push.outbox import REASONS, Report
 from hub.push.payload import NEUTRAL_LINE
 from hub.settings import DEFAULT_PUSH_SERVICES, Settings
-from tests.fakepush import FakePush, Phone
+from tests.fakepush import FakePush, Phone, Sink
 
 SUBJECT = "mailto:ops@hub.example"
 TEXTS = {
@@ -443,6 +443,34 @@ def test_a_report_counts_each_outcome(make_app: AppFactory, push: FakePush) -> N
         failed={"configuration": 1, "server_error": 1},
     )
     assert report(client, alert).failed_total == 2
+
+
+@pytest.mark.parametrize("status", [307, 308, 302])
+def test_a_redirect_is_never_followed_and_the_message_fails(
+    make_app: AppFactory, push: FakePush, status: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A listed push service answering with a redirect to another loopback address (an
+    # internal service) must not make the hub post there, nor count the message delivered.
+    caplog.set_level(logging.ERROR, logger="hub.push.sender")
+    with Sink() as internal:
+        client = make_app(push)
+        redirecting, fine = push.phone(), push.phone()
+        push.answer(redirecting, status, location=f"{internal.origin}/internal")
+        subs = [add_subscription(client, push, redirecting), add_subscription(client, push, fine)]
+        alert = add_alert(client)
+        send(client, alert, subs)
+        assert settle(client, alert) == Report(targeted=2, delivered=1, failed={"refused": 1})
+        assert internal.hits == []
+    assert push.refused == [(redirecting.id, status)]
+    assert delivery(client, alert, subs[0])["attempts"] == 1
+    # Its subscription stays (a redirect says nothing of the phone), with no delivery noted.
+    kept = subscription(client, subs[0])
+    assert kept is not None and kept["last_delivery"] is None
+    lines = [r.getMessage() for r in caplog.records if "redirect" in r.getMessage()]
+    assert len(lines) == 1 and push.origin in lines[0] and str(status) in lines[0]
+    assert not any(
+        "/push/" in r.getMessage() or "/internal" in r.getMessage() for r in caplog.records
+    )
 
 
 def test_an_endpoint_no_longer_listed_is_not_called(

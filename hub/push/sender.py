@@ -70,7 +70,25 @@ LOOKAHEAD = 1000
 # Outcomes written in one store batch at most.
 WRITE_BATCH = 512
 THROTTLED = frozenset({429, 406})
+# The reason a delivery answered with a redirect fails with (outbox.REASONS: "refused").
+REDIRECTED = "refused"
 CONFIGURATION = frozenset({400, 401, 403})
+
+
+class NoRedirects:
+    """The shared session as pywebpush's WebPusher calls it, with redirects never followed.
+
+    aiohttp follows redirects by default: a listed push service answering `307 Location:
+    http://127.0.0.1:<port>/internal` would make the hub post to an address nobody listed,
+    and its answer would count as the push service's. Only the listed origin is ever called;
+    a 3xx is its answer, and the message is not delivered."""
+
+    def __init__(self, session: aiohttp.ClientSession) -> None:
+        self._session = session
+
+    def post(self, url: str, **kwargs: Any) -> Any:
+        """The session's POST of `url`, its redirects returned as they are, never followed."""
+        return self._session.post(url, allow_redirects=False, **kwargs)
 
 
 @dataclass(frozen=True)
@@ -119,6 +137,7 @@ class Sender:
         self._client_timeout = aiohttp.ClientTimeout(total=timeout)
         self._event: asyncio.Event | None = None
         self._session: aiohttp.ClientSession | None = None
+        self._no_redirects: NoRedirects | None = None
         self._slots = asyncio.Semaphore(in_flight)
         self._busy: set[str] = set()
         self._active: Counter[str] = Counter()
@@ -157,6 +176,7 @@ class Sender:
         self._stopping = False
         connector = aiohttp.TCPConnector(limit=self._in_flight, limit_per_host=self._in_flight)
         self._session = aiohttp.ClientSession(connector=connector, timeout=self._client_timeout)
+        self._no_redirects = NoRedirects(self._session)
         writer = asyncio.create_task(self._write_loop(), name="hub-push-writer")
         runner = asyncio.create_task(self._run(), name="hub-push-sender")
         try:
@@ -179,7 +199,7 @@ class Sender:
                 log.error("push: outcomes still unwritten at shutdown; those are sent again")
             await self._session.close()
             self._log_tally()
-            self._loop = self._event = self._session = None
+            self._loop = self._event = self._session = self._no_redirects = None
 
     # -- the loop ---------------------------------------------------------------------------
 
@@ -393,7 +413,7 @@ class Sender:
         """Encrypt and send one message with pywebpush's async path over the shared session;
         the status and Retry-After of the answer."""
         pusher = WebPusher(
-            {"endpoint": sub["endpoint"], "keys": sub["keys"]}, aiohttp_session=self._session
+            {"endpoint": sub["endpoint"], "keys": sub["keys"]}, aiohttp_session=self._no_redirects
         )
         response = await pusher.send_async(
             data, headers, ttl=ttl, content_encoding="aes128gcm", timeout=self._client_timeout
@@ -421,6 +441,17 @@ class Sender:
                 )
             due = _ceil_format(self.clock() + timedelta(seconds=pause))
             return Outcome(doc, doc["state"], attempts, doc.get("reason"), due)
+        if 300 <= status < 400:
+            # A redirect is never followed (see NoRedirects): the message was not delivered.
+            if (service, str(status)) not in self._warned:
+                self._warned.add((service, str(status)))
+                log.error(
+                    "push: %s answered a message with a redirect (%d), which the hub never "
+                    "follows; the message counts as refused",
+                    service,
+                    status,
+                )
+            return Outcome(doc, "failed", tried, REDIRECTED)
         if status >= 500:
             wait = _retry_after(retry_after, self.clock()) if retry_after else None
             return self._retry(doc, tried, "server_error", wait)
