@@ -612,8 +612,62 @@ def test_zawgyi_that_cannot_be_converted_surely_is_refused(
 ) -> None:
     with pytest.raises(DraftRefused) as refused:
         alerts.submit(burmese_leader, _burmese(clock, ZAWGYI_UNSURE, ZAWGYI_UNSURE))
-    assert _problems(refused) == {("body", "zawgyi", "my")}
+    assert _problems(refused) == {("title", "zawgyi", "my"), ("body", "zawgyi", "my")}
     assert "Unicode" in str(refused.value)
+
+
+# "Warning" typed in Unicode (the model: 0.000 Zawgyi) and "The embassy's phone number has
+# changed" typed in Zawgyi (1.000): converting the title as Zawgyi would garble it.
+UNICODE_TITLE = "သတိပေးချက်"
+ZAWGYI_NEWS = "သံ႐ုံး၏ ဖုန္းနံပါတ္ ေျပာင္းလဲသြားပါၿပီ။"
+ZAWGYI_NEWS_AS_UNICODE = "သံရုံး၏ ဖုန်းနံပါတ် ပြောင်းလဲသွားပါပြီ။"
+# "How are you?" typed in Zawgyi (1.000), on its own as a title.
+ZAWGYI_TITLE = "ေနေကာင္းလား"
+ZAWGYI_TITLE_AS_UNICODE = "နေကောင်းလား"
+
+
+def test_the_title_and_the_body_are_each_read_as_what_they_are(
+    alerts: Alerts, burmese_leader: Account, clock: Clock
+) -> None:
+    # A Unicode title with a Zawgyi body: the body converted, the title kept as typed.
+    checked = alerts.check(burmese_leader, _burmese(clock, UNICODE_TITLE, ZAWGYI_NEWS))
+    assert checked.draft.texts["my"] == {"title": UNICODE_TITLE, "body": ZAWGYI_NEWS_AS_UNICODE}
+    assert checked.converted == ("my",)
+    # A Zawgyi title with a Unicode body: the title converted, the body kept.
+    checked = alerts.check(burmese_leader, _burmese(clock, ZAWGYI_TITLE, ZAWGYI_AS_UNICODE))
+    assert checked.draft.texts["my"] == {
+        "title": ZAWGYI_TITLE_AS_UNICODE,
+        "body": ZAWGYI_AS_UNICODE,
+    }
+    assert checked.converted == ("my",)
+
+
+def test_a_short_field_goes_by_the_whole_text_but_is_refused_beside_unicode(
+    alerts: Alerts, burmese_leader: Account, clock: Clock
+) -> None:
+    # Too short to tell alone, the title goes with its Zawgyi body: both converted.
+    checked = alerts.check(burmese_leader, _burmese(clock, ZAWGYI_UNSURE, ZAWGYI_BODY))
+    assert checked.draft.texts["my"] == {"title": "မင်္ဂလာပါ", "body": ZAWGYI_AS_UNICODE}
+    # Beside a Unicode body the same title is a guess: refused, the body not.
+    with pytest.raises(DraftRefused) as refused:
+        alerts.check(burmese_leader, _burmese(clock, ZAWGYI_UNSURE, ZAWGYI_AS_UNICODE))
+    assert _problems(refused) == {("title", "zawgyi", "my")}
+
+
+def test_a_curators_translation_is_read_field_by_field_too(
+    alerts: Alerts, leader: Account, curator: Account, clock: Clock
+) -> None:
+    doc = alerts.submit(leader, _draft(clock))
+    texts = {**doc["texts"], "my": {"title": UNICODE_TITLE, "body": ZAWGYI_NEWS}}
+    edited = alerts.edit_texts(doc["id"], curator, texts)
+    assert edited["texts"]["my"] == {"title": UNICODE_TITLE, "body": ZAWGYI_NEWS_AS_UNICODE}
+    published = alerts.approve(doc["id"], curator)
+    texts = {**published["texts"], "my": {"title": ZAWGYI_TITLE, "body": ZAWGYI_AS_UNICODE}}
+    corrected = alerts.correct(doc["id"], curator, texts)
+    assert corrected["texts"]["my"] == {
+        "title": ZAWGYI_TITLE_AS_UNICODE,
+        "body": ZAWGYI_AS_UNICODE,
+    }
 
 
 # -- scope and who writes ----------------------------------------------------------------------
@@ -797,7 +851,8 @@ STEPS_REFUSED = {
     "published": ("approve", "reject", "edit_texts"),
     "withdrawn": ("approve", "reject", "withdraw", "correct", "edit_texts"),
     "superseded": ("approve", "reject", "withdraw", "correct", "edit_texts"),
-    "pending": ("correct",),
+    # A curator rejects a pending alert, with a reason; only its author withdraws it.
+    "pending": ("correct", "withdraw"),
 }
 
 

@@ -344,12 +344,16 @@ class Alerts:
         return self._change(doc, changes, "rejected")
 
     def withdraw(self, alert_id: str, by: Account) -> Document:
-        """Take a pending or published alert down: gone from the readers' page, its undelivered
-        messages cancelled. Its author or a curator may."""
+        """Take a published alert down: gone from the readers' page, its undelivered messages
+        cancelled. Its author or a curator may; a pending one only its author (a curator
+        rejects it, with a reason she reads)."""
         doc = self._require(alert_id)
-        if by.role not in MODERATORS and by.id != doc["account_id"]:
+        author = by.id == doc["account_id"]
+        if by.role not in MODERATORS and not author:
             raise NotAllowed("withdraw another author's alert")
-        if doc["status"] not in ("pending", "published"):
+        if doc["status"] not in ("pending", "published") or not (
+            author or doc["status"] == "published"
+        ):
             raise WrongState(doc["status"], "withdrawn")
         was = doc["status"]
         changes = {"status": "withdrawn", "withdrawn": _format(self.clock())}

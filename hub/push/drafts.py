@@ -314,21 +314,22 @@ def _check_texts(
         for name, value in (("title", title), ("body", body)):
             fine = _check_characters(name, value, locale, problems) and fine
         if fine:
-            outcome = _unicode(title, body)
-            if outcome is None:
+            fields, unsure = _unicode({"title": title, "body": body})
+            for name in unsure:
                 problems.append(
                     InvalidAlert(
-                        "body",
+                        name,
                         "zawgyi",
-                        "this Burmese text looks typed in Zawgyi and cannot be converted "
+                        f"this Burmese {name} looks typed in Zawgyi and cannot be converted "
                         "surely: type it in Unicode",
                         value=locale,
                     )
                 )
+            if unsure:
                 continue
-            if outcome != (title, body):
+            if fields != {"title": title, "body": body}:
                 converted.append(locale)
-                title, body = outcome
+                title, body = fields["title"], fields["body"]
         for name, value, limit in (("title", title, TITLE_MAX), ("body", body, BODY_MAX)):
             if not value:
                 problems.append(
@@ -379,27 +380,48 @@ def _check_characters(name: str, value: str, locale: str, problems: list[Invalid
     return False
 
 
-def _unicode(title: str, body: str) -> tuple[str, str] | None:
-    """The title and body in Unicode: as they are, converted from Zawgyi when the conversion
-    is sure, or None when they look like Zawgyi and cannot be converted surely.
+def _unicode(fields: Mapping[str, str]) -> tuple[dict[str, str], tuple[str, ...]]:
+    """Each field (a title, a body) in Unicode: as it is, or converted from Zawgyi when the
+    conversion is sure; and the names of those that look like Zawgyi but cannot be converted
+    surely.
 
-    Read as one text: a title alone is often too short for the model to tell."""
-    whole = f"{title}\n{body}"
-    if not has_myanmar(whole):
-        return title, body
+    Each field is read on its own: one the model reads as Unicode is never converted, whatever
+    the other is (a Unicode title beside a Zawgyi body). Only a field too short for the model
+    to tell goes by the whole text, and is refused if that leaves it a guess with a mark of
+    Zawgyi."""
+    if not any(has_myanmar(text) for text in fields.values()):
+        return dict(fields), ()
     model = zawgyi()
-    probability = model.detector.get_zawgyi_probability(whole)
-    if probability > ZAWGYI_THRESHOLD:
-        new_title, new_body = (_converted(model, part) for part in (title, body))
-        after = f"{new_title}\n{new_body}"
-        if model.detector.get_zawgyi_probability(
-            after
-        ) < _UNICODE_BELOW and not _ZAWGYI_HINT.search(after):
-            return new_title, new_body
-        return None
-    if probability >= _UNICODE_BELOW and _ZAWGYI_HINT.search(whole):
-        return None
-    return title, body
+    score = model.detector.get_zawgyi_probability
+    whole = score("\n".join(fields.values()))
+    kept: dict[str, str] = {}
+    by_context: list[str] = []
+    unsure: list[str] = []
+    for name, text in fields.items():
+        probability = score(text) if has_myanmar(text) else 0.0
+        if probability < _UNICODE_BELOW:
+            kept[name] = text
+        elif probability > ZAWGYI_THRESHOLD:
+            new = _converted(model, text)
+            if score(new) < _UNICODE_BELOW and not _ZAWGYI_HINT.search(new):
+                kept[name] = new
+            else:
+                unsure.append(name)
+        elif whole > ZAWGYI_THRESHOLD:
+            kept[name] = _converted(model, text)
+            by_context.append(name)
+        elif _ZAWGYI_HINT.search(text):
+            unsure.append(name)
+        else:
+            kept[name] = text
+    if by_context:
+        # A short field converted for its context reads as Unicode only with that context.
+        after = "\n".join(kept.values())
+        if score(after) >= _UNICODE_BELOW or any(
+            _ZAWGYI_HINT.search(kept[name]) for name in by_context
+        ):
+            unsure.extend(by_context)
+    return kept, tuple(name for name in fields if name in unsure)
 
 
 def _converted(model: Zawgyi, text: str) -> str:
