@@ -156,7 +156,7 @@ def test_the_form_offers_her_languages_and_corridors_and_states_each_limit(
     assert script is not None
     assert leader.get(script.group(1)).status_code == 200
     assert "<script>" not in html  # nothing inline: the CSP allows none
-    assert "You can send 5 more alerts today (at most 5 in 24 hours)." in html
+    assert "You can send 5 more alerts now: at most 5 in any 24 hours." in html
 
 
 def test_compose_preview_and_send(leader: TestClient) -> None:
@@ -218,7 +218,7 @@ def test_compose_preview_and_send(leader: TestClient) -> None:
     assert "Sent to a curator." in page.text and "Waiting for a curator" in page.text
     listed = leader.get("/leaders/alerts").text
     assert "New shelter number" in listed and "Waiting for a curator" in listed
-    assert "You can send 4 more alerts today" in listed
+    assert "You can send 4 more alerts now: at most 5 in any 24 hours." in listed
 
 
 def test_change_it_brings_the_form_back_as_it_was(leader: TestClient) -> None:
@@ -331,10 +331,15 @@ def test_the_daily_limit_refuses_the_next_alert(make_console_client: ClientFacto
     sign_in_as(client, "leader")
     for _ in range(2):
         assert post(client, "submit", form()).status_code == 303
-    assert "You can send 0 more alerts today" in client.get("/leaders/alerts").text
+    listed = client.get("/leaders/alerts").text
+    assert "You have sent the most alerts allowed in any 24 hours (2)." in listed
+    assert "more alerts now" not in listed
     refused = post(client, "submit", form())
     assert refused.status_code == 400
-    assert "You have sent 2 alerts in the last 24 hours, the most allowed." in refused.text
+    assert (
+        "You have sent 2 alerts in the last 24 hours, the most allowed in any 24 hours. You can "
+        "send the next one when the first of them is more than 24 hours old."
+    ) in refused.text
     assert len(own_alerts(client)) == 2
     (entry,) = audit_of(client, "alert_refused")
     assert entry.change["problems"] == [{"field": "limit", "reason": "daily", "value": None}]
@@ -449,3 +454,53 @@ def test_a_leader_cannot_see_or_withdraw_another_leaders_alert(app: TestClient) 
     assert answer.status_code == 404
     assert alerts.get(doc["id"])["status"] == "pending"
     assert app.get("/leaders/alerts/no-such-alert").status_code == 404
+
+
+# -- hand-made values the form does not offer --------------------------------------------------
+
+
+@pytest.mark.parametrize("hours", ["²", "9" * 5000, "٢٤", "-24", " 24", "24.0", ""])
+def test_a_number_of_hours_the_form_does_not_offer_is_marked_not_a_server_error(
+    leader: TestClient, hours: str
+) -> None:
+    for action in ("preview", "submit"):
+        answer = post(leader, action, form(hours=hours))
+        assert answer.status_code == 400, (action, answer.status_code)
+        assert 'id="hours-error">Choose how long the alert is shown.' in answer.text
+    assert own_alerts(leader) == []
+
+
+def test_a_version_in_a_language_not_hers_is_named_above_the_form(leader: TestClient) -> None:
+    changes = {"title-th": "หมายเลขใหม่", "body-th": "โทร 2345 6789"}
+    for action in ("preview", "submit"):
+        answer = post(leader, action, form(**changes))
+        assert answer.status_code == 400
+        summary = re.search(r'<div class="error-summary".*?</div>', answer.text, re.S)
+        assert summary is not None
+        assert "ไทย" in summary[0] and "not one of your languages" in unescape(summary[0])
+    assert own_alerts(leader) == []
+
+
+def test_one_alert_is_worded_as_one(make_console_client: ClientFactory) -> None:
+    client = make_console_client(alerts_per_day=2)
+    state(client).accounts.set_network(LEADER, NETWORK)
+    sign_in_as(client, "leader")
+    assert post(client, "submit", form()).status_code == 303
+    listed = client.get("/leaders/alerts").text
+    assert "You can send 1 more alert now: at most 2 in any 24 hours." in listed
+    one = make_console_client(alerts_per_day=1)
+    state(one).accounts.set_network(LEADER, NETWORK)
+    sign_in_as(one, "leader")
+    assert post(one, "submit", form()).status_code == 303
+    refused = post(one, "submit", form())
+    assert refused.status_code == 400
+    assert (
+        "You have sent 1 alert in the last 24 hours, the most allowed in any 24 hours. You can "
+        "send the next one when it is more than 24 hours old."
+    ) in refused.text
+
+
+def test_the_preview_says_who_readers_see_it_sent_by(leader: TestClient) -> None:
+    preview = post(leader, "preview", form())
+    assert preview.status_code == 200
+    assert f"<dt>Readers see it as sent by</dt><dd>{NETWORK}</dd>" in preview.text

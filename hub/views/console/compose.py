@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlencode
 
+from markupsafe import Markup
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -19,13 +20,22 @@ from starlette.responses import RedirectResponse, Response
 from hub.audit import AuditLog
 from hub.auth import LOCALES, Account, Refused
 from hub.content import Library
+from hub.i18n import I18n
 from hub.push import TOPICS, URGENCIES
-from hub.push.alerts import Alerts, Draft, DraftRefused, InvalidAlert, NotAllowed, Reach
+from hub.push.alerts import (
+    Alerts,
+    Draft,
+    DraftRefused,
+    InvalidAlert,
+    LimitReached,
+    NotAllowed,
+    Reach,
+)
 from hub.push.payload import BODY_MAX, TITLE_MAX
 from hub.views.console.access import requires
 from hub.views.console.alert_forms import Errors, errors_of, phone_versions
-from hub.views.console.compose_form import DURATIONS, Compose, worded
-from hub.views.console.page import console_page
+from hub.views.console.compose_form import DURATIONS, Compose, worded_for
+from hub.views.console.page import console_locale, console_page
 from hub.views.console.scope import corridors_of, locales_of, signed_in
 from hub.views.signin import run
 
@@ -61,7 +71,7 @@ async def _compose_page(
         "form": form,
         "errors": errors or {},
         "offered_corridors": _offered(corridors_of(account, library), form.corridors),
-        "offered_locales": _offered(locales_of(account), form.locales, order=LOCALES),
+        "offered_locales": _offered_locales(account, form),
         "topics": TOPICS,
         "urgencies": URGENCIES,
         "durations": DURATIONS,
@@ -71,6 +81,31 @@ async def _compose_page(
         "left_today": max(alerts.per_day - sent, 0),
     }
     return console_page(request, "console/alert_compose.html", context, status_code)
+
+
+def _offered_locales(account: Account, form: Compose) -> list[str]:
+    """The languages the form offers, each with its version's fields."""
+    return _offered(locales_of(account), form.locales, order=LOCALES)
+
+
+def _errors(request: Request, account: Account, form: Compose, refused: InvalidAlert) -> Errors:
+    """What the form says of a refusal, each problem where the form shows it."""
+    if isinstance(refused, LimitReached):
+        i18n: I18n = request.app.state.i18n
+        ngettext = i18n.gettext_callables(console_locale(request))["ngettext"]
+        limit = refused.limit or 0
+        message: Markup = ngettext(
+            "You have sent %(num)s alert in the last 24 hours, the most allowed in any 24 "
+            "hours. You can send the next one when it is more than 24 hours old.",
+            "You have sent %(num)s alerts in the last 24 hours, the most allowed in any 24 "
+            "hours. You can send the next one when the first of them is more than 24 hours old.",
+            limit,
+            num=limit,
+        )
+        return {"form": [message]}
+    i18n = request.app.state.i18n
+    names = {code: info.native_name for code, info in i18n.info.items()}
+    return errors_of(request, refused, worded_for(_offered_locales(account, form), names))
 
 
 def _offered(
@@ -95,7 +130,9 @@ async def _preview(request: Request, account: Account, compose: Compose) -> Resp
     except DraftRefused as refused:
         if any(p.reason == "out_of_scope" for p in refused.problems):
             await run(_record_refusal, state.audit, account, "preview", refused)
-        return await _compose_page(request, compose, errors_of(request, refused, worded), 400)
+        return await _compose_page(
+            request, compose, _errors(request, account, compose, refused), 400
+        )
     draft = checked.draft
     reach: Reach = await run(alerts.reach, draft.corridors, list(draft.texts), draft.topic)
     change = {**_summary(draft), "reach": reach.phones, "missed": reach.missed}
@@ -121,7 +158,9 @@ async def _submit(request: Request, account: Account, compose: Compose) -> Respo
         raise HTTPException(403) from exc
     except InvalidAlert as refused:
         await run(_record_refusal, state.audit, account, "submit", refused)
-        return await _compose_page(request, compose, errors_of(request, refused, worded), 400)
+        return await _compose_page(
+            request, compose, _errors(request, account, compose, refused), 400
+        )
     done = "published" if doc["status"] == "published" else "submitted"
     target = request.url_for("leaders:alert", alert_id=doc["id"]).path
     return RedirectResponse(f"{target}?{urlencode({'done': done})}", 303)

@@ -3,7 +3,7 @@ what it says of each value the alerts' domain refuses."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -13,7 +13,7 @@ from starlette.datastructures import FormData
 from hub.auth import Account
 from hub.content import Library
 from hub.push.alerts import Checked, Draft
-from hub.views.console.alert_forms import texts_of_form
+from hub.views.console.alert_forms import Worded, texts_of_form
 from hub.views.console.page import Gettext
 from hub.views.console.scope import corridors_of, locales_of
 
@@ -66,9 +66,11 @@ class Compose:
     def draft(self, now: datetime) -> Draft:
         """The draft this form asks for, its expiry `hours` from `now` (none for a number of
         hours the form does not offer: the domain then refuses it)."""
-        hours = int(self.hours) if self.hours.isdigit() else 0
+        # Only the values the form offers, as it writes them: str.isdigit() also takes "²"
+        # and "٢٤", and int() refuses "²" and more than 4,300 digits.
+        hours = next((h for h in DURATIONS if str(h) == self.hours), None)
         expires = ""
-        if hours in DURATIONS:
+        if hours is not None:
             expires = (now + timedelta(hours=hours)).strftime("%Y-%m-%dT%H:%M:%SZ")
         return Draft(
             texts=self.texts,
@@ -93,6 +95,25 @@ class Compose:
             hours=self.hours,
             link=draft.link or "",
         )
+
+
+def worded_for(shown: Collection[str], names: Mapping[str, str]) -> Worded:
+    """`worded` for a form that shows the versions of the `shown` locales: a version in another
+    language (a hand-made form: one not hers, not ticked) is named above the form, by its name
+    in `names` (locale -> the language's own name), since it has no field on the page."""
+
+    def word(
+        _: Gettext, field: str, reason: str, value: str, limit: int | None
+    ) -> tuple[str, Markup]:
+        if field == "texts" and reason == "not_target" and value not in shown:
+            return "form", _(
+                "The form held a version in %(language)s, which is not one of your languages. "
+                "Nothing was sent, and that version is left out below.",
+                language=names.get(value, value),
+            )
+        return worded(_, field, reason, value, limit)
+
+    return word
 
 
 def worded(
@@ -135,11 +156,6 @@ def worded(
         return field, _(
             "A link must be a page of the hub, such as help or articles/keep-your-passport. "
             "Links to other sites are not allowed."
-        )
-    if field == "limit":
-        return "form", _(
-            "You have sent %(num)s alerts in the last 24 hours, the most allowed. Try again later.",
-            num=limit,
         )
     if field == "network":
         return "form", _(
