@@ -20,9 +20,16 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     from hub.app import create_app
+    from hub.push.endpoints import PushServices
     from hub.server import behind_proxy, server_options
     from hub.store import StoreError, check_unlocked
 
+    try:
+        # Parsed again in the app's lifespan, where a bad entry would end in a traceback.
+        PushServices.parse(settings.push_services)
+    except SettingsError as exc:
+        print(f"hub: {exc}", file=sys.stderr)
+        return 2
     try:
         # Before uvicorn: a failure inside the app's lifespan would end in a traceback.
         check_unlocked(settings.store_path)
