@@ -28,6 +28,8 @@ from hub.store import open_store
 FAKE = "http://127.0.0.1:8123"
 SERVICES = f"{DEFAULT_PUSH_SERVICES},{FAKE}"
 PER_HOUR = 4
+# The hub takes subscriptions only when it can send (tests/test_subscriptions_edges.py).
+SUBJECT = "mailto:ops@hub.example"
 FIELDS = {
     "id",
     "token_hash",
@@ -83,14 +85,22 @@ def bearer(token: str) -> dict[str, str]:
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings(data_dir=tmp_path / "var", push_services=SERVICES, subscribe_per_hour=PER_HOUR)
+    return Settings(
+        data_dir=tmp_path / "var",
+        push_services=SERVICES,
+        subscribe_per_hour=PER_HOUR,
+        vapid_subject=SUBJECT,
+    )
 
 
 @pytest.fixture(scope="module")
 def shared_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     """One app for the tests that do not count on the subscribe limit (starting is slow)."""
     settings = Settings(
-        data_dir=tmp_path_factory.mktemp("var"), push_services=SERVICES, subscribe_per_hour=10**6
+        data_dir=tmp_path_factory.mktemp("var"),
+        push_services=SERVICES,
+        subscribe_per_hour=10**6,
+        vapid_subject=SUBJECT,
     )
     with TestClient(create_app(settings)) as client:
         yield client

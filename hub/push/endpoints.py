@@ -6,6 +6,8 @@ exactly a listed one (or, for a `https://*.domain` entry, a DNS name under that 
 taken; everything else is refused before it is stored: other schemes, userinfo, ports, IP
 literals, private addresses, percent-encoded or non-ASCII hosts, and the spellings (upper
 case, a trailing dot, a default port written out) that a second parser might read otherwise.
+The path must be one a push service gives: no dot segment (the HTTP client resolves `..`, so
+`/push/../stats` reached another path of a listed origin) and no empty segment.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ import ipaddress
 import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
+
+from hub.settings import SettingsError
 
 # Longer than the endpoint of any push service (Microsoft's, with its token in the query, is
 # some 300 characters); nothing longer is parsed.
@@ -24,6 +28,9 @@ URI_CHARACTERS = re.compile(r"[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]+")
 # One DNS label as a push service's host has it: letters, digits and inner hyphens, lower case.
 LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "[::1]", "localhost"})
+# "." and "..", also percent-encoded: the sender's HTTP client (yarl) decodes %2E and then
+# resolves dot segments, so any of these moves the request to another path of the origin.
+DOT_SEGMENT = re.compile(r"(?:\.|%2e){1,2}", re.IGNORECASE)
 
 
 class InvalidSubscription(ValueError):
@@ -91,9 +98,13 @@ class PushServices:
 
     @classmethod
     def parse(cls, setting: str) -> PushServices:
-        """The origins of a comma-separated HUB_PUSH_SERVICES value (ValueError for an entry
+        """The origins of a comma-separated HUB_PUSH_SERVICES value (SettingsError for an entry
         that is not an https origin, a `https://*.domain`, or a loopback http origin)."""
-        return cls(tuple(o.strip() for o in setting.split(",") if o.strip()))
+        try:
+            return cls(tuple(o.strip() for o in setting.split(",") if o.strip()))
+        except ValueError as exc:
+            # As hub/settings.py reports a bad value: `hub serve` prints it in one line.
+            raise SettingsError(f"HUB_PUSH_SERVICES: {exc}") from None
 
     def match(self, endpoint: object) -> str:
         """The origin the hub will send to for this endpoint (a listed origin, or the
@@ -107,8 +118,25 @@ class PushServices:
         for service in self._services:
             origin = service.authority(endpoint)
             if origin is not None and _agrees(endpoint, origin, service):
+                _check_path(endpoint)
                 return origin
         raise InvalidSubscription("endpoint", "the endpoint is not on a known push service")
+
+
+def _check_path(endpoint: str) -> None:
+    """Refuse a path no push service gives (InvalidSubscription): empty or `/` alone, a dot
+    segment (plain or percent-encoded) or an empty segment; a trailing `/` is WNS's `/w/`."""
+    path = urlsplit(endpoint).path
+    if path in ("", "/"):
+        raise InvalidSubscription("endpoint", "the endpoint has no path")
+    segments = path[1:].split("/")
+    if segments[-1] == "":
+        segments.pop()
+    for segment in segments:
+        if not segment:
+            raise InvalidSubscription("endpoint", "the endpoint's path has an empty segment")
+        if DOT_SEGMENT.fullmatch(segment):
+            raise InvalidSubscription("endpoint", "the endpoint's path has a dot segment")
 
 
 def _agrees(endpoint: str, origin: str, service: Service) -> bool:

@@ -46,6 +46,9 @@ TOPIC_LABELS = {
 NO_STORE = {"cache-control": "no-store"}
 # The one answer to a missing or wrong token, or an id that does not exist: never which.
 NOT_YOURS = "a subscription's id and its token are needed"
+# While the hub cannot send (no VAPID subject), it takes no subscription it could not serve;
+# reading and deleting one still work, so a reader can always remove hers.
+NOT_READY = "alerts on phones are not available on this hub yet: nothing was stored"
 
 
 class Refusal(Exception):
@@ -127,14 +130,22 @@ def _token(request: Request) -> str:
     return token.strip()
 
 
+def _ready(request: Request) -> None:
+    """Refuse with 503 while the hub cannot send alerts (the alerts page says so too)."""
+    if not getattr(getattr(request.app.state, "vapid", None), "ready", False):
+        raise Refusal(503, NOT_READY)
+
+
 def _invalid(exc: InvalidSubscription) -> Refusal:
     return Refusal(400, exc.message, exc.field)
 
 
 async def subscribe(request: Request) -> Response:
-    """POST /api/subscriptions: a phone subscribes; 201 {"id", "token"}."""
+    """POST /api/subscriptions: a phone subscribes; 201 {"id", "token"} (503 while the hub
+    cannot send alerts)."""
     try:
         body = await _body(request)
+        _ready(request)
         subscriptions = _subscriptions(request)
         if not subscriptions.limit.hit(client_of(request)):
             raise Refusal(429, "too many subscription requests from this network: wait an hour")
@@ -152,7 +163,8 @@ async def subscription(request: Request) -> Response:
     """GET, PUT and DELETE /api/subscriptions/{id} with `Authorization: Bearer <token>`.
 
     PUT takes the same body as POST and renews `confirmed` (the page sends it whenever it is
-    opened); a 401 never says whether the id exists."""
+    opened; a change is refused with 503 while the hub cannot send alerts, a confirmation is
+    not); a 401 never says whether the id exists."""
     doc_id = str(request.path_params["subscription_id"])
     subscriptions = _subscriptions(request)
     try:
@@ -181,6 +193,8 @@ async def _update(
     client = client_of(request)
     # A confirmation that changes nothing is free; a change counts like a subscription.
     changes = await anyio.to_thread.run_sync(subscriptions.changes, doc_id, token, body)
+    if changes:
+        _ready(request)
     if changes and not subscriptions.limit.hit(client):
         raise Refusal(429, "too many subscription requests from this network: wait an hour")
     try:

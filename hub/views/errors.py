@@ -1,13 +1,14 @@
-"""Localized error pages for HTTP errors and for anything unexpected."""
+"""Localized error pages for HTTP errors and for anything unexpected; JSON under /api/."""
 
 from __future__ import annotations
 
 import logging
+from http import HTTPStatus
 
 from markupsafe import escape
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 
 from hub.console_guard import CONSOLE_LOCALE, FORM_REFUSED, console_path
 from hub.i18n import I18n
@@ -31,7 +32,31 @@ def _error_locale(request: Request) -> str:
     return i18n.negotiate(request.headers.get("accept-language", ""))
 
 
+def api_path(request: Request) -> bool:
+    """Whether the request is for the JSON API, whose callers read JSON, never a page."""
+    path = request.url.path
+    return path == "/api" or path.startswith("/api/")
+
+
+def _api_error(status_code: int, detail: str = "") -> Response:
+    """The API's error answer: `{"error": ...}`, never kept by any cache."""
+    try:
+        phrase = HTTPStatus(status_code).phrase.lower()
+    except ValueError:
+        phrase = "error"
+    # Starlette's default detail is the status phrase; a view's own detail says more. A server
+    # error's detail is never shown.
+    own = detail if detail and detail.lower() != phrase and status_code < 500 else ""
+    return JSONResponse(
+        {"error": own or phrase},
+        status_code=status_code,
+        headers={"cache-control": "no-store"},
+    )
+
+
 def _error_page(request: Request, status_code: int, detail: str = "") -> Response:
+    if api_path(request):
+        return _api_error(status_code, detail)
     if console_path(request.scope):
         # In the console's own locale, with its header: a refused form or page is no reader's.
         request.scope.setdefault(CONSOLE_LOCALE, _error_locale(request))
@@ -78,6 +103,8 @@ async def server_error(request: Request, exc: Exception) -> Response:
         return _error_page(request, 500)
     except Exception:  # the last resort must answer, whatever broke the page
         log.exception("the 500 page failed too")
+        if api_path(request):
+            return _api_error(500)
         exit_url = escape(request.app.state.settings.quick_exit_url)
         return HTMLResponse(
             LAST_RESORT.format(exit=exit_url),
