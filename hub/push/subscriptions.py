@@ -5,7 +5,13 @@ SHA-256 (as hub/auth/sessions.py keeps a session's), and every later read, chang
 is looked up by that hash, so a wrong token is never compared byte by byte with a right one.
 What is stored is exactly: id, token_hash, endpoint, push_service, keys, locale, origin,
 destination, corridor, topics, discreet, created, confirmed, last_delivery. No address, no
-user agent, no time of day beyond those.
+user agent, no time of day beyond those. A deleted subscription takes its link from its
+deliveries with it, in the same batch (hub.push.outbox.unlink).
+
+An endpoint belongs to the browser that holds its keys: subscribing again with a stored
+endpoint replaces that subscription only with the same keys (the same browser, its token
+lost); other keys, or a change to an endpoint another subscription holds, is refused
+(SubscriptionTaken) and nothing changes.
 """
 
 from __future__ import annotations
@@ -32,10 +38,17 @@ from hub.auth.sessions import MAX_TOKEN, TIME_FORMAT, token_hash
 from hub.auth.throttle import client_network
 from hub.push import TOPICS
 from hub.push.endpoints import InvalidSubscription, PushServices
+from hub.push.outbox import unlink
 from hub.store import Store
 from hub.store.base import Conflict, Document
 
-__all__ = ["InvalidSubscription", "SubscribeLimit", "Subscriber", "Subscriptions"]
+__all__ = [
+    "InvalidSubscription",
+    "SubscribeLimit",
+    "Subscriber",
+    "SubscriptionTaken",
+    "Subscriptions",
+]
 
 TABLE = "subscriptions"
 # The fields a reader may read back with her token (never the token's hash).
@@ -58,6 +71,27 @@ P256DH_BYTES = 65
 AUTH_BYTES = 16
 # A document id the store made (hub/store: token_hex) or any short plain one; longer is not ours.
 ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+# Tries of a deletion whose deliveries changed between the read and the batch.
+TRIES = 5
+TAKEN = "another subscription holds this endpoint: nothing was changed"
+
+
+class SubscriptionTaken(InvalidSubscription):
+    """The endpoint is another subscription's (other keys, or another id): the API answers
+    409 and nothing changes."""
+
+    def __init__(self) -> None:
+        super().__init__("endpoint", TAKEN)
+
+
+def same_keys(stored: object, given: dict[str, str]) -> bool:
+    """Whether a stored subscription's keys are these (in constant time: `auth` is a secret)."""
+    if not isinstance(stored, dict):
+        return False
+    return all(
+        hmac.compare_digest(str(stored.get(name) or "").encode(), given[name].encode())
+        for name in ("p256dh", "auth")
+    )
 
 
 @dataclass(frozen=True)
@@ -218,8 +252,11 @@ class Subscriptions:
     # -- the reader's own subscription ---------------------------------------------------------
 
     def subscribe(self, body: object) -> tuple[str, str]:
-        """Store a checked subscription (the same endpoint again replaces its preferences,
-        keys and token, under the same id): its id and its new token, shown only here."""
+        """Store a checked subscription: its id and its new token, shown only here.
+
+        The same endpoint again with the same keys (the browser subscribing anew after losing
+        its token) replaces its preferences and token under the same id; with other keys it
+        is SubscriptionTaken, and the stored one is left as it was."""
         subscriber = self.check(body)
         token = secrets.token_urlsafe(32)
         now = self._now()
@@ -231,15 +268,18 @@ class Subscriptions:
         for _ in range(3):
             existing = self._store.find_one(TABLE, endpoint=subscriber.endpoint)
             if existing is not None:
-                if self._store.update(TABLE, existing["id"], fields):
+                if not same_keys(existing.get("keys"), subscriber.keys):
+                    raise SubscriptionTaken
+                expect = {"endpoint": subscriber.endpoint, "keys": existing.get("keys")}
+                if self._store.update(TABLE, existing["id"], fields, expect=expect):
                     return existing["id"], token
-                continue  # deleted meanwhile: make it anew
+                continue  # deleted or changed meanwhile: look again
             try:
                 doc_id = self._store.insert(
                     TABLE, {**fields, "created": now, "last_delivery": None}
                 )
             except Conflict:
-                continue  # the same endpoint subscribed at the same moment: update that one
+                continue  # the same endpoint subscribed at the same moment: compare with it
             return doc_id, token
         raise InvalidSubscription("endpoint", "the endpoint is changing: try again")
 
@@ -253,21 +293,24 @@ class Subscriptions:
         """Replace the subscription's endpoint, keys and preferences and renew `confirmed`
         (the page does this each time it is opened); None for a wrong id or token.
 
-        InvalidSubscription for a bad body. An endpoint held by another subscription (the
-        browser gave this phone a new one it had before) is taken over: that one is deleted."""
+        InvalidSubscription for a bad body; SubscriptionTaken for an endpoint another
+        subscription holds (only its own browser may change or delete that one)."""
         doc = self._own(doc_id, token)
         if doc is None:
             return None
         subscriber = self.check(body)
         changes = {**subscriber.fields(), "confirmed": self._now()}
         other = self._store.find_one(TABLE, endpoint=subscriber.endpoint)
+        if other is not None and other["id"] != doc["id"]:
+            raise SubscriptionTaken
         try:
-            with self._store.batch() as batch:
-                if other is not None and other["id"] != doc["id"]:
-                    batch.delete(TABLE, other["id"])
-                batch.update(TABLE, doc["id"], changes, expect={"token_hash": doc["token_hash"]})
-        except Conflict:
-            return None
+            if not self._store.update(
+                TABLE, doc["id"], changes, expect={"token_hash": doc["token_hash"]}
+            ):
+                return None
+        except Conflict as exc:
+            # Another subscription took the endpoint in between (the unique index refused it).
+            raise SubscriptionTaken from exc
         return self.read(doc_id, token)
 
     def changes(self, doc_id: str, token: str, body: object) -> bool:
@@ -290,21 +333,22 @@ class Subscriptions:
         return self._store.update(TABLE, doc["id"], {"confirmed": self._now()})
 
     def delete(self, doc_id: str, token: str) -> bool:
-        """Delete the subscription with this id and token; whether there was one."""
+        """Delete the subscription with this id and token, and cut its deliveries from it;
+        whether there was one."""
         doc = self._own(doc_id, token)
         if doc is None:
             return False
-        return self._store.delete(TABLE, doc["id"], expect={"token_hash": doc["token_hash"]})
+        return self._delete(doc["id"], {"token_hash": doc["token_hash"]})
 
     def purge_unconfirmed(self) -> int:
         """Delete every subscription not confirmed for `confirm_days` (Apple's service accepts
-        messages for subscriptions long expired); how many."""
+        messages for subscriptions long expired), cutting their deliveries; how many."""
         limit = self.clock().astimezone(UTC) - timedelta(days=self.confirm_days)
         cutoff = limit.strftime(TIME_FORMAT)
         stale = [doc for doc in self._store.find(TABLE) if doc.get("confirmed", "") < cutoff]
         deleted = 0
         for doc in stale:
-            deleted += self._store.delete(TABLE, doc["id"], expect={"confirmed": doc["confirmed"]})
+            deleted += self._delete(doc["id"], {"confirmed": doc["confirmed"]})
         return deleted
 
     def purge_due(self) -> int:
@@ -343,8 +387,9 @@ class Subscriptions:
         return self._store.get(TABLE, doc_id)
 
     def remove(self, doc_id: str) -> bool:
-        """Delete a subscription its push service says is gone (404, 410); whether it was."""
-        return self._store.delete(TABLE, doc_id)
+        """Delete a subscription its push service says is gone (404, 410), cutting its
+        deliveries; whether it was."""
+        return self._delete(doc_id, None)
 
     def delivered(self, doc_id: str, when: datetime | str) -> bool:
         """Record the time of the last message its push service accepted."""
@@ -356,6 +401,24 @@ class Subscriptions:
         return self._store.count(TABLE)
 
     # -- helpers -------------------------------------------------------------------------------
+
+    def _delete(self, doc_id: str, expect: dict[str, Any] | None) -> bool:
+        """Delete a subscription whose fields equal `expect`, and in the same batch cut its
+        deliveries from it (hub.push.outbox.unlink); whether it was deleted."""
+        for _ in range(TRIES):
+            try:
+                with self._store.batch() as batch:
+                    batch.delete(TABLE, doc_id, expect=expect)
+                    unlink(self._store, batch, doc_id, self._now())
+            except Conflict:
+                current = self._store.get(TABLE, doc_id)
+                if current is None or not all(
+                    current.get(k) == v for k, v in (expect or {}).items()
+                ):
+                    return False
+                continue  # one of its deliveries changed meanwhile: read them again
+            return True
+        return False
 
     def _own(self, doc_id: str, token: str) -> Document | None:
         """The document of this id whose token this is, found by the token's hash."""
