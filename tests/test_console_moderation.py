@@ -24,6 +24,7 @@ from hub.audit import Entry
 from hub.auth import Account
 from hub.push.alerts import Draft
 from hub.push.payload import NEUTRAL_LINE
+from hub.views.console.moderation import fingerprint
 from tests.conftest import CONSOLE_ACCOUNTS, csrf_of, sign_in_as
 
 LEADER = CONSOLE_ACCOUNTS["leader"][0]  # PH-HK, en and fil
@@ -157,7 +158,7 @@ def test_a_leaders_alert_waits_in_the_queue_oldest_first(
     second = submit(app, "Second shelter note", topic="rules", urgency="normal")
     state(app).alerts.clock = clock
     home = curator.get("/admin/").text
-    assert "2 waiting for review." in home and 'href="/admin/alerts"' in home
+    assert "2 alerts waiting for review." in home and 'href="/admin/alerts"' in home
     page = curator.get("/admin/alerts")
     assert page.status_code == 200
     assert page.headers["cache-control"] == "no-store"
@@ -554,6 +555,91 @@ def test_an_expired_alert_cannot_be_approved(app: TestClient, curator: TestClien
 
 def test_the_home_page_counts_the_queue_for_curators_only(app: TestClient) -> None:
     submit(app)
-    assert "1 waiting for review." in browser(app, "admin").get("/admin/").text
+    assert "1 alert waiting for review." in browser(app, "admin").get("/admin/").text
     translator = browser(app, "translator").get("/admin/").text
     assert "waiting for review" not in translator and 'href="/admin/alerts"' not in translator
+
+
+def fresh(
+    client: TestClient, alert_id: str, action: str, data: dict[str, str] | None = None
+) -> str:
+    """A step sent with what the page shows of the alert now (not stale): its answer's text,
+    after checking it is refused with 409 and nothing changed."""
+    before = state(client).alerts.get(alert_id)
+    token = csrf_of(client.get("/account").text)
+    form = {**(data or {}), "csrf_token": token, "action": action, "seen": fingerprint(before)}
+    answer = client.post(f"/admin/alerts/{alert_id}", data=form, follow_redirects=False)
+    assert answer.status_code == 409, answer.text[:300]
+    assert state(client).alerts.get(alert_id) == before
+    text = unescape(answer.text)
+    assert "This alert changed after you opened this page" not in text
+    return text
+
+
+def test_a_step_the_alert_s_state_does_not_allow_says_so(
+    app: TestClient, curator: TestClient
+) -> None:
+    alerts, curator_account = state(app).alerts, account(app, CURATOR)
+    rejected = submit(app, "Rejected note")
+    alerts.reject(rejected, curator_account, "Wrong number.")
+    withdrawn = submit(app, "Withdrawn note")
+    alerts.approve(withdrawn, curator_account)
+    alerts.withdraw(withdrawn, curator_account)
+    pending = submit(app, "Pending note")
+    correction = versions_form(alerts.get(pending))
+    assert "This alert cannot be approved: its state is <strong>Withdrawn</strong>." in fresh(
+        curator, withdrawn, "approve"
+    )
+    assert "This alert cannot be approved: its state is <strong>Rejected</strong>." in fresh(
+        curator, rejected, "approve"
+    )
+    assert (
+        "This alert cannot be corrected: its state is <strong>Waiting for a curator</strong>."
+        in fresh(curator, pending, "correct", correction)
+    )
+    assert "This alert cannot be corrected: its state is <strong>Withdrawn</strong>." in fresh(
+        curator, withdrawn, "correct", correction
+    )
+    assert audit_of(app, "alert_approved") == [] and audit_of(app, "alert_corrected") == []
+
+
+def test_a_curator_rejects_a_pending_alert_she_cannot_withdraw_it(
+    app: TestClient, curator: TestClient
+) -> None:
+    alert_id = submit(app)
+    page = curator.get(f"/admin/alerts/{alert_id}").text
+    assert 'name="action" value="withdraw"' not in page
+    answer = send(curator, page, alert_id, "withdraw")
+    assert answer.status_code == 409
+    assert "Reject it instead, with a reason its author reads." in unescape(answer.text)
+    assert state(app).alerts.get(alert_id)["status"] == "pending"
+    # Nor an admin her own pending alert from the review page (her alerts' page withdraws it).
+    boss = state(app).accounts.set_network(ADMIN, "Migrant Help Desk")
+    draft = Draft(
+        texts={"en": {"title": "Own note", "body": "Call 2345 6789."}},
+        corridors=["PH-HK"],
+        locales=["en"],
+        topic="safety",
+        expires=(state(app).alerts.clock() + timedelta(days=7)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    )
+    own = str(state(app).alerts.submit(boss, draft)["id"])
+    assert step(browser(app, "admin"), own, "withdraw").status_code == 409
+    assert state(app).alerts.get(own)["status"] == "pending"
+    assert audit_of(app, "alert_withdrawn") == []
+
+
+def test_the_trust_button_says_what_it_does(app: TestClient, curator: TestClient) -> None:
+    state(app).accounts.set_trusted(LEADER, True)
+    alert_id = submit(app)
+    page = curator.get(f"/admin/alerts/{alert_id}").text
+    assert "Stop trusting this author: review their alerts before they go out" in page
+
+
+def test_the_list_of_past_alerts_says_it_shows_the_newest_alerts(
+    app: TestClient, curator: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("hub.views.console.moderation.ALERT_LIST", 2)
+    for title in ("First", "Second"):
+        alert_id = submit(app, title)
+        state(app).alerts.reject(alert_id, account(app, CURATOR), "No.")
+    assert "Only the 2 newest alerts are shown." in curator.get("/admin/alerts?state=rejected").text

@@ -149,6 +149,9 @@ async def alert(request: Request) -> Response:
         raise HTTPException(403) from exc
     except WrongState as wrong:
         current = await run(state.alerts.get, doc["id"]) or doc
+        if wrong.reason == doc["status"]:
+            # Refused for the state her page showed: never possible, not a change meanwhile.
+            return await _alert_page(request, current, impossible=action)
         return await _alert_page(request, current, stale=stale_worded(request, wrong.reason))
     except Refused as refused:
         if refused.field == "trusted":
@@ -167,6 +170,7 @@ async def _alert_page(
     *,
     done: str | None = None,
     stale: Markup | None = None,
+    impossible: str | None = None,
     errors: Errors | None = None,
     sent: FormData | None = None,
     action: str = "",
@@ -202,8 +206,10 @@ async def _alert_page(
         "body_max": BODY_MAX,
         "done": done,
         "stale": stale,
+        # The step (`action`) refused because the alert's state does not allow it.
+        "impossible": impossible,
         "errors": errors or {},
         "action": action,
     }
-    status = 409 if stale else 400 if errors else 200
+    status = 409 if stale or impossible else 400 if errors else 200
     return console_page(request, "console/admin_alert.html", context, status)

@@ -13,7 +13,7 @@ from starlette.requests import Request
 
 from hub.audit import AuditLog, diff
 from hub.auth import Account, Accounts, InvalidAccount
-from hub.push.alerts import Alerts, UnknownAlert
+from hub.push.alerts import Alerts, UnknownAlert, WrongState
 from hub.push.outbox import Outbox
 from hub.views.console.access import holds
 from hub.views.console.account_actions import flag, set_network_and_trust
@@ -75,6 +75,10 @@ def _edit(domain: AlertDomain, actor: Account, doc: Mapping[str, Any], form: For
 
 
 def _withdraw(domain: AlertDomain, actor: Account, doc: Mapping[str, Any], form: FormData) -> str:
+    if doc["status"] != "published":
+        # A curator rejects a pending alert, with a reason; even one she wrote herself is
+        # withdrawn from her own alerts' page, not from the review.
+        raise WrongState(doc["status"], "withdrawn")
     withdrawn = domain.alerts.withdraw(doc["id"], actor)
     change = diff({"status": doc["status"]}, {"status": withdrawn["status"]})
     domain.audit.record("alert_withdrawn", actor=actor.email, target=doc["id"], change=change)
