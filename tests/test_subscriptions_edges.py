@@ -20,7 +20,9 @@ from starlette.testclient import TestClient
 from hub.app import create_app
 from hub.push.endpoints import InvalidSubscription, PushServices
 from hub.settings import DEFAULT_PUSH_SERVICES, Settings, SettingsError
+from tests.fakepush import FakePush
 from tests.test_every_response import EXPECTED_HEADERS
+from tests.test_push_delivery import add_alert, add_subscription, send, settle
 
 HUB = Path(sys.executable).parent / "hub"
 # A loopback service listed exactly, as the tests' fake push service is.
@@ -206,6 +208,28 @@ def test_an_endpoint_whose_path_moves_elsewhere_is_refused(
     # The sender asks the same question before each send: a stored one is never sent to.
     with pytest.raises(InvalidSubscription):
         PushServices.parse(SERVICES).match(endpoint)
+
+
+def test_a_stored_endpoint_with_a_dot_segment_is_never_sent_to(tmp_path: Path) -> None:
+    # Stored before paths were checked: the sender's HTTP client resolved `/push/../stats`.
+    with FakePush() as push:
+        settings = Settings(
+            data_dir=tmp_path / "var",
+            push_services=f"{DEFAULT_PUSH_SERVICES},{push.origin}",
+            vapid_subject=SUBJECT,
+        )
+        with TestClient(create_app(settings)) as client:
+            store = client.app.state.store  # type: ignore[attr-defined]
+            phone, planted = push.phone(), push.phone()
+            good = add_subscription(client, push, phone)
+            bad = add_subscription(client, push, planted)
+            bad["endpoint"] = f"{push.origin}/push/../stats"
+            store.update("subscriptions", bad["id"], {"endpoint": bad["endpoint"]})
+            alert = add_alert(client)
+            assert send(client, alert, [good, bad]) == 2
+            report = settle(client, alert)
+        assert (report.delivered, report.failed) == (1, {"not_listed": 1})
+        assert push.requests == 1 and len(push.messages(phone)) == 1
 
 
 @pytest.mark.parametrize(
