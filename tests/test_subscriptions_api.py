@@ -220,11 +220,6 @@ def test_a_put_cannot_take_another_subscriptions_endpoint(api: TestClient) -> No
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="hub/views/alerts.py answers every InvalidSubscription with 400; SubscriptionTaken "
-    "needs its 409 there (its owner's change): then remove this mark",
-)
 def test_a_taken_endpoint_is_answered_409(api: TestClient) -> None:
     victim = body()
     subscribe(api, victim)

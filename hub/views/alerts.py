@@ -27,7 +27,7 @@ from hub.i18n import I18n
 from hub.push import TOPICS
 from hub.push.alerts import Alerts
 from hub.push.endpoints import InvalidSubscription
-from hub.push.subscriptions import Subscriptions
+from hub.push.subscriptions import Subscriptions, SubscriptionTaken
 from hub.store.base import Document
 from hub.views.public import page
 from hub.views.reader import corridor, reader_locale
@@ -137,7 +137,9 @@ def _ready(request: Request) -> None:
 
 
 def _invalid(exc: InvalidSubscription) -> Refusal:
-    return Refusal(400, exc.message, exc.field)
+    # Another subscription's endpoint: the request is well formed, it conflicts with a record.
+    status = 409 if isinstance(exc, SubscriptionTaken) else 400
+    return Refusal(status, exc.message, exc.field)
 
 
 async def subscribe(request: Request) -> Response:
