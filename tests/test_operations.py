@@ -397,6 +397,7 @@ def test_behind_the_proxy_each_phone_has_its_own_subscribe_limit(tmp_path: Path)
         data_dir=tmp_path / "var",
         push_services="https://fcm.googleapis.com",
         subscribe_per_hour=1,
+        vapid_subject="mailto:ops@hub.example",
     )
     app = create_app(settings)
     with TestClient(app):
