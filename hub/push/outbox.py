@@ -323,26 +323,31 @@ class Outbox:
                     yield alert
 
     def _fold_alert(self, alert_id: str, limit: int) -> int:
-        """Move up to about `limit` of the alert's deliveries into its counts, a page per batch."""
-        folded = failures = 0
-        while folded < limit and failures < 3:
-            docs = self._store.page(TABLE, {"alert_id": alert_id}, limit=PAGE)
-            if not docs or any(doc["state"] in OPEN for doc in docs):
-                break
-            # A subscription deleted without `unlink` keeps no link in what stays either.
-            orphans = {
-                str(doc["subscription_id"])
-                for doc in docs
-                if doc.get("subscription_id") is not None
-                and self._store.get(SUBSCRIPTIONS, doc["subscription_id"]) is None
-            }
-            if orphans:
-                self.forget(orphans)
+        """Move up to `limit` of the alert's deliveries (a page at least) into its counts, a
+        page per batch."""
+        # One read for the call: the store ranks every row of the alert for each page asked,
+        # so a page at a time would cost the square of an alert's phones.
+        rows = self._store.page(TABLE, {"alert_id": alert_id}, limit=max(limit, PAGE))
+        if any(doc["state"] in OPEN for doc in rows):
+            return 0
+        # A subscription the sender deleted on a 404 or 410 (its delivery "gone") keeps no
+        # link in its other deliveries either, once this one is folded.
+        orphans = {
+            str(doc["subscription_id"])
+            for doc in rows
+            if doc["state"] == "gone"
+            and doc.get("subscription_id") is not None
+            and self._store.get(SUBSCRIPTIONS, doc["subscription_id"]) is None
+        }
+        if orphans:
+            self.forget(orphans)
+        folded = 0
+        for first in range(0, len(rows), PAGE):
+            docs = rows[first : first + PAGE]
             try:
                 self._fold_page(alert_id, docs)
             except Conflict:
-                failures += 1  # the sender settled one of them late: read the page again
-                continue
+                continue  # the sender settled one of them late: the next call reads it again
             folded += len(docs)
         return folded
 
