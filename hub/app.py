@@ -177,15 +177,22 @@ def create_app(settings: Settings | None = None) -> Starlette:
     return app
 
 
-def start_push(app: Starlette, settings: Settings) -> None:
-    """Put the push parts on `app.state`: VAPID key, subscriptions, outbox, sender, alerts."""
-    state = app.state
+def push_identity(settings: Settings) -> tuple[PushServices, Vapid]:
+    """The push services the hub may send to and its VAPID key (made in HUB_DATA_DIR at first
+    start) with its subject; SettingsError when a setting of theirs cannot be used."""
     services = PushServices.parse(settings.push_services)
-    state.vapid = Vapid.load(
+    vapid = Vapid.load(
         settings.data_dir / "vapid.pem",
         private_key=settings.vapid_private_key,
         subject=settings.vapid_subject,
     )
+    return services, vapid
+
+
+def start_push(app: Starlette, settings: Settings) -> None:
+    """Put the push parts on `app.state`: VAPID key, subscriptions, outbox, sender, alerts."""
+    state = app.state
+    services, state.vapid = push_identity(settings)
     state.subscriptions = Subscriptions(
         state.store,
         services=services,

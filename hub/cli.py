@@ -19,23 +19,22 @@ from hub.translation_check import check_locales
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
-    from hub.app import create_app
-    from hub.push.endpoints import PushServices
+    from hub.app import create_app, push_identity
     from hub.server import behind_proxy, server_options
     from hub.store import StoreError, check_unlocked
 
+    # Before uvicorn: a failure inside the app's lifespan would end in a traceback.
     try:
-        # Parsed again in the app's lifespan, where a bad entry would end in a traceback.
-        PushServices.parse(settings.push_services)
-    except SettingsError as exc:
-        print(f"hub: {exc}", file=sys.stderr)
-        return 2
-    try:
-        # Before uvicorn: a failure inside the app's lifespan would end in a traceback.
         check_unlocked(settings.store_path)
     except (StoreError, OSError) as exc:
         print(f"hub: {exc}", file=sys.stderr)
         return 1
+    try:
+        # Read again in the lifespan (the key file made here at first start).
+        push_identity(settings)
+    except SettingsError as exc:
+        print(f"hub: {exc}", file=sys.stderr)
+        return 2
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     host = args.host or settings.host
     port = args.port or settings.port

@@ -6,6 +6,8 @@ from __future__ import annotations
 import base64
 import os
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -158,3 +160,24 @@ def test_the_header_is_made_once_per_push_service_and_renewed_before_it_expires(
     renewed_claims = _claims(renewed)
     assert renewed_claims["exp"] == int(now[0]) + LIFETIME_SECONDS
     assert int(str(renewed_claims["exp"])) > int(str(claims["exp"]))
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "says"),
+    [
+        ("HUB_VAPID_SUBJECT", "bogus", "hub: HUB_VAPID_SUBJECT: "),
+        ("HUB_VAPID_PRIVATE_KEY", "not-a-key", "hub: HUB_VAPID_PRIVATE_KEY: not a P-256"),
+    ],
+)
+def test_hub_serve_with_an_unusable_vapid_setting_says_so_in_one_line(
+    tmp_path: Path, name: str, value: str, says: str
+) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
+    env |= {"HUB_DATA_DIR": str(tmp_path / "var"), "HUB_PORT": "1", name: value}
+    hub = Path(sys.executable).parent / "hub"
+    result = subprocess.run(
+        [str(hub), "serve"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert result.stderr.startswith(says) and result.stderr.count("\n") == 1, result.stderr
+    assert value not in result.stderr or name == "HUB_VAPID_SUBJECT"
