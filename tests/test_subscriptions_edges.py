@@ -332,3 +332,18 @@ def test_hub_serve_with_a_bad_push_services_entry_says_so_in_one_line(tmp_path: 
         "hub: HUB_PUSH_SERVICES: push service 'http://push.example:80': "
         "http only for a loopback origin with its port\n"
     )
+
+
+# As the server passes them on: a header's bytes read as Latin-1 ("²" is one byte, 0xB2).
+@pytest.mark.parametrize("length", ["²", "¹²", "9" * 5000, "+12", "1_2"])
+def test_a_content_length_that_is_no_plain_number_is_refused(
+    ready: TestClient, length: str
+) -> None:
+    # "²" passed str.isdigit() and broke int(); so did 5,000 nines: a 500 each.
+    response = ready.post(
+        "/api/subscriptions",
+        content=b"{}",
+        headers={"content-type": "application/json", "content-length": length.encode("latin-1")},
+    )
+    assert response.status_code == 413
+    assert response.json()["field"] == "body"
