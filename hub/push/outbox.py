@@ -310,7 +310,12 @@ class Outbox:
             )
             if not newest or str(newest[0].get("updated") or "") > cutoff:
                 continue
-            folded += self._fold_alert(alert_id, limit - folded)
+            while folded < limit:
+                # At most FOLD_ROWS rows copied out at once, however large `limit` is.
+                moved = self._fold_alert(alert_id, min(limit - folded, FOLD_ROWS))
+                if not moved:
+                    break
+                folded += moved
             if folded >= limit:
                 break
         return folded
