@@ -1,21 +1,32 @@
 """Push fan-out: one alert to 10,000 subscriptions on the loopback fake push service.
 
-Three rates of messages per second, in one run, against the same fake push service (a lean
-HTTP/1.1 server in its own process, checking each message's VAPID header, TTL and
-Content-Encoding but not decrypting, as the phone's side is not what is measured):
+Three rates of messages per second, side by side in each run, against the same fake push
+service (a lean HTTP/1.1 server in its own process, checking each message's VAPID header, TTL
+and Content-Encoding but not decrypting, as the phone's side is not what is measured):
 
 - the hub's sender: `hub serve` (bench/common.py's way) on a data folder whose outbox holds
-  one delivery per subscription, timed from the first message the fake accepts to the last;
+  one delivery per subscription, timed from the first message the fake accepts to the last,
+  and the CPU seconds its process spent over that time;
 - a naive loop: `pywebpush.webpush()` once per subscription, one after the other (a new
   connection and a new VAPID signature each time), as the library's README shows it;
-- the crypto bound: the work each message needs and nothing else, done in one loop: the
-  aes128gcm encryption for the subscriber (pywebpush's `WebPusher.encode`) and a VAPID
-  signature (py_vapid), with no HTTP at all.
+- the crypto bound: the work each message needs and nothing else, in one loop with no HTTP:
+  the hub's own aes128gcm encryption for the subscriber (hub/push/sender.py encrypt_message:
+  a new ephemeral key, ECDH, HKDF, AES-GCM, by http_ece as pywebpush calls it) and VAPID signing
+  (py_vapid). Two ways to count the signing, both shown: one signature per message, as the
+  naive loop signs ("encrypt + sign each"), and one per push service, as the hub signs (its
+  header is made once per origin and reused for hours, so per message it is the encryption
+  alone: "encrypt, sign once"). The second is the stricter bound: the hub cannot beat it.
 
 Budget (docs/benchmarks.md): the hub at least 4x the naive loop and at least half the crypto
-bound. Exit status 0 when met, 1 when not. Not a test: figures for docs/benchmarks.md.
+bound. Rates are wall-clock, so they move with the load of a shared machine; each figure is
+also given as CPU microseconds per message of the process doing it (the hub's own process for
+the sender), which moves much less. Several runs (the three interleaved in each), medians.
+Exit status 0 when the budget is met against the bound with a signature per message (the
+issue's "encryption plus signing"), 1 when not; the line for the stricter bound says whether
+that is met too. Not a test: figures for docs/benchmarks.md.
 Settings from the environment: BENCH_PUSH_PHONES (10000), BENCH_PUSH_NAIVE (messages of the
-naive loop, 1000), BENCH_PUSH_CRYPTO (2000), and the hub's own HUB_PUSH_IN_FLIGHT.
+naive loop, 1000), BENCH_PUSH_CRYPTO (2000), BENCH_PUSH_RUNS (3), and the hub's own
+HUB_PUSH_IN_FLIGHT.
 Run: .venv/bin/python bench/push.py
 """
 
@@ -26,11 +37,13 @@ import base64
 import json
 import os
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, ClassVar
@@ -43,10 +56,11 @@ from cryptography.hazmat.primitives import serialization  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric import ec  # noqa: E402
 from py_vapid import Vapid02  # noqa: E402
 from py_vapid.jwt import decode as decode_jwt  # noqa: E402
-from pywebpush import WebPusher, webpush  # noqa: E402
+from pywebpush import webpush  # noqa: E402
 
 from hub.push.outbox import Outbox  # noqa: E402
 from hub.push.payload import message  # noqa: E402
+from hub.push.sender import encrypt_message  # noqa: E402
 from hub.settings import DEFAULT_PUSH_SERVICES  # noqa: E402
 from hub.store import open_store  # noqa: E402
 
@@ -152,7 +166,10 @@ class _Fake(asyncio.Protocol):
 
     def _answer(self, request_line: str, headers: dict[str, str], body: bytes) -> bytes:
         stats = self.stats
-        if request_line.startswith("GET /stats"):
+        if request_line.startswith("GET /mark"):
+            # The next message accepted is the first one timed.
+            stats["first"] = stats["last"] = 0.0
+        if request_line.startswith(("GET /stats", "GET /mark")):
             data = json.dumps(stats).encode()
             return b"HTTP/1.1 200 OK\r\ncontent-length: %d\r\n\r\n%s" % (len(data), data)
         problem = self._problem(headers, body)
@@ -202,8 +219,8 @@ def serve_fake() -> int:
     return 0
 
 
-def _stats(origin: str) -> dict[str, Any]:
-    with urllib.request.urlopen(f"{origin}/stats", timeout=10) as answer:
+def _stats(origin: str, path: str = "/stats") -> dict[str, Any]:
+    with urllib.request.urlopen(f"{origin}{path}", timeout=10) as answer:
         stats: dict[str, Any] = json.load(answer)
         return stats
 
@@ -229,21 +246,35 @@ def _wait_accepted(
 # -- the three rates ---------------------------------------------------------------------------
 
 
-def crypto_bound(subs: list[dict[str, Any]], data: bytes, origin: str) -> float:
-    """Messages per second of encryption and signing alone."""
+@dataclass(frozen=True)
+class Rate:
+    """Messages per second (wall clock) and CPU microseconds per message of one way to send."""
+
+    per_second: float
+    cpu_us: float
+
+
+def crypto_bound(subs: list[dict[str, Any]], data: bytes, origin: str, *, sign_each: bool) -> Rate:
+    """Encryption and signing alone: a signature per message, or one for the run (the hub's
+    one per push service)."""
     vapid = Vapid02(ec.generate_private_key(ec.SECP256R1()))
-    started = time.perf_counter()
+    claims = {"aud": origin, "sub": SUBJECT, "exp": int(time.time()) + 12 * 3600}
+    started, cpu = time.perf_counter(), time.process_time()
+    if not sign_each:
+        vapid.sign(dict(claims))
     for sub in subs:
-        WebPusher(sub).encode(data, "aes128gcm")
-        vapid.sign({"aud": origin, "sub": SUBJECT, "exp": int(time.time()) + 12 * 3600})
-    return len(subs) / (time.perf_counter() - started)
+        encrypt_message(data, sub["keys"])
+        if sign_each:
+            vapid.sign(dict(claims))
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+    return Rate(len(subs) / elapsed, cpu * 1e6 / len(subs))
 
 
-def naive_loop(subs: list[dict[str, Any]], data: bytes, origin: str) -> float:
-    """Messages per second of `pywebpush.webpush()` called once per subscription."""
+def naive_loop(subs: list[dict[str, Any]], data: bytes, origin: str) -> Rate:
+    """`pywebpush.webpush()` called once per subscription (its CPU: this process only)."""
     vapid = Vapid02(ec.generate_private_key(ec.SECP256R1()))
     before = _stats(origin)["accepted"]
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     for sub in subs:
         webpush(
             sub,
@@ -253,14 +284,14 @@ def naive_loop(subs: list[dict[str, Any]], data: bytes, origin: str) -> float:
             ttl=3600,
             timeout=10,
         )
-    elapsed = time.perf_counter() - started
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
     assert _stats(origin)["accepted"] - before == len(subs), "the fake did not accept them all"
-    return len(subs) / elapsed
+    return Rate(len(subs) / elapsed, cpu * 1e6 / len(subs))
 
 
-def hub_sender(subs: list[dict[str, Any]], origin: str, folder: Path) -> tuple[float, float, str]:
-    """Messages per second of the hub's sender (hub serve) fanning one alert out to `subs`,
-    its CPU milliseconds per message, and the tail of its log."""
+def hub_sender(subs: list[dict[str, Any]], origin: str, folder: Path) -> tuple[Rate, str]:
+    """The hub's sender (hub serve) fanning one alert out to `subs`: its rate and CPU per
+    message (its whole process), and the tail of its log."""
     data_dir = folder / "var"
     store = open_store(data_dir / "hub.json")
     try:
@@ -300,7 +331,7 @@ def hub_sender(subs: list[dict[str, Any]], origin: str, folder: Path) -> tuple[f
     }
     if os.environ.get("HUB_PUSH_IN_FLIGHT"):
         env["HUB_PUSH_IN_FLIGHT"] = os.environ["HUB_PUSH_IN_FLIGHT"]
-    before = _stats(origin)
+    before = _stats(origin, "/mark")
     log_path = folder / "hub.log"
     with log_path.open("wb") as log:
         hub = subprocess.Popen(
@@ -323,17 +354,24 @@ def hub_sender(subs: list[dict[str, Any]], origin: str, folder: Path) -> tuple[f
     sent = stats["accepted"] - before["accepted"]
     if sent < len(subs):
         raise RuntimeError(f"the hub sent {sent} of {len(subs)}:\n{tail}")
-    # From the first message of this run to the last: the hub's start-up is not counted.
-    first = max(stats["first"], before["last"])
-    rate = (len(subs) - 1) / (stats["last"] - first)
-    return rate, cpu * 1000 / len(subs), tail
+    # From the first message of this run to the last (the fake times them from the mark): the
+    # hub's start-up is not counted, nor the time since the messages of the naive loop.
+    rate = (len(subs) - 1) / (stats["last"] - stats["first"])
+    return Rate(rate, cpu * 1e6 / len(subs)), tail
+
+
+def _load() -> str:
+    return " ".join(f"{n:.2f}" for n in os.getloadavg())
 
 
 def main() -> int:
-    """Run the three and print them side by side with the budget."""
+    """Run the three, several times, and print them side by side with the budget."""
     phones = _int_env("BENCH_PUSH_PHONES", 10_000)
     naive_count = _int_env("BENCH_PUSH_NAIVE", 1_000)
     crypto_count = _int_env("BENCH_PUSH_CRYPTO", 2_000)
+    runs = max(1, _int_env("BENCH_PUSH_RUNS", 3))
+    names = ("hub", "naive", "sign_each", "sign_once")
+    found: dict[str, list[Rate]] = {name: [] for name in names}
     fake = subprocess.Popen(
         [sys.executable, __file__, "fake"],
         cwd=ROOT,
@@ -346,24 +384,64 @@ def main() -> int:
         origin = f"http://{HOST}:{int(fake.stdout.readline())}"
         subs = _subscriptions(phones, origin)
         data = message(ALERT, "en", discreet=False, neutral=("Notes", "You have a new note."))
-        crypto = crypto_bound(subs[:crypto_count], data, origin)
-        naive = naive_loop(subs[:naive_count], data, origin)
-        with tempfile.TemporaryDirectory(prefix="bench-push-") as folder:
-            hub, hub_cpu, _ = hub_sender(subs, origin, Path(folder))
+        print(f"one alert, {len(data)} bytes of JSON, to {phones:,} subscriptions on the fake")
+        print(f"{os.cpu_count()} CPUs; load average (1, 5, 15 min) at the start: {_load()}")
+        for run in range(1, runs + 1):
+            found["sign_each"].append(
+                crypto_bound(subs[:crypto_count], data, origin, sign_each=True)
+            )
+            found["sign_once"].append(
+                crypto_bound(subs[:crypto_count], data, origin, sign_each=False)
+            )
+            found["naive"].append(naive_loop(subs[:naive_count], data, origin))
+            with tempfile.TemporaryDirectory(prefix="bench-push-") as folder:
+                hub, _ = hub_sender(subs, origin, Path(folder))
+            found["hub"].append(hub)
+            each = ", ".join(f"{n} {found[n][-1].per_second:,.0f}/s" for n in names)
+            print(f"run {run}: {each}; load {_load()}", flush=True)
         problems = _stats(origin)["problems"]
     finally:
         if fake.stdin is not None:
             fake.stdin.close()
         fake.wait(30)
-    print(f"one alert, {len(data)} bytes of JSON, to {phones:,} subscriptions on the loopback fake")
-    print(f"{'':28}{'messages':>10}{'msg/s':>10}")
-    print(f"{'hub sender (hub serve)':28}{phones:>10,}{hub:>10,.0f}   {hub_cpu:.2f} ms CPU each")
-    print(f"{'naive pywebpush.webpush()':28}{naive_count:>10,}{naive:>10,.0f}")
-    print(f"{'crypto bound (encrypt+sign)':28}{crypto_count:>10,}{crypto:>10,.0f}")
-    to_naive, to_crypto = hub / naive, hub / crypto
-    met = to_naive >= HUB_BUDGET_NAIVE and to_crypto >= HUB_BUDGET_CRYPTO and not problems
-    print(f"hub / naive:  {to_naive:.2f}x (budget at least {HUB_BUDGET_NAIVE:.0f}x)")
-    print(f"hub / crypto: {to_crypto:.2f}x (budget at least {HUB_BUDGET_CRYPTO})")
+    rate = {n: statistics.median(r.per_second for r in found[n]) for n in names}
+    cpu = {n: statistics.median(r.cpu_us for r in found[n]) for n in names}
+    labels = {
+        "hub": ("hub sender (hub serve)", phones),
+        "naive": ("naive pywebpush.webpush()", naive_count),
+        "sign_each": ("encrypt + sign each", crypto_count),
+        "sign_once": ("encrypt, sign once", crypto_count),
+    }
+    print(f"medians of {runs} run(s):")
+    print(f"{'':30}{'messages':>10}{'msg/s':>10}{'CPU us/msg':>12}")
+    for name in names:
+        label, count = labels[name]
+        print(f"{label:30}{count:>10,}{rate[name]:>10,.0f}{cpu[name]:>12,.0f}")
+
+    def ratio(name: str) -> float:
+        # The median of each run's ratio: the three of a run shared its load.
+        return statistics.median(
+            h.per_second / o.per_second for h, o in zip(found["hub"], found[name], strict=True)
+        )
+
+    def cpu_ratio(name: str) -> float:
+        return statistics.median(
+            o.cpu_us / h.cpu_us for h, o in zip(found["hub"], found[name], strict=True)
+        )
+
+    to_naive, to_each, to_once = ratio("naive"), ratio("sign_each"), ratio("sign_once")
+    print(f"hub / naive:               {to_naive:5.2f}x (budget at least {HUB_BUDGET_NAIVE:.0f}x)")
+    print(
+        f"hub / encrypt + sign each: {to_each:5.2f}x (budget at least {HUB_BUDGET_CRYPTO}); "
+        f"by CPU per message {cpu_ratio('sign_each'):.2f}x"
+    )
+    print(
+        f"hub / encrypt, sign once:  {to_once:5.2f}x (the stricter bound: "
+        f"{'met' if to_once >= HUB_BUDGET_CRYPTO else 'missed'}); "
+        f"by CPU per message {cpu_ratio('sign_once'):.2f}x"
+    )
+    print(f"load average at the end: {_load()}")
+    met = to_naive >= HUB_BUDGET_NAIVE and to_each >= HUB_BUDGET_CRYPTO and not problems
     if problems:
         print(f"the fake refused messages: {problems}")
     print("budget met" if met else "BUDGET MISSED")

@@ -473,6 +473,23 @@ def test_a_redirect_is_never_followed_and_the_message_fails(
     )
 
 
+def test_keys_that_cannot_be_used_fail_that_message_only(
+    make_app: AppFactory, push: FakePush
+) -> None:
+    client = make_app(push)
+    broken, fine = push.phone(), push.phone()
+    subs = [add_subscription(client, push, broken), add_subscription(client, push, fine)]
+    # Not a point on P-256 (65 bytes, but the wrong first byte), as a stored copy gone bad.
+    client.app.state.store.update(  # type: ignore[attr-defined]
+        "subscriptions", subs[0]["id"], {"keys": {**subs[0]["keys"], "p256dh": "B" + "A" * 86}}
+    )
+    alert = add_alert(client)
+    send(client, alert, subs)
+    assert settle(client, alert) == Report(targeted=2, delivered=1, failed={"bad_keys": 1})
+    assert push.refused == [] and push.problems == []
+    assert push.messages(broken) == [] and len(push.messages(fine)) == 1
+
+
 def test_an_endpoint_no_longer_listed_is_not_called(
     make_app: AppFactory, push: FakePush, tmp_path: Path
 ) -> None:

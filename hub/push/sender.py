@@ -1,30 +1,34 @@
 """The fan-out sender: works through the outbox over one aiohttp session.
 
-One background task reads the due deliveries a page at a time and starts a send for each, at
-most `in_flight` at once across every push service and at most three quarters of them on any
-one, so a slow push service never holds up the others (the deliveries of a service at its
-share are held, a page at most, and sent on its slots as they free). Each send is pywebpush's
-async path (`WebPusher.send_async`: RFC 8291 aes128gcm encryption for the subscriber, then
-the POST) over the shared session, with the VAPID header made once per push-service origin
-(hub/push/vapid.py). Its slot is free once the push service has answered; the outcome goes to
-the store's next batch at once, and the delivery is left out of every pass until that batch is
-on disk, so a restart never sends again what a push service acknowledged before it. The push
-services' answers, as RFC 8030 and their documentation give them: 2xx delivered; 404/410 the
-subscription is gone (deleted); 413 too large (failed); 429, and Microsoft's 406, throttled
-(that service waits for its `Retry-After`, nothing counted against the message); 5xx and
-timeouts tried again with exponential backoff and full jitter, up to `attempts`; 400/401/403
-a configuration error of the hub (failed, nothing deleted). Logs name push services and
-counts, never an endpoint (it identifies a phone).
+One background task sweeps the outbox in due order, a chunk of `SWEEP` deliveries per store
+read, and puts the ids of the due ones in a queue per push service; it goes on from where it
+stopped while the queues have room, and from the top again when something was queued (`wake`)
+or falls due. Each of at most `in_flight` workers holds one slot and sends, one after another,
+what one push service's queue holds; a service gets at most three quarters of the slots, so a
+slow one never holds up the others. Each message is encrypted for its subscriber (RFC 8291
+aes128gcm with a new ephemeral key and salt, by http_ece, the library pywebpush encrypts with)
+and POSTed over the shared session with redirects never followed, with the VAPID header made
+once per push-service origin (hub/push/vapid.py). A slot goes on to the next message once the
+push service has answered; the outcome goes to the store's next batch at once, and the delivery
+is left out of every sweep until that batch is on disk, so a restart never sends again what a
+push service acknowledged before it. The push services' answers, as RFC 8030 and their
+documentation give them: 2xx delivered; 3xx refused (a redirect is never followed: only a
+listed origin is called); 404/410 the subscription is gone (deleted); 413 too large (failed);
+429, and Microsoft's 406, throttled (that service waits for its `Retry-After`, nothing counted
+against the message); 5xx and timeouts tried again with exponential backoff and full jitter, up
+to `attempts`; 400/401/403 a configuration error of the hub (failed, nothing deleted). Logs
+name push services and counts, never an endpoint (it identifies a phone).
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
 import math
 import random
 import time
-from collections import Counter, defaultdict, deque
+from collections import Counter, deque
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
@@ -33,11 +37,12 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 import aiohttp
-from pywebpush import WebPusher, WebPushException  # type: ignore[import-untyped]
+import http_ece  # type: ignore[import-untyped]
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from hub.auth.accounts import utc_now
 from hub.push.endpoints import InvalidSubscription, PushServices
-from hub.push.outbox import OPEN, PAGE, Outbox, format_time
+from hub.push.outbox import OPEN, Outbox, format_time
 from hub.push.outbox import TABLE as DELIVERIES
 from hub.push.payload import PayloadTooLarge, message
 from hub.push.subscriptions import Subscriptions
@@ -48,6 +53,7 @@ from hub.store.base import Conflict, Document
 log = logging.getLogger(__name__)
 
 SUBSCRIPTIONS = "subscriptions"
+ALERTS = "alerts"
 # Seconds between looks at the outbox when nothing wakes the sender (a retry falls due, a
 # pause ends: those wake it at their time; this is the backstop).
 POLL_SECONDS = 30.0
@@ -64,31 +70,22 @@ PAUSE_CAP_SECONDS = 3600.0
 MAX_TTL_SECONDS = 28 * 24 * 3600
 # At shutdown, sends under way get this long to finish and be recorded; the rest stay pending.
 DRAIN_SECONDS = 5.0
-# Deliveries passed over in a row (their service paused, or with a page already held) after
-# which a pass stops reading the outbox.
-LOOKAHEAD = 1000
+# Deliveries read from the store at once. A read costs time in proportion to every open
+# delivery (the store ranks the whole `state` index for each page), so few large reads, not
+# many pages: 10,000 due deliveries are one read. What a read returns is dropped once its ids
+# are queued, so it is all the memory a sweep takes beyond the queues.
+SWEEP = 10_000
+# Ids queued at most across the push services (a few MB); the sweep goes on as they are sent.
+QUEUE_MAX = 200_000
+# An alert read from the store is used this long (its withdrawal also cancels its deliveries,
+# which each send reads first).
+ALERT_SECONDS = 1.0
 # Outcomes written in one store batch at most.
 WRITE_BATCH = 512
 THROTTLED = frozenset({429, 406})
+CONFIGURATION = frozenset({400, 401, 403})
 # The reason a delivery answered with a redirect fails with (outbox.REASONS: "refused").
 REDIRECTED = "refused"
-CONFIGURATION = frozenset({400, 401, 403})
-
-
-class NoRedirects:
-    """The shared session as pywebpush's WebPusher calls it, with redirects never followed.
-
-    aiohttp follows redirects by default: a listed push service answering `307 Location:
-    http://127.0.0.1:<port>/internal` would make the hub post to an address nobody listed,
-    and its answer would count as the push service's. Only the listed origin is ever called;
-    a 3xx is its answer, and the message is not delivered."""
-
-    def __init__(self, session: aiohttp.ClientSession) -> None:
-        self._session = session
-
-    def post(self, url: str, **kwargs: Any) -> Any:
-        """The session's POST of `url`, its redirects returned as they are, never followed."""
-        return self._session.post(url, allow_redirects=False, **kwargs)
 
 
 @dataclass(frozen=True)
@@ -100,6 +97,15 @@ class Outcome:
     attempts: int
     reason: str | None = None
     due: str | None = None
+
+
+@dataclass(frozen=True)
+class _Alert:
+    """An alert as the sends of one second use it: the document, its expiry parsed."""
+
+    doc: Document | None
+    expires: datetime | None
+    read: float
 
 
 class Sender:
@@ -137,22 +143,31 @@ class Sender:
         self._client_timeout = aiohttp.ClientTimeout(total=timeout)
         self._event: asyncio.Event | None = None
         self._session: aiohttp.ClientSession | None = None
-        self._no_redirects: NoRedirects | None = None
-        self._slots = asyncio.Semaphore(in_flight)
+        # Ids of deliveries queued, being sent, or with an outcome not yet on disk: no sweep
+        # queues them again.
         self._busy: set[str] = set()
+        self._queues: dict[str, deque[str]] = {}
+        self._queued = 0
         self._active: Counter[str] = Counter()
-        # Deliveries read for a service already using its share of the slots, sent next on
-        # its slots as they free (at most a page each); the services that had more than that.
-        self._held: defaultdict[str, deque[Document]] = defaultdict(deque)
-        self._overflow: set[str] = set()
+        self._free = in_flight
+        self._workers: set[asyncio.Task[None]] = set()
+        # Where the sweep of each open state stopped ((due, id) of the last delivery looked
+        # at), or None: the next read starts at the top.
+        self._cursor: dict[str, dict[str, Any] | None] = dict.fromkeys(OPEN)
+        # Whether the next pass sweeps from the top: something was queued or fell due.
+        self._reread = True
+        # The earliest due time (monotonic) of an outcome written since the last sweep from
+        # the top, and of the open deliveries that sweep left for later.
+        self._soonest = math.inf
+        self._next_due = math.inf
         self._paused: dict[str, float] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._writes: list[tuple[Outcome, asyncio.Future[None]]] = []
+        self._writes: list[Outcome] = []
         self._write_ready: asyncio.Event | None = None
+        self._write_room: asyncio.Event | None = None
         self._stopping = False
         self._warned: set[tuple[str, str]] = set()
         self._payloads: dict[tuple[str, str, bool], bytes] = {}
-        self._alerts: dict[str, Document | None] = {}
+        self._alerts: dict[str, _Alert] = {}
         # What was sent since the last log line: state (or failure reason) -> count.
         self.tally: Counter[str] = Counter()
 
@@ -160,11 +175,15 @@ class Sender:
 
     def wake(self) -> None:
         """Look at the outbox again soon: something was queued (any thread may call it)."""
-        loop, event = self._loop, self._event
-        if loop is None or event is None:
+        loop = self._loop
+        if loop is None:
             return
         with suppress(RuntimeError):  # the loop closed: the next start reads the outbox
-            loop.call_soon_threadsafe(event.set)
+            loop.call_soon_threadsafe(self._sweep_soon)
+
+    def _sweep_soon(self) -> None:
+        self._reread = True
+        self._kick()
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
@@ -172,11 +191,18 @@ class Sender:
         self._loop = asyncio.get_running_loop()
         self._event = asyncio.Event()
         self._write_ready = asyncio.Event()
-        self._slots = asyncio.Semaphore(self._in_flight)
+        self._write_room = asyncio.Event()
+        self._write_room.set()
         self._stopping = False
+        self._reread = True
+        self._cursor = dict.fromkeys(OPEN)
         connector = aiohttp.TCPConnector(limit=self._in_flight, limit_per_host=self._in_flight)
-        self._session = aiohttp.ClientSession(connector=connector, timeout=self._client_timeout)
-        self._no_redirects = NoRedirects(self._session)
+        # No cookie jar: nothing one push service sets is kept, nor sent to another.
+        self._session = aiohttp.ClientSession(
+            connector=connector,
+            timeout=self._client_timeout,
+            cookie_jar=aiohttp.DummyCookieJar(),
+        )
         writer = asyncio.create_task(self._write_loop(), name="hub-push-writer")
         runner = asyncio.create_task(self._run(), name="hub-push-sender")
         try:
@@ -186,11 +212,11 @@ class Sender:
             self._event.set()
             runner.cancel()
             await asyncio.gather(runner, return_exceptions=True)
-            if self._tasks:
-                await asyncio.wait(set(self._tasks), timeout=DRAIN_SECONDS)
-            for task in set(self._tasks):
+            if self._workers:
+                await asyncio.wait(set(self._workers), timeout=DRAIN_SECONDS)
+            for task in set(self._workers):
                 task.cancel()
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+            await asyncio.gather(*self._workers, return_exceptions=True)
             # What the push services answered is written before the session closes.
             self._write_ready.set()
             try:
@@ -199,7 +225,10 @@ class Sender:
                 log.error("push: outcomes still unwritten at shutdown; those are sent again")
             await self._session.close()
             self._log_tally()
-            self._loop = self._event = self._session = self._no_redirects = None
+            self._queues.clear()
+            self._busy.clear()
+            self._queued = 0
+            self._loop = self._event = self._session = None
 
     # -- the loop ---------------------------------------------------------------------------
 
@@ -218,76 +247,79 @@ class Sender:
                 await self._wait(POLL_SECONDS)
                 continue
             try:
-                deferred = await self._pass()
-                delay = await asyncio.to_thread(self._idle_seconds, deferred)
+                await self._pass()
             except Exception:
                 log.exception("push: reading the outbox failed; trying again")
-                delay = POLL_SECONDS
-            if not self._tasks:
+                self._next_due = time.monotonic() + POLL_SECONDS
+            if not self._workers:
                 self._log_tally()
-            # Outcomes that wake the sender (a retry queued, a service's held ones sent) come
-            # in bursts: one pass after a short breath reads the outbox for all of them.
+            # Outcomes that wake the sender come in bursts: one pass after a short breath.
             await asyncio.sleep(PASS_GAP_SECONDS)
-            await self._wait(delay - PASS_GAP_SECONDS)
+            wait = min(self._next_due, self._soonest) - time.monotonic()
+            if not await self._wait(min(wait, POLL_SECONDS)):
+                self._reread = True
 
-    async def _wait(self, seconds: float) -> None:
+    async def _wait(self, seconds: float) -> bool:
+        """Wait for a kick or `seconds`; whether it was a kick."""
         assert self._event is not None
-        with suppress(TimeoutError):
+        try:
             await asyncio.wait_for(self._event.wait(), timeout=max(seconds, 0.01))
+        except TimeoutError:
+            return False
+        return True
 
-    async def _pass(self) -> bool:
-        """Start a send for every due delivery, or hold it for its push service; whether some
-        were left for a later pass (their service paused, or too many waiting for it)."""
-        self._payloads.clear()
-        self._alerts.clear()
+    async def _pass(self) -> None:
+        """Queue the due deliveries not queued yet, from where the sweep stopped (from the top
+        when asked to), while the queues have room, and start sends. A sweep that gets to the
+        end of the due ones notes when the first of the others falls due."""
+        if self._reread:
+            self._reread = False
+            self._cursor = dict.fromkeys(OPEN)
+            self._soonest = math.inf
+            self._payloads.clear()
         now = self._now()
-        deferred = False
-        # Deliveries passed over in a row: past LOOKAHEAD of them, the rest of the outbox is
-        # left for the pass that follows once the held ones have gone, rather than read now.
-        passed = 0
+        upcoming: str | None = None
         for state in OPEN:
-            after: Document | None = None
-            while not self._stopping and passed < LOOKAHEAD:
-                page = await asyncio.to_thread(self._outbox.due, state, now, after=after)
+            while not self._stopping and self._queued + SWEEP <= QUEUE_MAX:
+                page = await asyncio.to_thread(
+                    self._store.page,
+                    DELIVERIES,
+                    {"state": state},
+                    order_by="due",
+                    after=self._cursor[state],
+                    limit=SWEEP,
+                )
+                ended = len(page) < SWEEP
                 for doc in page:
-                    if doc["id"] in self._busy:
-                        continue
-                    service = str(doc.get("push_service") or "")
-                    if self._paused_for(service) > 0:
-                        deferred = True
-                        passed += 1
-                        continue
-                    if self._active[service] >= self._share:
-                        held = self._held[service]
-                        if len(held) < PAGE:
-                            held.append(doc)
-                            self._busy.add(doc["id"])
-                        else:
-                            self._overflow.add(service)
-                            deferred = True
-                            passed += 1
-                        continue
-                    passed = 0
-                    await self._slots.acquire()
-                    if self._stopping:
-                        self._slots.release()
-                        return deferred
-                    self._start(doc, service)
-                if len(page) < PAGE:
+                    if doc["due"] > now:
+                        # In order of due: this one and the rest are for later.
+                        upcoming = min(upcoming or doc["due"], doc["due"])
+                        ended = True
+                        break
+                    self._queue(doc)
+                if ended:
+                    self._cursor[state] = None
                     break
-                after = page[-1]
-        return deferred or passed >= LOOKAHEAD
+                self._cursor[state] = {"due": page[-1]["due"], "id": page[-1]["id"]}
+        if not self._cursor_midway():
+            self._next_due = math.inf
+            if upcoming is not None:
+                seconds = (_parse_time(upcoming) - self.clock()).total_seconds()
+                self._next_due = time.monotonic() + max(seconds, 0.0)
+        self._dispatch()
 
-    def _idle_seconds(self, deferred: bool) -> float:
-        """How long to wait before the next pass if nothing wakes the sender."""
-        waits = [POLL_SECONDS]
-        now = self.clock()
-        upcoming = self._outbox.next_due(format_time(now))
-        if upcoming is not None:
-            waits.append((_parse_time(upcoming) - now).total_seconds())
-        if deferred:
-            waits.extend(p for p in (self._paused_for(s) for s in self._paused) if p > 0)
-        return min(waits)
+    def _queue(self, doc: Document) -> None:
+        """Put a due delivery in its push service's queue, unless it is there or being sent."""
+        doc_id = doc["id"]
+        if doc_id in self._busy:
+            return
+        self._busy.add(doc_id)
+        service = str(doc.get("push_service") or "")
+        queue = self._queues.get(service)
+        if queue is None:
+            queue = self._queues[service] = deque()
+        queue.append(doc_id)
+        self._queued += 1
 
     def _paused_for(self, service: str) -> float:
         until = self._paused.get(service)
@@ -299,61 +331,64 @@ class Sender:
             return 0.0
         return left
 
-    def _start(self, doc: Document, service: str) -> None:
-        self._busy.add(doc["id"])
-        self._active[service] += 1
-        task = asyncio.create_task(self._deliver(doc, service))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+    def _dispatch(self) -> None:
+        """Start workers on the free slots, one service at a time in turn, each up to its
+        share of the slots; a paused service's queue waits for the end of its pause."""
+        if self._stopping:
+            return
+        while self._free > 0:
+            started = False
+            for service, queue in list(self._queues.items()):
+                if not queue:
+                    if not self._active[service]:
+                        del self._queues[service]
+                    continue
+                if self._free <= 0:
+                    break
+                if self._active[service] >= self._share or self._paused_for(service) > 0:
+                    continue
+                self._active[service] += 1
+                self._free -= 1
+                task = asyncio.create_task(self._work(service, queue))
+                self._workers.add(task)
+                task.add_done_callback(self._workers.discard)
+                started = True
+            if not started:
+                return
 
-    async def _deliver(self, doc: Document, service: str) -> None:
-        """Send `doc`, then the ones held for its service, on the one slot it was given.
+    async def _work(self, service: str, queue: deque[str]) -> None:
+        """Send what `service`'s queue holds, one after another, on one slot.
 
-        The slot is free again once the push service has answered: the outcome is then queued
-        for the store's next group commit, and the delivery stays out of every pass (`_busy`)
-        until that commit is on disk."""
+        Each outcome goes to the store's next group commit; the slot goes on to the next
+        message at once, and the delivery stays out of every sweep (`_busy`) until its outcome
+        is on disk."""
+        assert self._write_room is not None
         try:
-            while True:
+            while queue and not self._stopping and self._paused_for(service) <= 0:
+                doc_id = queue.popleft()
+                self._queued -= 1
+                if self._queued + SWEEP == QUEUE_MAX and self._cursor_midway():
+                    self._kick()  # room for the next read of the sweep
                 try:
-                    outcome = await self._attempt(doc, service)
+                    outcome = await self._attempt(doc_id, service)
                 except Exception:
                     outcome = None
-                    # Left as it was: a later pass tries it again.
+                    # Left as it was: a later sweep tries it again.
                     log.exception("push: a send to %s failed unexpectedly", service)
                 if outcome is None:
-                    self._busy.discard(doc["id"])
-                else:
-                    recorded = self._write(outcome)
-                    if len(self._writes) > WRITE_BATCH:
-                        # The disk is behind: wait for it rather than queue without bound.
-                        with suppress(Exception):
-                            await asyncio.shield(recorded)
-                held = self._held[service]
-                if self._stopping or self._paused_for(service) > 0:
-                    # Back to the outbox: a pass after the pause reads them again.
-                    for left in held:
-                        self._busy.discard(left["id"])
-                    held.clear()
-                if not held:
-                    break
-                doc = held.popleft()
+                    self._busy.discard(doc_id)
+                    continue
+                self._write(outcome)
+                if not self._write_room.is_set():
+                    # The disk is behind: wait for it rather than queue without bound.
+                    await self._write_room.wait()
         finally:
             self._active[service] -= 1
-            self._slots.release()
-            if service in self._overflow and not self._held[service]:
-                self._overflow.discard(service)
-                self._kick()
+            self._free += 1
+            self._dispatch()
 
-    def _recorded(self, outcome: Outcome, future: asyncio.Future[None]) -> None:
-        """An outcome is on disk (or could not be written): the delivery may be read again."""
-        self._busy.discard(outcome.delivery["id"])
-        if future.cancelled() or future.exception() is not None:
-            log.error("push: an outcome could not be written; the delivery stays as it was")
-            return
-        failed = outcome.state == "failed"
-        self.tally[f"failed ({outcome.reason})" if failed else outcome.state] += 1
-        if outcome.state in OPEN:
-            self._kick()
+    def _cursor_midway(self) -> bool:
+        return any(cursor is not None for cursor in self._cursor.values())
 
     def _kick(self) -> None:
         if self._event is not None:
@@ -361,46 +396,50 @@ class Sender:
 
     # -- one delivery -----------------------------------------------------------------------
 
-    async def _attempt(self, doc: Document, service: str) -> Outcome | None:
+    async def _attempt(self, doc_id: str, service: str) -> Outcome | None:
         """Send one delivery once; what it came to (None: leave it as it is)."""
-        current = self._outbox.get(doc["id"])
+        current = self._outbox.get(doc_id)
         if current is None or current["state"] not in OPEN:
             return None
         attempts = int(current.get("attempts") or 0)
         alert = self._alert(current["alert_id"])
-        if alert is None or alert.get("status") in ("withdrawn", "superseded", "rejected"):
+        doc = alert.doc
+        if doc is None or doc.get("status") in ("withdrawn", "superseded", "rejected"):
             return Outcome(current, "cancelled", attempts)
-        if alert.get("status") != "published":
+        if doc.get("status") != "published" or alert.expires is None:
             return None
-        now = self.clock()
-        left = (_parse_time(alert["expires"]) - now).total_seconds()
+        left = (alert.expires - self.clock()).total_seconds()
         if left <= 0:
             return Outcome(current, "failed", attempts, "expired")
-        sub = self._subscription(current["subscription_id"])
+        sub = self._subscription(current.get("subscription_id"))
         if sub is None:
             return Outcome(current, "gone", attempts, "unsubscribed")
+        endpoint = sub.get("endpoint")
         try:
-            origin = self._services.match(sub.get("endpoint"))
+            origin = self._services.match(endpoint)
         except InvalidSubscription:
             return Outcome(current, "failed", attempts, "not_listed")
         locale = str(sub.get("locale"))
         discreet = bool(sub.get("discreet", True))
         try:
-            data = self._payload(alert, locale, discreet)
+            data = self._payload(doc, locale, discreet)
         except KeyError:
             return Outcome(current, "failed", attempts, "no_text")
         except PayloadTooLarge:
             return Outcome(current, "failed", attempts, "too_large")
+        try:
+            body = encrypt_message(data, sub.get("keys"))
+        except (ValueError, TypeError, KeyError, http_ece.ECEException):
+            return Outcome(current, "failed", attempts, "bad_keys")
         headers = {
             "Authorization": self._vapid.authorization(origin),
-            "Urgency": str(alert.get("urgency") or "normal"),
-            "Topic": str(alert["push_topic"]),
+            "TTL": str(min(MAX_TTL_SECONDS, max(1, math.ceil(left)))),
+            "Content-Encoding": "aes128gcm",
+            "Urgency": str(doc.get("urgency") or "normal"),
+            "Topic": str(doc["push_topic"]),
         }
-        ttl = min(MAX_TTL_SECONDS, max(1, math.ceil(left)))
         try:
-            status, retry_after = await self._post(sub, data, headers, ttl)
-        except (WebPushException, ValueError, TypeError):
-            return Outcome(current, "failed", attempts, "bad_keys")
+            status, retry_after = await self._post(str(endpoint), body, headers)
         except (TimeoutError, aiohttp.ServerTimeoutError):
             return self._retry(current, attempts + 1, "timeout", None)
         except aiohttp.ClientError:
@@ -408,18 +447,21 @@ class Sender:
         return self._answer(current, attempts, service, status, retry_after)
 
     async def _post(
-        self, sub: Document, data: bytes, headers: dict[str, str], ttl: int
+        self, endpoint: str, body: bytes, headers: dict[str, str]
     ) -> tuple[int, str | None]:
-        """Encrypt and send one message with pywebpush's async path over the shared session;
-        the status and Retry-After of the answer."""
-        pusher = WebPusher(
-            {"endpoint": sub["endpoint"], "keys": sub["keys"]}, aiohttp_session=self._no_redirects
-        )
-        response = await pusher.send_async(
-            data, headers, ttl=ttl, content_encoding="aes128gcm", timeout=self._client_timeout
-        )
-        assert isinstance(response, aiohttp.ClientResponse)
-        return response.status, response.headers.get("Retry-After")
+        """POST one encrypted message over the shared session; the status and Retry-After of
+        the answer. A redirect is never followed: aiohttp follows them by default, and a listed
+        push service answering `307 Location: http://127.0.0.1:<port>/internal` would have the
+        hub post to an address nobody listed and take that answer for the push service's."""
+        assert self._session is not None
+        # A payload object, not bytes: aiohttp then skips looking up which kind of body it is.
+        payload = aiohttp.BytesPayload(body)
+        async with self._session.post(
+            endpoint, data=payload, headers=headers, allow_redirects=False
+        ) as response:
+            # Read to the end, so the connection goes back to the pool for the next message.
+            await response.read()
+            return response.status, response.headers.get("Retry-After")
 
     def _answer(
         self, doc: Document, attempts: int, service: str, status: int, retry_after: str | None
@@ -442,31 +484,33 @@ class Sender:
             due = _ceil_format(self.clock() + timedelta(seconds=pause))
             return Outcome(doc, doc["state"], attempts, doc.get("reason"), due)
         if 300 <= status < 400:
-            # A redirect is never followed (see NoRedirects): the message was not delivered.
-            if (service, str(status)) not in self._warned:
-                self._warned.add((service, str(status)))
-                log.error(
-                    "push: %s answered a message with a redirect (%d), which the hub never "
-                    "follows; the message counts as refused",
-                    service,
-                    status,
-                )
+            # Not followed (see _post): the message was not delivered.
+            self._warn(
+                service,
+                status,
+                "push: %s answered a message with a redirect (%d), which the hub never "
+                "follows; the message counts as refused",
+            )
             return Outcome(doc, "failed", tried, REDIRECTED)
         if status >= 500:
             wait = _retry_after(retry_after, self.clock()) if retry_after else None
             return self._retry(doc, tried, "server_error", wait)
-        reason = "configuration" if status in CONFIGURATION else "refused"
-        if (service, str(status)) not in self._warned:
-            self._warned.add((service, str(status)))
-            log.error(
-                "push: %s refused a message with %d%s",
+        if status in CONFIGURATION:
+            self._warn(
                 service,
                 status,
-                ": check HUB_VAPID_PRIVATE_KEY and HUB_VAPID_SUBJECT"
-                if reason == "configuration"
-                else "",
+                "push: %s refused a message with %d: check HUB_VAPID_PRIVATE_KEY and "
+                "HUB_VAPID_SUBJECT",
             )
-        return Outcome(doc, "failed", tried, reason)
+            return Outcome(doc, "failed", tried, "configuration")
+        self._warn(service, status, "push: %s refused a message with %d")
+        return Outcome(doc, "failed", tried, "refused")
+
+    def _warn(self, service: str, status: int, text: str) -> None:
+        """Log `text` (with the service and the status) once per service and status."""
+        if (service, str(status)) not in self._warned:
+            self._warned.add((service, str(status)))
+            log.error(text, service, status)
 
     def _retry(self, doc: Document, tried: int, reason: str, least: float | None) -> Outcome:
         if tried >= self._attempts:
@@ -478,10 +522,19 @@ class Sender:
         due = _ceil_format(self.clock() + timedelta(seconds=wait))
         return Outcome(doc, "retrying", tried, reason, due)
 
-    def _alert(self, alert_id: str) -> Document | None:
-        if alert_id not in self._alerts:
-            self._alerts[alert_id] = self._store.get("alerts", alert_id)
-        return self._alerts[alert_id]
+    def _alert(self, alert_id: str) -> _Alert:
+        moment = time.monotonic()
+        cached = self._alerts.get(alert_id)
+        if cached is None or moment - cached.read > ALERT_SECONDS:
+            if len(self._alerts) > 1000:
+                self._alerts.clear()
+            doc = self._store.get(ALERTS, alert_id)
+            expires = None
+            if doc is not None:
+                with suppress(KeyError, TypeError, ValueError, AttributeError):
+                    expires = _parse_time(doc["expires"])
+            cached = self._alerts[alert_id] = _Alert(doc, expires, moment)
+        return cached
 
     def _payload(self, alert: Document, locale: str, discreet: bool) -> bytes:
         key = (str(alert["id"]), locale, discreet)
@@ -493,40 +546,56 @@ class Sender:
 
     # Subscriptions.get_by_id reads the same document; read here so the sender needs nothing
     # of the subscriptions' API beyond the document's shape (tests and bench/push.py too).
-    def _subscription(self, sub_id: str) -> Document | None:
+    def _subscription(self, sub_id: object) -> Document | None:
+        if not isinstance(sub_id, str):
+            return None  # cut from a deleted subscription (outbox.unlink)
         return self._store.get(SUBSCRIPTIONS, sub_id)
 
     # -- writing outcomes -------------------------------------------------------------------
 
-    def _write(self, outcome: Outcome) -> asyncio.Future[None]:
-        """Queue an outcome for the store's next batch; the future is done once it is on disk."""
-        assert self._loop is not None and self._write_ready is not None
-        future: asyncio.Future[None] = self._loop.create_future()
-        future.add_done_callback(lambda done: self._recorded(outcome, done))
-        self._writes.append((outcome, future))
+    def _write(self, outcome: Outcome) -> None:
+        """Queue an outcome for the store's next batch (`_recorded` once it is on disk)."""
+        assert self._write_ready is not None and self._write_room is not None
+        self._writes.append(outcome)
         self._write_ready.set()
-        return future
+        if len(self._writes) > WRITE_BATCH:
+            self._write_room.clear()
 
     async def _write_loop(self) -> None:
         """Write queued outcomes, a batch at a time, until stopped with none left."""
-        assert self._write_ready is not None
+        assert self._write_ready is not None and self._write_room is not None
         while True:
             await self._write_ready.wait()
             self._write_ready.clear()
             while self._writes:
                 taken, self._writes = self._writes[:WRITE_BATCH], self._writes[WRITE_BATCH:]
+                if len(self._writes) <= WRITE_BATCH:
+                    self._write_room.set()
                 try:
-                    await asyncio.to_thread(self._commit, [o for o, _ in taken])
-                except Exception as exc:
-                    for _, future in taken:
-                        if not future.done():
-                            future.set_exception(exc)
+                    await asyncio.to_thread(self._commit, taken)
+                except Exception:
+                    log.exception("push: outcomes could not be written; they stay as they were")
+                    for outcome in taken:
+                        self._busy.discard(outcome.delivery["id"])
                 else:
-                    for _, future in taken:
-                        if not future.done():
-                            future.set_result(None)
-            if self._stopping and not self._tasks:
+                    for outcome in taken:
+                        self._recorded(outcome)
+            self._write_room.set()
+            if self._stopping and not self._workers:
                 return
+
+    def _recorded(self, outcome: Outcome) -> None:
+        """An outcome is on disk: the delivery may be read again."""
+        self._busy.discard(outcome.delivery["id"])
+        failed = outcome.state == "failed"
+        self.tally[f"failed ({outcome.reason})" if failed else outcome.state] += 1
+        if outcome.state in OPEN and outcome.due is not None:
+            # A retry or a pause: the loop wakes when it falls due.
+            seconds = (_parse_time(outcome.due) - self.clock()).total_seconds()
+            soonest = time.monotonic() + max(seconds, 0.0)
+            if soonest < self._soonest:
+                self._soonest = soonest
+                self._kick()
 
     def _commit(self, outcomes: list[Outcome]) -> None:
         """Write outcomes in one batch; when one of them no longer applies (its delivery was
@@ -537,7 +606,9 @@ class Sender:
                 for outcome in outcomes:
                     changes, expect = _changes(outcome, now)
                     batch.update(DELIVERIES, outcome.delivery["id"], changes, expect=expect)
-                    sub_id = outcome.delivery["subscription_id"]
+                    sub_id = outcome.delivery.get("subscription_id")
+                    if sub_id is None:
+                        continue
                     if outcome.state == "delivered":
                         _delivered(batch, sub_id, now)
                     elif outcome.state == "gone" and outcome.reason is None:
@@ -548,7 +619,9 @@ class Sender:
         for outcome in outcomes:
             changes, expect = _changes(outcome, now)
             self._store.update(DELIVERIES, outcome.delivery["id"], changes, expect=expect)
-            sub_id = outcome.delivery["subscription_id"]
+            sub_id = outcome.delivery.get("subscription_id")
+            if sub_id is None:
+                continue
             if outcome.state == "delivered":
                 self._store.update(SUBSCRIPTIONS, sub_id, {"last_delivery": now})
             elif outcome.state == "gone" and outcome.reason is None:
@@ -562,6 +635,34 @@ class Sender:
 
     def _now(self) -> str:
         return format_time(self.clock())
+
+
+def _b64decode(text: object) -> bytes:
+    """Bytes of a base64url key as a browser gives it (padding optional)."""
+    if not isinstance(text, str):
+        raise TypeError("a key is base64url text")
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def encrypt_message(data: bytes, keys: object) -> bytes:
+    """`data` encrypted for one subscriber as RFC 8291 asks (aes128gcm): a new ephemeral P-256
+    key and a random salt for each message, the subscriber's `p256dh` and `auth` secret.
+
+    http_ece does it, as pywebpush's WebPusher.encode calls it (the same library and arguments,
+    without copying the subscription and wrapping the result as pywebpush does for each
+    message); ValueError, TypeError or KeyError for keys that cannot be used."""
+    if not isinstance(keys, Mapping):
+        raise TypeError("no keys")
+    # The raw point: http_ece checks it is one on P-256 as it decodes it, once.
+    receiver = _b64decode(keys["p256dh"])
+    auth = _b64decode(keys["auth"])
+    if len(receiver) != 65 or len(auth) != 16:
+        raise ValueError("p256dh is a 65-byte point and auth a 16-byte secret")
+    ephemeral = ec.generate_private_key(ec.SECP256R1())
+    body: bytes = http_ece.encrypt(
+        data, private_key=ephemeral, dh=receiver, auth_secret=auth, version="aes128gcm"
+    )
+    return body
 
 
 # The subscriptions helper's Subscriptions.delivered/remove write the same fields one document
