@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import shutil
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -13,6 +14,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from hub.app import create_app
+from hub.push.alerts import Draft
 from hub.settings import Settings
 from tests.conftest import (
     CONSOLE_ACCOUNTS,
@@ -75,7 +77,8 @@ def test_checkboxes_and_radio_buttons_are_24px_targets(
 
 BASE = "http://testserver"
 # Who opens each page: the role that may (the lowest for pages open to every role), or nobody.
-# `{leader}` is the leader's account id, `{token}` a fresh invitation link's token.
+# `{leader}` is the leader's account id, `{token}` a fresh invitation link's token, `{alert}`
+# the id of an alert the leader submitted (waiting for review).
 CONSOLE_PAGES = {
     "login": (None, "/login"),
     "invitation": (None, "/invitation?token={token}"),
@@ -88,6 +91,11 @@ CONSOLE_PAGES = {
     "audit": ("admin", "/admin/audit"),
     "leaders-home": ("leader", "/leaders/"),
     "leaders-corridor": ("leader", "/leaders/PH-HK"),
+    "leaders-alerts": ("leader", "/leaders/alerts"),
+    "alert-compose": ("leader", "/leaders/alerts/new"),
+    "alert-report": ("leader", "/leaders/alerts/{alert}"),
+    "alerts-queue": ("curator", "/admin/alerts"),
+    "alert-review": ("curator", "/admin/alerts/{alert}"),
 }
 # Headers of the browser's request the app should not get from a forwarder: httpx sets them.
 NOT_FORWARDED = {"host", "content-length"}
@@ -97,14 +105,15 @@ class ConsoleSite:
     """One app for the module, served to Chromium through `page.route`, the browser's own
     cookies sent and kept (the client's jar stays empty), and sessions started directly."""
 
-    def __init__(self, client: TestClient, token: str) -> None:
+    def __init__(self, client: TestClient, token: str, alert: str) -> None:
         self.client = client
         self.token = token
+        self.alert = alert
         self.state: Any = client.app.state  # type: ignore[attr-defined]
 
     def url(self, path: str) -> str:
         leader = self.state.accounts.get(CONSOLE_ACCOUNTS["leader"][0])
-        return BASE + path.format(leader=leader.id, token=self.token)
+        return BASE + path.format(leader=leader.id, token=self.token, alert=self.alert)
 
     def serve(self, route: Any) -> None:
         """Answer the browser's request with the app's response, cookies both ways."""
@@ -168,7 +177,20 @@ def console_site(
         assert invited.status_code == 200 and found is not None, invited.text[:500]
         sign_out = post_form(client, "/account", "/logout")
         assert sign_out.status_code == 303
-        yield ConsoleSite(client, found.group(1))
+        state = client.app.state  # type: ignore[attr-defined]
+        leader = state.accounts.set_network(CONSOLE_ACCOUNTS["leader"][0], "Bayanihan Hong Kong")
+        expires = (state.alerts.clock() + timedelta(days=7)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        title = "The shelter's night line has a new number from Monday"
+        body = "Call 2345 6789 after 6 pm. " * 20
+        draft = Draft(
+            texts={"en": {"title": title, "body": body}, "fil": {"title": title, "body": body}},
+            corridors=["PH-HK"],
+            locales=["en", "fil"],
+            topic="safety",
+            expires=expires,
+        )
+        alert = state.alerts.submit(leader, draft)
+        yield ConsoleSite(client, found.group(1), alert["id"])
 
 
 @pytest.fixture(scope="module")
@@ -262,5 +284,39 @@ def test_a_leader_signs_in_and_out_without_javascript(
         assert reports == []
         # JavaScript was off indeed: the pages' script was never even fetched.
         assert "/logout" in asked and not [p for p in asked if p.endswith(".js")]
+    finally:
+        context.close()
+
+
+def test_a_leader_sees_her_counts_and_the_preview_fits_360px(
+    browser: Any, console_site: ConsoleSite, axe_rules: list[str]
+) -> None:
+    """compose.js counts her title as she types (an emoji is one character), and the preview
+    the form leads to passes every axe-core rule, fits 360 px and keeps to the CSP."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    context = console_site.open(browser, "leader")
+    try:
+        page = context.new_page()
+        reports = _csp_reports(page)
+        page.goto(console_site.url("/leaders/alerts/new"))
+        page.fill("#title-en", "Rest day rule from 1 March \N{SMILING FACE WITH SMILING EYES}")
+        counter = page.locator("[data-count-for='title-en'] .counter")
+        assert counter.text_content() is not None
+        assert counter.text_content().startswith("28")  # 27 letters and spaces, 1 emoji
+        page.fill("#body-en", "Your employer must give you one rest day every week.")
+        page.check("input[name=corridors][value=PH-HK]")
+        page.check("input[name=locales][value=en]")
+        page.check("input[name=topic][value=rules]")
+        page.click("button[name=action][value=preview]")
+        page.wait_for_load_state()
+        assert page.locator("h1").count() == 1
+        assert "Rest day rule from 1 March" in page.content()
+        width = page.evaluate("document.scrollingElement.scrollWidth")
+        options = {"runOnly": {"type": "rule", "values": axe_rules}, "resultTypes": ["violations"]}
+        results = Axe().run(page, options=options)
+        assert results.violations_count == 0, results.generate_report()
+        assert width <= 360
+        assert reports == []
     finally:
         context.close()
