@@ -5,25 +5,25 @@ read, and puts the ids of the due ones in a queue per push service; it goes on f
 stopped while the queues have room, and from the top again when something was queued (`wake`)
 or falls due. Each of at most `in_flight` workers holds one slot and sends, one after another,
 what one push service's queue holds; a service gets at most three quarters of the slots, so a
-slow one never holds up the others. Each message is encrypted for its subscriber (RFC 8291
-aes128gcm with a new ephemeral key and salt, by http_ece, the library pywebpush encrypts with)
-and POSTed over the shared session with redirects never followed, with the VAPID header made
-once per push-service origin (hub/push/vapid.py). A slot goes on to the next message once the
-push service has answered; the outcome goes to the store's next batch at once, and the delivery
-is left out of every sweep until that batch is on disk, so a restart never sends again what a
-push service acknowledged before it. The push services' answers, as RFC 8030 and their
-documentation give them: 2xx delivered; 3xx refused (a redirect is never followed: only a
-listed origin is called); 404/410 the subscription is gone (deleted); 413 too large (failed);
-429, and Microsoft's 406, throttled (that service waits for its `Retry-After`, nothing counted
-against the message); 5xx and timeouts tried again with exponential backoff and full jitter, up
-to `attempts`; 400/401/403 a configuration error of the hub (failed, nothing deleted). Logs
-name push services and counts, never an endpoint (it identifies a phone).
+slow one never holds up the others. Each message goes through pywebpush's async path
+(`WebPusher.send_async`: RFC 8291 aes128gcm for its subscriber, a new ephemeral key and salt)
+over the one shared session, seen through `NoRedirects` so a redirect is never followed, with
+the VAPID header made once per push-service origin (hub/push/vapid.py). A slot goes on to the
+next message once the push service has answered; the outcome goes to the store's next batch at
+once, and the delivery is left out of every sweep until that batch is on disk, so a restart
+never sends again what a push service acknowledged before it. The push services' answers, as
+RFC 8030 and their documentation give them: 2xx delivered; 3xx refused (a redirect is never
+followed: only a listed origin is called); 404/410 the subscription is gone (deleted, its
+deliveries cut from it in the same write); 413 too large (failed); 429, and Microsoft's 406,
+throttled (that service waits for its `Retry-After`, nothing counted against the message); 5xx
+and timeouts tried again with exponential backoff and full jitter, up to `attempts`;
+400/401/403 a configuration error of the hub (failed, nothing deleted). Logs name push services
+and counts, never an endpoint (it identifies a phone).
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
 import logging
 import math
 import random
@@ -38,11 +38,11 @@ from typing import Any
 
 import aiohttp
 import http_ece  # type: ignore[import-untyped]
-from cryptography.hazmat.primitives.asymmetric import ec
+from pywebpush import WebPusher, WebPushException  # type: ignore[import-untyped]
 
 from hub.auth.accounts import utc_now
 from hub.push.endpoints import InvalidSubscription, PushServices
-from hub.push.outbox import OPEN, Outbox, format_time
+from hub.push.outbox import OPEN, Outbox, format_time, unlink
 from hub.push.outbox import TABLE as DELIVERIES
 from hub.push.payload import PayloadTooLarge, message
 from hub.push.subscriptions import Subscriptions
@@ -86,6 +86,41 @@ THROTTLED = frozenset({429, 406})
 CONFIGURATION = frozenset({400, 401, 403})
 # The reason a delivery answered with a redirect fails with (outbox.REASONS: "refused").
 REDIRECTED = "refused"
+# What pywebpush raises for keys it cannot encrypt for (a missing or undecodable key, a point
+# not on P-256); binascii.Error is a ValueError.
+BAD_KEYS = (WebPushException, http_ece.ECEException, ValueError, TypeError, KeyError)
+
+
+class NoRedirects:
+    """The one shared session as pywebpush's WebPusher calls it, with redirects never followed.
+
+    aiohttp follows redirects by default: a listed push service answering `307 Location:
+    http://127.0.0.1:<port>/internal` would have the hub post to an address nobody listed and
+    take that answer for the push service's. Only the listed origin is ever called; a 3xx is
+    its answer, and the message is not delivered."""
+
+    def __init__(self, session: aiohttp.ClientSession) -> None:
+        self._session = session
+
+    async def post(self, url: str, **kwargs: Any) -> Answer:
+        """POST `url` on the shared session, redirects returned as they are, never followed."""
+        async with self._session.post(url, allow_redirects=False, **kwargs) as response:
+            # Read to the end, so the connection goes back to the pool for the next message.
+            await response.read()
+            return Answer(response.status, response.headers.get("Retry-After"))
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What the sender keeps of a push service's answer (the body is read and dropped)."""
+
+    status: int
+    retry_after: str | None
+
+    async def text(self) -> str:
+        """Empty: pywebpush reads the text only to log it, and a body in a charset it cannot
+        decode would raise there, after the push service took the message."""
+        return ""
 
 
 @dataclass(frozen=True)
@@ -143,6 +178,7 @@ class Sender:
         self._client_timeout = aiohttp.ClientTimeout(total=timeout)
         self._event: asyncio.Event | None = None
         self._session: aiohttp.ClientSession | None = None
+        self._no_redirects: NoRedirects | None = None
         # Ids of deliveries queued, being sent, or with an outcome not yet on disk: no sweep
         # queues them again.
         self._busy: set[str] = set()
@@ -203,6 +239,7 @@ class Sender:
             timeout=self._client_timeout,
             cookie_jar=aiohttp.DummyCookieJar(),
         )
+        self._no_redirects = NoRedirects(self._session)
         writer = asyncio.create_task(self._write_loop(), name="hub-push-writer")
         runner = asyncio.create_task(self._run(), name="hub-push-sender")
         try:
@@ -228,7 +265,7 @@ class Sender:
             self._queues.clear()
             self._busy.clear()
             self._queued = 0
-            self._loop = self._event = self._session = None
+            self._loop = self._event = self._session = self._no_redirects = None
 
     # -- the loop ---------------------------------------------------------------------------
 
@@ -251,6 +288,8 @@ class Sender:
             except Exception:
                 log.exception("push: reading the outbox failed; trying again")
                 self._next_due = time.monotonic() + POLL_SECONDS
+            # Finished alerts' deliveries folded, at most once a minute (cheap otherwise).
+            await asyncio.to_thread(self._outbox.tidy_due)
             if not self._workers:
                 self._log_tally()
             # Outcomes that wake the sender come in bursts: one pass after a short breath.
@@ -427,41 +466,49 @@ class Sender:
             return Outcome(current, "failed", attempts, "no_text")
         except PayloadTooLarge:
             return Outcome(current, "failed", attempts, "too_large")
-        try:
-            body = encrypt_message(data, sub.get("keys"))
-        except (ValueError, TypeError, KeyError, http_ece.ECEException):
+        keys = sub.get("keys")
+        if not isinstance(keys, Mapping):
             return Outcome(current, "failed", attempts, "bad_keys")
         headers = {
             "Authorization": self._vapid.authorization(origin),
-            "TTL": str(min(MAX_TTL_SECONDS, max(1, math.ceil(left)))),
-            "Content-Encoding": "aes128gcm",
             "Urgency": str(doc.get("urgency") or "normal"),
             "Topic": str(doc["push_topic"]),
         }
+        ttl = min(MAX_TTL_SECONDS, max(1, math.ceil(left)))
         try:
-            status, retry_after = await self._post(str(endpoint), body, headers)
+            answer = await self._post(str(endpoint), keys, data, headers, ttl)
         except (TimeoutError, aiohttp.ServerTimeoutError):
             return self._retry(current, attempts + 1, "timeout", None)
+        # Before BAD_KEYS: some of aiohttp's errors (InvalidURL) are ValueErrors too.
         except aiohttp.ClientError:
             return self._retry(current, attempts + 1, "server_error", None)
-        return self._answer(current, attempts, service, status, retry_after)
+        except BAD_KEYS:
+            return Outcome(current, "failed", attempts, "bad_keys")
+        return self._answer(current, attempts, service, answer.status, answer.retry_after)
 
     async def _post(
-        self, endpoint: str, body: bytes, headers: dict[str, str]
-    ) -> tuple[int, str | None]:
-        """POST one encrypted message over the shared session; the status and Retry-After of
-        the answer. A redirect is never followed: aiohttp follows them by default, and a listed
-        push service answering `307 Location: http://127.0.0.1:<port>/internal` would have the
-        hub post to an address nobody listed and take that answer for the push service's."""
-        assert self._session is not None
-        # A payload object, not bytes: aiohttp then skips looking up which kind of body it is.
-        payload = aiohttp.BytesPayload(body)
-        async with self._session.post(
-            endpoint, data=payload, headers=headers, allow_redirects=False
-        ) as response:
-            # Read to the end, so the connection goes back to the pool for the next message.
-            await response.read()
-            return response.status, response.headers.get("Retry-After")
+        self,
+        endpoint: str,
+        keys: Mapping[str, Any],
+        data: bytes,
+        headers: dict[str, str],
+        ttl: int,
+    ) -> Answer:
+        """Encrypt and POST one message by pywebpush's async path over the shared session (a
+        redirect never followed: `NoRedirects`); what the push service answered."""
+        assert self._no_redirects is not None
+        pusher = WebPusher(
+            {"endpoint": endpoint, "keys": dict(keys)}, aiohttp_session=self._no_redirects
+        )
+        answer = await pusher.send_async(
+            data,
+            headers=headers,
+            ttl=ttl,
+            content_encoding="aes128gcm",
+            timeout=self._client_timeout,
+        )
+        assert isinstance(answer, Answer)
+        return answer
 
     def _answer(
         self, doc: Document, attempts: int, service: str, status: int, retry_after: str | None
@@ -484,7 +531,7 @@ class Sender:
             due = _ceil_format(self.clock() + timedelta(seconds=pause))
             return Outcome(doc, doc["state"], attempts, doc.get("reason"), due)
         if 300 <= status < 400:
-            # Not followed (see _post): the message was not delivered.
+            # Not followed (see NoRedirects): the message was not delivered.
             self._warn(
                 service,
                 status,
@@ -601,6 +648,11 @@ class Sender:
         """Write outcomes in one batch; when one of them no longer applies (its delivery was
         cancelled meanwhile, its subscription deleted), each on its own."""
         now = format_time(self.clock())
+        # Outcomes this batch writes stand: `unlink` leaves those deliveries' states alone.
+        written = {o.delivery["id"] for o in outcomes}
+        # A phone's deliveries of several alerts may be answered 410 in one batch: deleting it
+        # twice would fail the whole batch.
+        removed: set[str] = set()
         try:
             with self._store.batch() as batch:
                 for outcome in outcomes:
@@ -611,8 +663,14 @@ class Sender:
                         continue
                     if outcome.state == "delivered":
                         _delivered(batch, sub_id, now)
-                    elif outcome.state == "gone" and outcome.reason is None:
+                    elif (
+                        outcome.state == "gone" and outcome.reason is None and sub_id not in removed
+                    ):
+                        removed.add(sub_id)
+                        # The 404/410 and the cut of the subscription's other deliveries from
+                        # it are one write: no delivery is left naming a deleted phone.
                         _remove(batch, sub_id)
+                        unlink(self._store, batch, sub_id, now, settled=written)
             return
         except Conflict:
             pass
@@ -626,6 +684,7 @@ class Sender:
                 self._store.update(SUBSCRIPTIONS, sub_id, {"last_delivery": now})
             elif outcome.state == "gone" and outcome.reason is None:
                 self._store.delete(SUBSCRIPTIONS, sub_id)
+                self._outbox.forget([sub_id])
 
     def _log_tally(self) -> None:
         if self.tally:
@@ -635,34 +694,6 @@ class Sender:
 
     def _now(self) -> str:
         return format_time(self.clock())
-
-
-def _b64decode(text: object) -> bytes:
-    """Bytes of a base64url key as a browser gives it (padding optional)."""
-    if not isinstance(text, str):
-        raise TypeError("a key is base64url text")
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
-def encrypt_message(data: bytes, keys: object) -> bytes:
-    """`data` encrypted for one subscriber as RFC 8291 asks (aes128gcm): a new ephemeral P-256
-    key and a random salt for each message, the subscriber's `p256dh` and `auth` secret.
-
-    http_ece does it, as pywebpush's WebPusher.encode calls it (the same library and arguments,
-    without copying the subscription and wrapping the result as pywebpush does for each
-    message); ValueError, TypeError or KeyError for keys that cannot be used."""
-    if not isinstance(keys, Mapping):
-        raise TypeError("no keys")
-    # The raw point: http_ece checks it is one on P-256 as it decodes it, once.
-    receiver = _b64decode(keys["p256dh"])
-    auth = _b64decode(keys["auth"])
-    if len(receiver) != 65 or len(auth) != 16:
-        raise ValueError("p256dh is a 65-byte point and auth a 16-byte secret")
-    ephemeral = ec.generate_private_key(ec.SECP256R1())
-    body: bytes = http_ece.encrypt(
-        data, private_key=ephemeral, dh=receiver, auth_secret=auth, version="aes128gcm"
-    )
-    return body
 
 
 # The subscriptions helper's Subscriptions.delivered/remove write the same fields one document
