@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import secrets
 import shutil
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -261,3 +262,25 @@ def post_form(
     opened = client.get(page)
     form = {**(data or {}), "csrf_token": csrf_of(opened.text)}
     return client.post(action, data=form, follow_redirects=False)
+
+
+def subscribe(client: TestClient, corridor: str, locale: str, topics: tuple[str, ...]) -> str:
+    """Store a subscription as the subscriptions API keeps one (nothing is sent); its id."""
+    origin, destination = corridor.split("-")
+    unique = secrets.token_hex(8)
+    doc = {
+        "token_hash": unique,
+        "endpoint": f"https://push.example/{unique}",
+        "push_service": "https://push.example",
+        "keys": {"p256dh": "x", "auth": "y"},
+        "locale": locale,
+        "origin": origin,
+        "destination": destination,
+        "corridor": corridor,
+        "topics": list(topics),
+        "discreet": True,
+        "created": "2026-01-01T00:00:00Z",
+        "confirmed": "2026-01-01T00:00:00Z",
+        "last_delivery": None,
+    }
+    return str(client.app.state.store.insert("subscriptions", doc))  # type: ignore[attr-defined]

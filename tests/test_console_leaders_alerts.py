@@ -9,7 +9,6 @@ stays there for the report to count."""
 from __future__ import annotations
 
 import re
-import secrets
 from datetime import timedelta
 from html import unescape
 from typing import Any
@@ -30,6 +29,7 @@ from tests.conftest import (
     csrf_of,
     sign_in,
     sign_in_as,
+    subscribe,
 )
 
 LEADER = CONSOLE_ACCOUNTS["leader"][0]  # PH-HK, en and fil
@@ -88,32 +88,6 @@ def hidden_fields(html: str) -> dict[str, Any]:
 def audit_of(client: TestClient, action: str) -> list[Entry]:
     found: list[Entry] = state(client).audit.page(action=action, limit=100)
     return found
-
-
-def subscribe(client: TestClient, corridor: str, locale: str, topics: tuple[str, ...]) -> str:
-    """A subscription in the store, as the subscriptions API keeps one (nothing is sent)."""
-    origin, destination = corridor.split("-")
-    unique = secrets.token_hex(8)
-    return str(
-        state(client).store.insert(
-            "subscriptions",
-            {
-                "token_hash": unique,
-                "endpoint": f"https://push.example/{unique}",
-                "push_service": "https://push.example",
-                "keys": {"p256dh": "x", "auth": "y"},
-                "locale": locale,
-                "origin": origin,
-                "destination": destination,
-                "corridor": corridor,
-                "topics": list(topics),
-                "discreet": True,
-                "created": "2026-01-01T00:00:00Z",
-                "confirmed": "2026-01-01T00:00:00Z",
-                "last_delivery": None,
-            },
-        )
-    )
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ stays there for the reports to count."""
 from __future__ import annotations
 
 import re
-import secrets
 from datetime import timedelta
 from html import unescape
 from typing import Any
@@ -25,7 +24,7 @@ from hub.auth import Account
 from hub.push.alerts import Draft
 from hub.push.payload import NEUTRAL_LINE
 from hub.views.console.moderation import fingerprint
-from tests.conftest import CONSOLE_ACCOUNTS, csrf_of, sign_in_as
+from tests.conftest import CONSOLE_ACCOUNTS, csrf_of, sign_in_as, subscribe
 
 LEADER = CONSOLE_ACCOUNTS["leader"][0]  # PH-HK, en and fil
 CURATOR = CONSOLE_ACCOUNTS["curator"][0]
@@ -67,28 +66,6 @@ def submit(client: TestClient, title: str = "New shelter number", **changes: Any
     }
     doc = alerts.submit(account(client, LEADER), Draft(**{**fields, **changes}))
     return str(doc["id"])
-
-
-def subscribe(client: TestClient, corridor: str, locale: str, topics: tuple[str, ...]) -> str:
-    """A subscription in the store, as the subscriptions API keeps one (nothing is sent)."""
-    origin, destination = corridor.split("-")
-    unique = secrets.token_hex(8)
-    doc = {
-        "token_hash": unique,
-        "endpoint": f"https://push.example/{unique}",
-        "push_service": "https://push.example",
-        "keys": {"p256dh": "x", "auth": "y"},
-        "locale": locale,
-        "origin": origin,
-        "destination": destination,
-        "corridor": corridor,
-        "topics": list(topics),
-        "discreet": True,
-        "created": "2026-01-01T00:00:00Z",
-        "confirmed": "2026-01-01T00:00:00Z",
-        "last_delivery": None,
-    }
-    return str(state(client).store.insert("subscriptions", doc))
 
 
 def step(

@@ -109,8 +109,13 @@ def shared_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]
 @pytest.fixture
 def api(shared_api: TestClient) -> TestClient:
     """The module's app with no subscription stored."""
-    shared_api.app.state.store.delete_where("subscriptions")  # type: ignore[attr-defined]
-    return shared_api
+    return emptied(shared_api)
+
+
+def emptied(client: TestClient) -> TestClient:
+    """Delete every stored subscription of `client`'s app; the client."""
+    client.app.state.store.delete_where("subscriptions")  # type: ignore[attr-defined]
+    return client
 
 
 def stored(client: TestClient) -> list[dict[str, Any]]:

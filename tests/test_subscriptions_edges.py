@@ -23,6 +23,7 @@ from hub.settings import DEFAULT_PUSH_SERVICES, Settings, SettingsError
 from tests.fakepush import FakePush
 from tests.test_every_response import EXPECTED_HEADERS
 from tests.test_push_delivery import add_alert, add_subscription, send, settle
+from tests.test_subscriptions_api import emptied, stored
 
 HUB = Path(sys.executable).parent / "hub"
 # A loopback service listed exactly, as the tests' fake push service is.
@@ -83,19 +84,12 @@ def unready_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient
 
 @pytest.fixture
 def ready(ready_app: TestClient) -> TestClient:
-    ready_app.app.state.store.delete_where("subscriptions")  # type: ignore[attr-defined]
-    return ready_app
+    return emptied(ready_app)
 
 
 @pytest.fixture
 def unready(unready_app: TestClient) -> TestClient:
-    unready_app.app.state.store.delete_where("subscriptions")  # type: ignore[attr-defined]
-    return unready_app
-
-
-def stored(client: TestClient) -> list[dict[str, Any]]:
-    docs: list[dict[str, Any]] = client.app.state.store.find("subscriptions")  # type: ignore[attr-defined]
-    return docs
+    return emptied(unready_app)
 
 
 def assert_api_error(response: Any, status: int) -> dict[str, Any]:
