@@ -312,37 +312,38 @@ def test_410_deletes_the_subscription_and_counts_it_gone(
 def test_410_leaves_no_delivery_naming_the_gone_subscription(
     make_app: AppFactory, push: FakePush
 ) -> None:
-    # The phone's deliveries of two alerts: the 410 of either deletes the subscription, and the
-    # same write cuts every delivery of it from it (a deleted phone leaves no link behind).
+    # The phone has a delivery of a second alert, not due for an hour: the 410 of the first
+    # deletes the subscription, and the same write cuts both of its deliveries from it (the
+    # open one counted gone, "unsubscribed"), so a deleted phone leaves no link behind.
     client = make_app(push)
     gone_phone, live_phone = push.phone(), push.phone()
     push.answer(gone_phone, 410)
     gone = add_subscription(client, push, gone_phone)
     live = add_subscription(client, push, live_phone)
-    first, second = add_alert(client), add_alert(client)
+    first, later = add_alert(client), add_alert(client)
+    store = client.app.state.store  # type: ignore[attr-defined]
+    outbox = client.app.state.outbox  # type: ignore[attr-defined]
     # Both queued before the sender looks, and the outbox's own tidying (which would cut what
     # the sender left behind) just done, so not due for a minute: only the sender's write may.
-    outbox = client.app.state.outbox  # type: ignore[attr-defined]
     outbox.tidy_due()
     outbox.enqueue(first, [gone, live])
-    outbox.enqueue(second, [gone, live])
+    outbox.enqueue(later, [gone])
+    (waiting,) = store.find("deliveries", alert_id=later["id"])
+    store.update(
+        "deliveries", waiting["id"], {"due": _stamp(datetime.now(UTC) + timedelta(hours=1))}
+    )
     client.app.state.sender.wake()  # type: ignore[attr-defined]
     assert settle(client, first) == Report(targeted=2, delivered=1, gone=1)
-    assert settle(client, second) == Report(targeted=2, delivered=1, gone=1)
     assert subscription(client, gone) is None
-    store = client.app.state.store  # type: ignore[attr-defined]
     docs = store.find("deliveries")
-    assert len(docs) == 4
+    assert len(docs) == 3
     assert [d for d in docs if d.get("subscription_id") == gone["id"]] == []
-    assert sorted(d["state"] for d in docs if d.get("subscription_id") is None) == [
-        "gone",
-        "gone",
-    ]
-    # The live phone's deliveries still name it (its report and last delivery need it).
-    assert sorted(d["state"] for d in docs if d.get("subscription_id") == live["id"]) == [
-        "delivered",
-        "delivered",
-    ]
+    cut = store.get("deliveries", waiting["id"])
+    assert (cut["state"], cut["reason"], cut["subscription_id"]) == ("gone", "unsubscribed", None)
+    assert report(client, later) == Report(targeted=1, gone=1)
+    # The live phone's delivery still names it (its last delivery is noted on it).
+    assert [d["state"] for d in docs if d.get("subscription_id") == live["id"]] == ["delivered"]
+    assert push.refused == [(gone_phone.id, 410)]
 
 
 def test_401_marks_a_configuration_error_and_deletes_nothing(
