@@ -346,6 +346,36 @@ def test_410_leaves_no_delivery_naming_the_gone_subscription(
     assert push.refused == [(gone_phone.id, 410)]
 
 
+def test_the_sender_s_loop_tidies_the_outbox(
+    make_app: AppFactory, push: FakePush, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A "gone" delivery still naming a subscription deleted without unlink (as an older hub
+    # left them): the sender's loop tidies after its passes and cuts it, with nothing enqueued
+    # (an enqueue tidies too). Tidying is let run on every pass instead of once a minute.
+    monkeypatch.setattr("hub.push.outbox.TIDY_SECONDS", 0.0)
+    client = make_app(push)
+    store = client.app.state.store  # type: ignore[attr-defined]
+    now = _stamp(datetime.now(UTC))
+    orphan = {
+        "id": f"d-{secrets.token_hex(8)}",
+        "alert_id": "a-finished",
+        "subscription_id": "s-deleted-long-ago",
+        "push_service": push.origin,
+        "state": "gone",
+        "attempts": 1,
+        "due": now,
+        "reason": None,
+        "updated": now,
+    }
+    store.insert("deliveries", orphan)
+    client.app.state.sender.wake()  # type: ignore[attr-defined]
+    deadline = time.monotonic() + 10
+    while store.get("deliveries", orphan["id"])["subscription_id"] is not None:
+        assert time.monotonic() < deadline, "the sender's loop never tidied the outbox"
+        time.sleep(0.05)
+    assert store.get("deliveries", orphan["id"])["state"] == "gone"
+
+
 def test_401_marks_a_configuration_error_and_deletes_nothing(
     make_app: AppFactory, push: FakePush, caplog: pytest.LogCaptureFixture
 ) -> None:
