@@ -123,12 +123,77 @@ class _State:
     accepted: int = 0
 
 
-class FakePush:
+class _Loopback:
+    """An aiohttp app on 127.0.0.1 (an ephemeral port) in a thread of its own, for at most
+    `lifetime` seconds; a `with` block starts and stops it. Subclasses give `_app()`."""
+
+    name = "loopback"
+
+    def __init__(self, *, lifetime: float) -> None:
+        self.lifetime = lifetime
+        self.port = 0
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._thread: threading.Thread | None = None
+        self._started = threading.Event()
+
+    def start(self) -> None:
+        """Serve in a new thread; RuntimeError when it does not start within 30 s."""
+        self._thread = threading.Thread(target=self._serve, name=self.name, daemon=True)
+        self._thread.start()
+        if not self._started.wait(30) or not self.port:
+            raise RuntimeError(f"the {self.name} did not start")
+
+    def close(self) -> None:
+        """Stop serving (idempotent)."""
+        if self._loop is not None and self._stop is not None:
+            self._loop.call_soon_threadsafe(self._stop.set)
+        if self._thread is not None:
+            self._thread.join(30)
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def origin(self) -> str:
+        """`http://127.0.0.1:<port>`: what to add to HUB_PUSH_SERVICES."""
+        return f"http://127.0.0.1:{self.port}"
+
+    def _app(self) -> web.Application:
+        raise NotImplementedError
+
+    async def _stopping(self) -> None:
+        """What to do before the app stops."""
+
+    def _serve(self) -> None:
+        asyncio.run(self._main())
+
+    async def _main(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
+        runner = web.AppRunner(self._app(), access_log=None, handle_signals=False)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0, backlog=1024)
+        await site.start()
+        self.port = int(runner.addresses[0][1])
+        self._started.set()
+        try:
+            await asyncio.wait_for(self._stop.wait(), timeout=self.lifetime)
+        except TimeoutError:
+            pass
+        finally:
+            await self._stopping()
+            await runner.cleanup()
+
+
+class FakePush(_Loopback):
     """The fake push service (see the module's docstring)."""
 
+    name = "fake push service"
+
     def __init__(self, *, decrypt: bool = True, lifetime: float = 300.0) -> None:
+        super().__init__(lifetime=lifetime)
         self.decrypt = decrypt
-        self.lifetime = lifetime
         self.delay = 0.0
         self.problems: list[str] = []
         self.refused: list[tuple[str, int]] = []
@@ -142,60 +207,24 @@ class FakePush:
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
         self._hold_after: int | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
         self._release: asyncio.Event | None = None
-        self._stop: asyncio.Event | None = None
-        self._thread: threading.Thread | None = None
-        self._started = threading.Event()
-        self.port = 0
 
     # -- life -------------------------------------------------------------------------------
 
     def __enter__(self) -> FakePush:
-        self._thread = threading.Thread(target=self._serve, name="fakepush", daemon=True)
-        self._thread.start()
-        if not self._started.wait(30) or not self.port:
-            raise RuntimeError("the fake push service did not start")
+        self.start()
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def close(self) -> None:
-        """Stop serving (idempotent)."""
-        if self._loop is not None and self._stop is not None:
-            self._loop.call_soon_threadsafe(self._stop.set)
-        if self._thread is not None:
-            self._thread.join(30)
-
-    @property
-    def origin(self) -> str:
-        """`http://127.0.0.1:<port>`: what to add to HUB_PUSH_SERVICES."""
-        return f"http://127.0.0.1:{self.port}"
-
-    def _serve(self) -> None:
-        asyncio.run(self._main())
-
-    async def _main(self) -> None:
-        self._loop = asyncio.get_running_loop()
+    def _app(self) -> web.Application:
         self._release = asyncio.Event()
-        self._stop = asyncio.Event()
         app = web.Application(client_max_size=64 * 1024, middlewares=[self._count])
         app.router.add_post("/push/{phone}", self._handle)
         app.router.add_get("/stats", self._stats)
-        runner = web.AppRunner(app, access_log=None, handle_signals=False)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0, backlog=1024)
-        await site.start()
-        self.port = int(runner.addresses[0][1])
-        self._started.set()
-        try:
-            await asyncio.wait_for(self._stop.wait(), timeout=self.lifetime)
-        except TimeoutError:
-            pass
-        finally:
+        return app
+
+    async def _stopping(self) -> None:
+        if self._release is not None:
             self._release.set()
-            await runner.cleanup()
 
     # -- phones and scripts -----------------------------------------------------------------
 
@@ -397,58 +426,25 @@ class FakePush:
         return "", 0
 
 
-class Sink:
+class Sink(_Loopback):
     """A loopback listener that answers 201 to any request and records it (see the module's
     docstring): where a redirect must never take the hub."""
 
+    name = "sink"
+
     def __init__(self, *, lifetime: float = 300.0) -> None:
-        self.lifetime = lifetime
+        super().__init__(lifetime=lifetime)
         self.hits: list[tuple[str, str]] = []
-        self.port = 0
         self._lock = threading.Lock()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stop: asyncio.Event | None = None
-        self._thread: threading.Thread | None = None
-        self._started = threading.Event()
 
     def __enter__(self) -> Sink:
-        self._thread = threading.Thread(target=self._serve, name="fakepush-sink", daemon=True)
-        self._thread.start()
-        if not self._started.wait(30) or not self.port:
-            raise RuntimeError("the sink did not start")
+        self.start()
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        if self._loop is not None and self._stop is not None:
-            self._loop.call_soon_threadsafe(self._stop.set)
-        if self._thread is not None:
-            self._thread.join(30)
-
-    @property
-    def origin(self) -> str:
-        """`http://127.0.0.1:<port>`."""
-        return f"http://127.0.0.1:{self.port}"
-
-    def _serve(self) -> None:
-        asyncio.run(self._main())
-
-    async def _main(self) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._stop = asyncio.Event()
+    def _app(self) -> web.Application:
         app = web.Application(client_max_size=64 * 1024)
         app.router.add_route("*", "/{path:.*}", self._handle)
-        runner = web.AppRunner(app, access_log=None, handle_signals=False)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = int(runner.addresses[0][1])
-        self._started.set()
-        try:
-            await asyncio.wait_for(self._stop.wait(), timeout=self.lifetime)
-        except TimeoutError:
-            pass
-        finally:
-            await runner.cleanup()
+        return app
 
     async def _handle(self, request: web.Request) -> web.Response:
         await request.read()
