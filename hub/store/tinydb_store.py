@@ -179,8 +179,15 @@ class TinyDBStore:
             )
             if start is not None:
                 ranked = (r for r in ranked if (r < start if descending else r > start))
-            pick = heapq.nlargest if descending else heapq.nsmallest
-            return [copy(docs[i]) for _, i in pick(max(limit, 0), ranked)]
+            candidates = list(ranked)
+            # A page of most of the candidates (the push sender's sweep reads 10,000 at once)
+            # is one sort; a heap pays for itself only when it keeps few of many.
+            if limit >= len(candidates) // 4:
+                chosen = sorted(candidates, reverse=descending)[: max(limit, 0)]
+            else:
+                pick = heapq.nlargest if descending else heapq.nsmallest
+                chosen = pick(max(limit, 0), candidates)
+            return [copy(docs[i]) for _, i in chosen]
 
     # -- writing ---------------------------------------------------------------------------
 
