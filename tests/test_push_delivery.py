@@ -481,16 +481,21 @@ def test_a_slow_push_service_does_not_hold_up_another(
     make_app: AppFactory, push: FakePush, other_push: FakePush
 ) -> None:
     client = make_app(push, other_push, push_in_flight=4)
-    push.delay = 4.0
-    slow = [add_subscription(client, push, push.phone()) for _ in range(8)]
+    # The slow service answers nothing until released; its 5 phones are more than its share
+    # of the slots (3 of 4).
+    push.hold_after(0)
+    slow = [add_subscription(client, push, push.phone()) for _ in range(5)]
     fast = [add_subscription(client, other_push, other_push.phone()) for _ in range(6)]
     alert = add_alert(client)
-    # The slow service's phones first in the outbox.
+    # The slow service's phones are being sent before the fast one's are queued: it must have
+    # left a slot free.
     send(client, alert, slow)
+    assert push.wait_for(0, timeout=10, holding=3)
     send(client, alert, fast)
-    assert other_push.wait_for(6, timeout=3.0), "the fast service waited for the slow one"
-    assert push.accepted == 0
-    assert settle(client, alert, timeout=30) == Report(targeted=14, delivered=14)
+    assert other_push.wait_for(6, timeout=10), "the fast service waited for the slow one"
+    assert push.accepted == 0 and push.holding == 3
+    push.release()
+    assert settle(client, alert, timeout=30) == Report(targeted=11, delivered=11)
 
 
 def test_a_report_counts_each_outcome(make_app: AppFactory, push: FakePush) -> None:
