@@ -72,6 +72,8 @@ TABLE = [
     Row("GET",  "/account/two-factor/qr.svg",      (200, 200,    200,       200,   LOGIN)),
     # The consoles.
     Row("GET",  "/admin/",                         (200, 200,    200,       403,   LOGIN)),
+    # The worklists as CSV: what the home page shows, so the same roles.
+    Row("GET",  "/admin/worklists.csv",            (200, 200,    200,       403,   LOGIN)),
     Row("GET",  "/admin/accounts",                 (200, 403,    403,       403,   LOGIN)),
     Row("GET",  "/admin/accounts/new",             (200, 403,    403,       403,   LOGIN)),
     # An empty invitation: the admin's is refused for its missing email, the others' not read.
