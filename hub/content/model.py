@@ -48,6 +48,10 @@ class Site:
         """The site's name in `locale`: the neutral one in discreet mode."""
         return pick(self.discreet_names if discreet else self.names, locale)
 
+    def corridors(self) -> list[str]:
+        """Every corridor the site serves: each origin to each other destination ("PH-HK")."""
+        return [f"{o}-{d}" for o in self.origins for d in self.destinations if o != d]
+
     def short_name(self, locale: str, *, discreet: bool = False) -> str:
         """The home-screen label in `locale`: its short name, else its name."""
         shorts = self.discreet_short_names if discreet else self.short_names

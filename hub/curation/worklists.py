@@ -132,12 +132,6 @@ class CorridorCount:
         return self.needs_verification + self.over_a_year
 
 
-def site_corridors(library: Library) -> list[str]:
-    """Every corridor the site serves: each origin to each other destination ("PH-HK")."""
-    site = library.site
-    return [f"{o}-{d}" for o in site.origins for d in site.destinations if o != d]
-
-
 def translation_locales(library: Library) -> list[str]:
     """The locales translations are made into: the site's, but English (the source)."""
     return [code for code in library.site.locales if code != "en"]
@@ -186,7 +180,7 @@ def translation_items(
 def entry_corridors(library: Library) -> dict[str, tuple[str, ...]]:
     """Each entry's id and the corridors whose help page lists it, abroad or at home."""
     found: dict[str, dict[str, None]] = {}
-    for code in site_corridors(library):
+    for code in library.site.corridors():
         origin, destination = code.split("-")
         for at_home in (False, True):
             for _, services in library.help_groups(origin, destination, at_home=at_home):

@@ -15,7 +15,7 @@ from hub.views.console.access import require_scope, requires
 from hub.views.console.compose import alert_new
 from hub.views.console.leaders_alerts import alert, alert_withdraw, alerts_list
 from hub.views.console.page import console_page
-from hub.views.console.scope import corridors_of, locales_of, signed_in, site_corridors
+from hub.views.console.scope import corridors_of, locales_of, signed_in
 
 
 @requires("leader")
@@ -39,7 +39,7 @@ async def corridor(request: Request) -> Response:
         raise HTTPException(404)
     account = require_scope(request, corridor=code)
     library: Library = request.app.state.library
-    if code not in site_corridors(library) and code not in account.corridors:
+    if code not in library.site.corridors() and code not in account.corridors:
         raise HTTPException(404)
     origin, destination = match.groups()
     context = {

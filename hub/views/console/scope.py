@@ -16,15 +16,9 @@ def signed_in(request: Request) -> Account:
     return account
 
 
-def site_corridors(library: Library) -> list[str]:
-    """Every corridor the site serves: each origin to each other destination ("PH-HK")."""
-    site = library.site
-    return [f"{o}-{d}" for o in site.origins for d in site.destinations if o != d]
-
-
 def corridors_of(account: Account, library: Library) -> list[str]:
     """The corridors this account works on: her own, or all the site's for an admin."""
-    return site_corridors(library) if account.role in UNLIMITED else list(account.corridors)
+    return library.site.corridors() if account.role in UNLIMITED else list(account.corridors)
 
 
 def locales_of(account: Account) -> list[str]:
