@@ -52,19 +52,10 @@ from hub.content.model import SERVICE_KINDS
 TRANSLATION_STATES = ("missing", "outdated", "draft")
 DIRECTORY_STATES = ("needs-verification", "over-a-year")
 
-# Most urgent first: what a woman in danger dials first, then the help page's order; CSOs last.
-KIND_URGENCY: tuple[str, ...] = (
-    "emergency",
-    "hotline",
-    "police",
-    "embassy",
-    "labour-attache",
-    "shelter",
-    "legal-aid",
-    "health",
-    "cso",
-)
-# A kind the model gains later is not lost: it sorts after every kind listed above.
+# Most urgent first: what a woman in danger dials first (emergency numbers, then hotlines, which
+# the help page's "Call now" list offers), then the help page's order of the kinds; CSOs last.
+_FIRST = ("emergency", "hotline")
+KIND_URGENCY: tuple[str, ...] = (*_FIRST, *(k for k in SERVICE_KINDS if k not in _FIRST))
 _KIND_RANK = {kind: rank for rank, kind in enumerate(KIND_URGENCY)}
 
 # Characters that make a spreadsheet read a cell as a formula (OWASP, "CSV injection").
@@ -234,7 +225,7 @@ def _urgency(item: DirectoryItem) -> tuple[int, int, dt.date, str]:
     # Never verified is older than any date: first within its kind.
     never = item.verified_on is None
     return (
-        _KIND_RANK.get(item.kind, len(KIND_URGENCY)),
+        _KIND_RANK[item.kind],
         0 if never else 1,
         item.verified_on or dt.date.min,
         item.id,
@@ -276,7 +267,7 @@ def corridor_counts(
 
 def known_kinds() -> tuple[str, ...]:
     """Every kind of entry, most urgent first."""
-    return (*KIND_URGENCY, *(k for k in SERVICE_KINDS if k not in _KIND_RANK))
+    return KIND_URGENCY
 
 
 def csv_text(sections: Iterable[tuple[str, Sequence[str], Iterable[Sequence[object]]]]) -> str:
