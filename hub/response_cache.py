@@ -1,11 +1,14 @@
 """An in-process cache of whole reader responses, keyed on the request's one Reading.
 
-Content is fixed for the life of the app, so a reader page is a pure function of the values of
-its `Reading` (hub/reading.py) and of the day (pages say whether an entry was verified within
-the last year, so the cache starts afresh each day). A view marks its response cacheable by
-setting `scope["hub.cacheable"]`; responses that set a cookie are never kept. Each page is kept
-once, gzipped when that makes it smaller; a client that does not take gzip gets it inflated.
+Between two loads of the content, a reader page is a pure function of the values of its
+`Reading` (hub/reading.py) and of the day (pages say whether an entry was verified within the
+last year, so the cache starts afresh each day, and after each content reload). A view marks
+its response cacheable by setting `scope["hub.cacheable"]`; responses that set a cookie are
+never kept. Each page is kept once, gzipped when that makes it smaller; a client that does not
+take gzip gets it inflated.
 The cache holds at most `max_bytes` of bodies, headers and keys, least recently used out first.
+It puts itself on `app.state.response_cache` when the lifespan starts, so that a content reload
+(hub/reload.py) can empty it.
 """
 
 from __future__ import annotations
@@ -59,8 +62,13 @@ class ResponseCache:
         self.hits = 0
         self.entries: OrderedDict[Key, Stored] = OrderedDict()
         self.day = dt.date.today()
+        # Moves on each clear(): a page rendered before one is not kept after it.
+        self.generation = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            # The one way the app reaches its instance; the packs' private stack has none.
+            scope["app"].state.response_cache = self
         # A console page is one person's: never looked up, never kept.
         if scope["type"] != "http" or scope["method"] != "GET" or console_path(scope):
             await self.app(scope, receive, send)
@@ -89,6 +97,7 @@ class ResponseCache:
         """Forget every page."""
         self.entries.clear()
         self.bytes = 0
+        self.generation += 1
 
     @staticmethod
     def replay(stored: Stored, take_gzip: bool, if_none_match: str) -> list[Message]:
@@ -106,6 +115,7 @@ class ResponseCache:
         """Pass the request on, keeping a copy of a cacheable, complete 200 response."""
         start: Message | None = None
         chunks: list[bytes] = []
+        generation = self.generation
 
         async def send_and_keep(message: Message) -> None:
             nonlocal start
@@ -114,7 +124,7 @@ class ResponseCache:
                 start = message
             elif message["type"] == "http.response.body" and start is not None:
                 chunks.append(message.get("body", b""))
-                if not message.get("more_body", False):
+                if not message.get("more_body", False) and generation == self.generation:
                     self.keep(scope, key, start, b"".join(chunks))
 
         await self.app(scope, receive, send_and_keep)
