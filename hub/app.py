@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import logging
+import asyncio
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
-from pathlib import Path
 
 import anyio
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 
-from hub import __version__
 from hub.audit import AuditLog
 from hub.auth import Accounts
 from hub.auth.invitations import Invitations
@@ -22,19 +20,8 @@ from hub.auth.sessions import Sessions
 from hub.auth.throttle import SignInThrottle
 from hub.canonical import Canonical
 from hub.console_guard import ConsoleGuard
-from hub.content.cache import ContentCache
-from hub.content.loader import load_tree
-from hub.content.search import build_indexes
 from hub.encoding import Encoding
-from hub.i18n import I18n
 from hub.middleware import AccessLog, HeadAsGet, SecurityHeaders, ServerErrors
-from hub.offline import (
-    SERVICE_WORKER_DIR,
-    SearchExports,
-    render_service_worker,
-    tree_version,
-)
-from hub.packs import Packs
 from hub.push.alerts import Alerts
 from hub.push.endpoints import PushServices
 from hub.push.outbox import Outbox
@@ -42,7 +29,7 @@ from hub.push.payload import NEUTRAL_LINE
 from hub.push.sender import Sender
 from hub.push.subscriptions import Subscriptions
 from hub.push.vapid import Vapid
-from hub.reading import Known
+from hub.reload import install, load_content, reload_on_hangup
 from hub.remember import RememberLocale
 from hub.response_cache import ResponseCache
 from hub.routes import build_routes
@@ -53,8 +40,6 @@ from hub.store.files import private_folder
 from hub.views.errors import http_error, server_error
 from hub.views.render import make_templates
 
-log = logging.getLogger(__name__)
-PACKAGE_DIR = Path(__file__).resolve().parent
 # Password hashings and verifications run at once, whatever number of sign-ins arrive: argon2id
 # takes 19 MiB and a core for some 30 ms (hub/auth/passwords.py), so more than the 2 cores of
 # the box it is sized for only queue on the CPU, and 40 at once (anyio's thread limit) took
@@ -71,44 +56,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        cache = ContentCache(settings.data_dir / "cache" / "content.marshal")
-        loaded = load_tree(
-            settings.content_dir,
-            source_max_age_years=settings.source_max_age_years,
-            cache=cache,
-        )
-        library, problems = loaded.library, loaded.problems
-        for problem in problems:
-            level = logging.ERROR if problem.level == "error" else logging.WARNING
-            log.log(level, "content %s", problem)
-        i18n = I18n(settings.locales_dir, library.site.locales)
+        content = load_content(settings, assets)
         store = open_store(settings.store_path, snapshot_bytes=settings.store_snapshot_bytes)
-        app.state.library = library
-        app.state.i18n = i18n
-        app.state.known = Known(
-            frozenset(i18n.codes),
-            frozenset(library.site.origins),
-            frozenset(library.site.destinations),
-        )
-        app.state.search = build_indexes(library, i18n.codes, cache)
-        cache.save()
-        # This frame lives as long as the app; what the cache read is in the library now.
-        del cache
-        app.state.search_exports = SearchExports(app.state.search)
-        app.state.version = tree_version(
-            [
-                settings.static_dir,
-                settings.content_dir,
-                settings.locales_dir,
-                PACKAGE_DIR,  # templates and the code that renders them
-                SERVICE_WORKER_DIR,
-            ],
-            extra=[__version__],
-            known=loaded.digests,
-        )
-        app.state.service_worker = render_service_worker(
-            app.state.version, assets, library.site.locales
-        )
+        install(app, content)
+        # This frame lives as long as the app: the first library must not outlive a reload.
+        del content
+        # Made here, in the event loop that runs the reloads it orders.
+        app.state.reload_lock = asyncio.Lock()
         app.state.store = store
         accounts = Accounts(store)
         app.state.accounts = accounts
@@ -131,16 +85,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
         # Derives each session's offered TOTP secret (hub/views/console/account.py); a new one
         # each start only means an enrolment under way is offered a new code.
         app.state.enrolment_key = secrets.token_bytes(32)
-        log.info(
-            "content: %d articles, %d services, %d problems",
-            len(library.articles),
-            len(library.services),
-            len(problems),
-        )
-        app.state.packs = Packs(app, library)
         start_push(app, settings)
         try:
-            async with app.state.sender.running():
+            async with reload_on_hangup(app), app.state.sender.running():
                 yield
         finally:
             app.state.packs.close()
