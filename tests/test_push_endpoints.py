@@ -59,6 +59,9 @@ LOOPBACK_ONLY = "http only for a loopback origin with its port"
         ("http://push.example.org:8080", LOOPBACK_ONLY),
         ("http://localhost", LOOPBACK_ONLY),
         ("wss://push.example.org", "https only"),
+        # A typo for 7000: it would take no endpoint at all.
+        ("http://127.0.0.1:70000", "its port is not a port number"),
+        ("https://push.example.org:99999", "its port is not a port number"),
         # A last label of digits: an address, not a domain.
         ("https://*.push.example.1", "`*.` needs a domain name after it"),
     ],
@@ -117,11 +120,3 @@ def test_an_endpoint_of_2048_characters_is_taken_and_one_more_is_refused() -> No
     services = fcm_and_loopback()
     assert services.match(endpoint) == "https://fcm.googleapis.com"
     assert refusal(services, endpoint + "x") == "the endpoint is not a plain URL"
-
-
-def test_a_loopback_origin_whose_port_is_out_of_range_takes_no_endpoint() -> None:
-    # A typo for 7000: taken as a setting (its port is digits), but no HTTP client can use it.
-    services = PushServices.parse("http://127.0.0.1:70000")
-    assert refusal(services, "http://127.0.0.1:70000/push/1") == (
-        "the endpoint is not on a known push service"
-    )

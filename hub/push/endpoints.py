@@ -70,6 +70,11 @@ def _service(text: str) -> Service:
     host = parts.netloc.lower().rstrip(".")
     if parts.path not in ("", "/") or parts.query or parts.fragment or "@" in host or not host:
         raise ValueError(f"push service {text!r}: give an origin (scheme://host[:port]) only")
+    try:
+        parts.port  # noqa: B018 (read for its check: 0 to 65535, digits only)
+    except ValueError:
+        # Taken, it would refuse every endpoint on it without a word (a typo for 7000, say).
+        raise ValueError(f"push service {text!r}: its port is not a port number") from None
     if parts.scheme == "http":
         name, _, port = host.rpartition(":")
         if name not in LOOPBACK_HOSTS or not port.isdigit():
