@@ -56,7 +56,7 @@ bench: $(STAMP)
 # a copy under mutants/, never hub/; `mutmut show NAME` prints a mutant it lists.
 MUTANTS := "hub.i18n.x_parse_accept_language__mutmut_*" "hub.i18n.x*negotiate__mutmut_*" \
 	"hub.middleware.*" "hub.response_cache.*" "hub.content.services.*" "hub.content.search.*" \
-	"hub.auth.*" "hub.audit.*" "hub.console_guard.*"
+	"hub.auth.*" "hub.audit.*" "hub.console_guard.*" "hub.push.*"
 mutants: $(STAMP)
 	nice -n 19 $(BIN)/mutmut run $(MUTANTS)
 	$(BIN)/mutmut results | grep -v "not checked" || true
