@@ -6,7 +6,10 @@ import logging
 import re
 import secrets
 import shutil
-from collections.abc import Callable, Iterator
+import socket
+import subprocess
+import sys
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -284,3 +287,29 @@ def subscribe(client: TestClient, corridor: str, locale: str, topics: tuple[str,
         "last_delivery": None,
     }
     return str(client.app.state.store.insert("subscriptions", doc))  # type: ignore[attr-defined]
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_serve(env: Mapping[str, str], port: int) -> subprocess.Popen[bytes]:
+    """`hub serve` of this virtualenv on 127.0.0.1:`port`, with `env` as its environment and
+    its output (stdout and stderr together) on a pipe; the caller stops it."""
+    return subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "hub"),
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        env=dict(env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        cwd=PROJECT_ROOT,
+    )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -13,27 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from hub.settings import PROJECT_ROOT
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.conftest import free_port, start_serve
 
 
 @pytest.mark.slow
 def test_serve_answers_on_the_given_host_and_port(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "HUB_DATA_DIR": str(tmp_path / "var")}
-    hub = Path(sys.executable).parent / "hub"
-    server = subprocess.Popen(
-        [str(hub), "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        cwd=PROJECT_ROOT,
-    )
+    server = start_serve(env, port)
     try:
         body = ""
         deadline = time.monotonic() + 30

@@ -27,17 +27,11 @@ from starlette.testclient import TestClient
 from hub.app import create_app
 from hub.server import behind_proxy, server_options
 from hub.settings import PROJECT_ROOT, Settings, SettingsError, process_environment
-from tests.conftest import CONSOLE_ACCOUNTS, ClientFactory, sign_in
+from tests.conftest import CONSOLE_ACCOUNTS, ClientFactory, free_port, sign_in
 
 HUB = Path(sys.executable).parent / "hub"
 # Far above every limit the served hub is given below, so a wait only ends early.
 BOUND = 20.0
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _environ(**extra: str) -> dict[str, str]:
@@ -99,7 +93,7 @@ def _until_closed(sock: socket.socket, bound: float = BOUND) -> bytes | None:
 def limited(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
     """The port of a hub served with small limits, given as exported variables."""
     root = tmp_path_factory.mktemp("limited")
-    port = _free_port()
+    port = free_port()
     env = _environ(
         HUB_DATA_DIR=str(root / "var"),
         HUB_PORT=str(port),
@@ -218,7 +212,7 @@ def test_past_the_concurrency_cap_the_server_answers_503(limited: int) -> None:
 def test_env_file_in_the_working_folder_is_read_and_exported_variables_win(
     tmp_path: Path,
 ) -> None:
-    from_file, exported = _free_port(), _free_port()
+    from_file, exported = free_port(), free_port()
     (tmp_path / ".env").write_text(
         f"# read by hub serve\nHUB_PORT={from_file}\nHUB_DATA_DIR='{tmp_path / 'from-env'}'\n"
     )

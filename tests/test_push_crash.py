@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -19,6 +18,7 @@ import pytest
 from hub.push.outbox import Outbox
 from hub.settings import DEFAULT_PUSH_SERVICES
 from hub.store import open_store
+from tests.conftest import free_port
 from tests.fakepush import FakePush
 from tests.test_push_delivery import TEXTS
 
@@ -30,20 +30,13 @@ SUBJECT = "mailto:ops@hub.example"
 HUB = Path(sys.executable).parent / "hub"
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 @contextmanager
 def _hub(data_dir: Path, push: FakePush, log: Path) -> Iterator[subprocess.Popen[bytes]]:
     """`hub serve` on the data folder, listing the fake; stopped (SIGTERM) if still running."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
     env |= {
         "HUB_DATA_DIR": str(data_dir),
-        "HUB_PORT": str(_free_port()),
+        "HUB_PORT": str(free_port()),
         "HUB_PUSH_SERVICES": f"{DEFAULT_PUSH_SERVICES},{push.origin}",
         "HUB_VAPID_SUBJECT": SUBJECT,
         "HUB_PUSH_IN_FLIGHT": "8",

@@ -7,9 +7,6 @@ import logging
 import os
 import re
 import signal
-import socket
-import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -20,8 +17,7 @@ from starlette.testclient import TestClient
 from starlette.types import Message
 
 from hub.reload import ReloadResult, reload_content
-from hub.settings import PROJECT_ROOT
-from tests.conftest import ClientFactory, set_corridor
+from tests.conftest import ClientFactory, free_port, set_corridor, start_serve
 
 ARTICLE = "articles/keep-your-passport/en.md"
 SENTENCE = "That is why it should stay with you."
@@ -186,12 +182,6 @@ def test_page_rendered_before_a_reload_is_not_kept_after_it(
     assert client.portal.call(get, True) == 0
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _get(url: str) -> str:
     with urllib.request.urlopen(url, timeout=2) as response:
         body: bytes = response.read()
@@ -200,21 +190,14 @@ def _get(url: str) -> str:
 
 @pytest.mark.slow
 def test_serve_reloads_the_content_on_sighup(tmp_path: Path, content_copy: Path) -> None:
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}/en/articles/keep-your-passport"
     env = {
         **os.environ,
         "HUB_DATA_DIR": str(tmp_path / "var"),
         "HUB_CONTENT_DIR": str(content_copy),
     }
-    hub = Path(sys.executable).parent / "hub"
-    server = subprocess.Popen(
-        [str(hub), "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        cwd=PROJECT_ROOT,
-    )
+    server = start_serve(env, port)
     try:
         page = ""
         deadline = time.monotonic() + 30

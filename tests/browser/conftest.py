@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import threading
@@ -18,6 +17,7 @@ from typing import Any
 import pytest
 
 from hub.settings import PROJECT_ROOT
+from tests.conftest import free_port
 
 CHROMIUM = os.environ.get("HUB_TEST_CHROMIUM", "/usr/bin/chromium")
 # CI sets REQUIRE_BROWSER=1 so a missing browser fails the run instead of skipping.
@@ -43,12 +43,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if item.path.is_relative_to(HERE):
             item.add_marker(pytest.mark.browser)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class _Neutral(BaseHTTPRequestHandler):
@@ -78,7 +72,7 @@ class HubServer:
     """`hub serve` in a subprocess on a loopback port; can be restarted on the same port."""
 
     def __init__(self, data_dir: Path, env: dict[str, str]) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.data_dir = data_dir
         self.env = env

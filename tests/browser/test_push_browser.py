@@ -13,7 +13,6 @@ runs in this process (uvicorn in a thread) so the test can publish through app.s
 from __future__ import annotations
 
 import json
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -30,6 +29,7 @@ from hub.push.alerts import Draft
 from hub.push.payload import NEUTRAL_LINE
 from hub.settings import DEFAULT_PUSH_SERVICES, Settings
 from tests.browser.test_accessibility import MEASURE, MIN_TARGET, TARGETS, _axe_rules
+from tests.conftest import free_port
 from tests.fakepush import FakePush, Phone
 
 SUBJECT = "mailto:operations@hub.example"
@@ -73,18 +73,12 @@ NOTIFICATIONS = """
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 class LiveHub:
     """The hub served by uvicorn in a thread of this process, its app.state at hand."""
 
     def __init__(self, settings: Settings) -> None:
         self.app: Starlette = create_app(settings)
-        self.port = _free_port()
+        self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         config = uvicorn.Config(
             self.app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on"
