@@ -210,6 +210,19 @@ def axe_rules(browser: Any) -> list[str]:
     return rules
 
 
+def _assert_clean_at_360px(page: Any, axe_rules: list[str], reports: list[str]) -> None:
+    """The page as loaded: no axe violation of `axe_rules`, no wider than 360 px, and no
+    Content-Security-Policy report."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    width = page.evaluate("document.scrollingElement.scrollWidth")
+    options = {"runOnly": {"type": "rule", "values": axe_rules}, "resultTypes": ["violations"]}
+    results = Axe().run(page, options=options)
+    assert results.violations_count == 0, results.generate_report()
+    assert width <= 360
+    assert reports == []
+
+
 def _csp_reports(page: Any) -> list[str]:
     """Console messages of the page that report a Content-Security-Policy violation."""
     seen: list[str] = []
@@ -228,8 +241,6 @@ def test_console_page_passes_axe_fits_360px_and_keeps_to_its_csp(
 ) -> None:
     """Each console page, as the role that may open it: every axe-core rule (those off by
     default too, as for the reader's pages), no sideways scrolling, no CSP report."""
-    from axe_playwright_python.sync_playwright import Axe
-
     role, path = CONSOLE_PAGES[name]
     context = console_site.open(browser, role)
     try:
@@ -238,12 +249,7 @@ def test_console_page_passes_axe_fits_360px_and_keeps_to_its_csp(
         response = page.goto(console_site.url(path))
         assert response is not None and response.status == 200, response and response.status
         assert urlsplit(page.url).path == urlsplit(console_site.url(path)).path
-        width = page.evaluate("document.scrollingElement.scrollWidth")
-        options = {"runOnly": {"type": "rule", "values": axe_rules}, "resultTypes": ["violations"]}
-        results = Axe().run(page, options=options)
-        assert results.violations_count == 0, results.generate_report()
-        assert width <= 360
-        assert reports == []
+        _assert_clean_at_360px(page, axe_rules, reports)
     finally:
         context.close()
 
@@ -293,8 +299,6 @@ def test_a_leader_sees_her_counts_and_the_preview_fits_360px(
 ) -> None:
     """compose.js counts her title as she types (an emoji is one character), and the preview
     the form leads to passes every axe-core rule, fits 360 px and keeps to the CSP."""
-    from axe_playwright_python.sync_playwright import Axe
-
     context = console_site.open(browser, "leader")
     try:
         page = context.new_page()
@@ -312,11 +316,6 @@ def test_a_leader_sees_her_counts_and_the_preview_fits_360px(
         page.wait_for_load_state()
         assert page.locator("h1").count() == 1
         assert "Rest day rule from 1 March" in page.content()
-        width = page.evaluate("document.scrollingElement.scrollWidth")
-        options = {"runOnly": {"type": "rule", "values": axe_rules}, "resultTypes": ["violations"]}
-        results = Axe().run(page, options=options)
-        assert results.violations_count == 0, results.generate_report()
-        assert width <= 360
-        assert reports == []
+        _assert_clean_at_360px(page, axe_rules, reports)
     finally:
         context.close()
