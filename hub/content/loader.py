@@ -24,7 +24,7 @@ from hub.content.markdown import (
     split_front_matter,
 )
 from hub.content.model import Article, ArticleText, Service, Site, Topic
-from hub.content.services import parse_service
+from hub.content.services import parse_service, retired_on
 from hub.settings import SOURCE_MAX_AGE_YEARS
 
 DEFAULT_SITE = Site(
@@ -358,6 +358,9 @@ class _Loader:
         if data is None:
             return None
         try:
+            if retired_on(data, self.today) is not None:
+                # Kept for its history (the console's "retire"); no reader page lists it.
+                return None
             service, warnings = parse_service(
                 path.stem,
                 data,

@@ -26,6 +26,32 @@ def _verification(data: dict[str, Any], today: dt.date) -> dt.date | None:
     return verified_on
 
 
+def retired_on(data: object, today: dt.date) -> dt.date | None:
+    """The day an entry was retired (None: it is not); raises FieldError when it is invalid.
+
+    A retired entry's file is kept for its history, with `retired_on` and `retired_reason`;
+    no reader page lists it, and the rest of it is not checked any more."""
+    if not isinstance(data, dict) or data.get("retired_on") is None:
+        if isinstance(data, dict) and data.get("retired_reason") is not None:
+            raise f.FieldError("'retired_reason' goes with 'retired_on' (YYYY-MM-DD)")
+        return None
+    day = f.date(data, "retired_on")
+    if day is not None and day > today:
+        raise f.FieldError(f"'retired_on' {day} is in the future")
+    f.text(data, "retired_reason")
+    return day
+
+
+def _verifier(data: dict[str, Any], verified_on: dt.date | None) -> None:
+    # Who verified it and what she noted describe a verification: without one they would
+    # claim a check that the file no longer records.
+    for key in ("verified_by", "verified_note"):
+        if data.get(key) is not None:
+            f.text(data, key)
+            if verified_on is None:
+                raise f.FieldError(f"'{key}' goes with 'verified_on'")
+
+
 def _chats(data: dict[str, Any]) -> tuple[Chat, ...]:
     chats = []
     for item in data.get("chat") or []:
@@ -125,6 +151,7 @@ def parse_service(
     warnings: list[str] = []
     country = f.country(data.get("country"))
     verified_on = _verification(data, today)
+    _verifier(data, verified_on)
     phone = f.phone(data["phone"]) if data.get("phone") is not None else None
     abroad = data.get("phone_from_abroad")
     phone_from_abroad = f.e164(abroad, "phone_from_abroad") if abroad is not None else None
