@@ -12,7 +12,7 @@ import phonenumbers
 from babel import Locale
 from phonenumbers import shortnumberinfo
 
-from hub.content.model import SourceDate
+from hub.content.model import ArticleSource, SourceDate
 
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
@@ -206,3 +206,22 @@ def source_date(value: object, key: str = "date") -> SourceDate:
             month = found.group(2)
             return SourceDate(int(found.group(1)), int(month) if month else None)
     raise FieldError(f"'{key}' must be a date written YYYY-MM-DD, \"YYYY-MM\" or YYYY")
+
+
+def article_sources(data: Mapping[str, Any], key: str = "sources") -> tuple[ArticleSource, ...]:
+    """An article's sources: each an http(s) URL, or a mapping of `url` and optional `title`."""
+    value = data.get(key)
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise FieldError(f"'{key}' must be a list of URLs")
+    found = []
+    for item in value:
+        if isinstance(item, dict):
+            unknown = sorted(str(name) for name in item if name not in ("url", "title"))
+            if unknown:
+                raise FieldError(f"a source has '{unknown[0]}': a source has a url and a title")
+            found.append(ArticleSource(url(item, "url") or "", text(item, "title", required=False)))
+        else:
+            found.append(ArticleSource(url({"source": item}, "source") or ""))
+    return tuple(found)

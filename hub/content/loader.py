@@ -6,7 +6,7 @@ import contextlib
 import datetime as dt
 import hashlib
 import os
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -110,6 +110,7 @@ class _Loader:
         today: dt.date,
         source_max_age_years: int,
         cache: ContentCache | None = None,
+        proposed: Mapping[Path, str] | None = None,
     ) -> None:
         self.root = root
         self.today = today
@@ -118,9 +119,18 @@ class _Loader:
         self.convert = Converter()
         self.cache = cache or ContentCache(None, keys={})
         self.digests: dict[str, bytes] = {}
+        # Texts read in place of the files at these paths (whether a file is there or not).
+        self.proposed: Mapping[Path, str] = proposed or {}
 
     def read(self, path: Path) -> tuple[str, str]:
         """A file's text and the hex SHA-256 of its bytes; as read_content for errors."""
+        if path in self.proposed:
+            data = self.proposed[path].encode("utf-8")
+            if len(data) > MAX_FILE_BYTES:
+                raise TooLargeError(
+                    f"is larger than {MAX_FILE_BYTES:,} bytes, the most a file may hold"
+                )
+            return as_text(data), hashlib.sha256(data).hexdigest()
         data = read_bytes(path)
         digest = hashlib.sha256(data)
         self.digests[str(path)] = digest.digest()
@@ -319,7 +329,7 @@ class _Loader:
             self.problem(folder, "folder name must be lowercase words joined by '-'")
             return None
         source_path = folder / "en.md"
-        if not source_path.exists():
+        if source_path not in self.proposed and not source_path.exists():
             self.problem(folder, "has no English source (en.md)")
             return None
         loaded = self.article_text(source_path, slug, "en", None)
@@ -329,9 +339,7 @@ class _Loader:
         try:
             topics = f.strings(meta, "topics", required=True)
             countries = f.countries(meta, "countries")
-            sources = f.strings(meta, "sources")
-            for index in range(len(sources)):
-                f.url({"source": sources[index]}, "source")
+            sources = f.article_sources(meta)
         except f.FieldError as exc:
             self.problem(source_path, str(exc))
             return None
@@ -340,7 +348,8 @@ class _Loader:
             return None
         texts = {"en": source}
         # glob("*.md") as listdir: a hidden file is no translation.
-        names = sorted(n for n in os.listdir(folder) if n.endswith(".md") and n[0] != ".")
+        listed = os.listdir(folder) if folder.is_dir() else []
+        names = sorted(n for n in listed if n.endswith(".md") and n[0] != ".")
         for path in (folder / name for name in names):
             locale = path.stem
             if locale == "en":
@@ -382,22 +391,27 @@ class _Loader:
     def cross_check(self, library: Library) -> None:
         known_topics = {topic.id for topic in library.topics}
         for article in library.articles.values():
-            folder = self.root / "articles" / article.slug
-            for topic in article.topics:
-                if topic not in known_topics:
-                    self.problem(folder / "en.md", f"unknown topic '{topic}'")
-            for locale, text in article.texts.items():
-                path = folder / f"{locale}.md"
-                for href in text.links:
-                    if not library.resolves(href, article.slug):
-                        self.problem(path, f"link '{href}' does not lead to a page of the hub")
-                if article.is_outdated(locale):
-                    self.problem(
-                        path,
-                        f"translates English revision {text.source_revision}, "
-                        f"but en.md is now {article.source.revision}",
-                        "warning",
-                    )
+            self.cross_check_article(library, article, known_topics)
+
+    def cross_check_article(
+        self, library: Library, article: Article, known_topics: Collection[str]
+    ) -> None:
+        folder = self.root / "articles" / article.slug
+        for topic in article.topics:
+            if topic not in known_topics:
+                self.problem(folder / "en.md", f"unknown topic '{topic}'")
+        for locale, text in article.texts.items():
+            path = folder / f"{locale}.md"
+            for href in text.links:
+                if not library.resolves(href, article.slug):
+                    self.problem(path, f"link '{href}' does not lead to a page of the hub")
+            if article.is_outdated(locale):
+                self.problem(
+                    path,
+                    f"translates English revision {text.source_revision}, "
+                    f"but en.md is now {article.source.revision}",
+                    "warning",
+                )
 
     def load(self) -> Library:
         site = self.site()
@@ -452,3 +466,26 @@ def load_library(
     """Load every valid file under `root`; return the library and the problems found."""
     loaded = load_tree(root, today, source_max_age_years=source_max_age_years)
     return loaded.library, loaded.problems
+
+
+def check_article(
+    root: Path,
+    library: Library,
+    slug: str,
+    text: str,
+    today: dt.date | None = None,
+    *,
+    source_max_age_years: int = SOURCE_MAX_AGE_YEARS,
+) -> list[Problem]:
+    """The problems `hub check` finds in `articles/<slug>/en.md` if it held `text`, the rest of
+    the tree being `library` (its topics, and the pages its links may lead to)."""
+    folder = root / "articles" / slug
+    path = folder / "en.md"
+    loader = _Loader(root, today or dt.date.today(), source_max_age_years, proposed={path: text})
+    article = loader.article(folder, library.site)
+    if article is not None:
+        articles = {**library.articles, slug: article}
+        with_it = Library(library.site, library.topics, articles, library.services)
+        loader.cross_check_article(with_it, article, {topic.id for topic in library.topics})
+    rel = loader.rel(path)
+    return [problem for problem in loader.problems if problem.path == rel]

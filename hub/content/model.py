@@ -93,13 +93,21 @@ class ArticleText:
 
 
 @dataclass(frozen=True)
+class ArticleSource:
+    """A public page an article's facts come from, and the title readers see for it."""
+
+    url: str
+    title: str | None = None
+
+
+@dataclass(frozen=True)
 class Article:
     """An article with its texts by locale; English is the source."""
 
     slug: str
     topics: tuple[str, ...]
     countries: frozenset[str]
-    sources: tuple[str, ...]
+    sources: tuple[ArticleSource, ...]
     texts: Mapping[str, ArticleText]
     source_locale: str = "en"
 
