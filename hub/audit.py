@@ -57,6 +57,9 @@ ACTIONS = frozenset(
         # A leader's peer network and trust (the admin console's account and alert pages).
         "network_changed",
         "trust_changed",
+        # A content file saved from the console (hub/views/console/saving.py), with its text
+        # before and after; a restore from the history page is one too (what: "restored").
+        "content_saved",
     }
 )
 

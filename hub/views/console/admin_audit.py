@@ -55,6 +55,7 @@ def action_labels(request: Request) -> dict[str, Markup]:
         "alert_edited": _("Alert translations edited"),
         "network_changed": _("Network name changed"),
         "trust_changed": _("Trust for alerts changed"),
+        "content_saved": _("Content file saved"),
     }
 
 
