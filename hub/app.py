@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -29,7 +30,7 @@ from hub.push.payload import NEUTRAL_LINE
 from hub.push.sender import Sender
 from hub.push.subscriptions import Subscriptions
 from hub.push.vapid import Vapid
-from hub.reload import install, load_content, reload_on_hangup
+from hub.reload import install, load_content, reload_on_hangup, warm_up
 from hub.remember import RememberLocale
 from hub.response_cache import ResponseCache
 from hub.routes import build_routes
@@ -56,11 +57,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        content = load_content(settings, assets)
+        content = load_content(settings, assets, defer=True)
         store = open_store(settings.store_path, snapshot_bytes=settings.store_snapshot_bytes)
         install(app, content)
-        # This frame lives as long as the app: the first library must not outlive a reload.
-        del content
         # Made here, in the event loop that runs the reloads it orders.
         app.state.reload_lock = asyncio.Lock()
         app.state.store = store
@@ -86,10 +85,18 @@ def create_app(settings: Settings | None = None) -> Starlette:
         # each start only means an enrolment under way is offered a new code.
         app.state.enrolment_key = secrets.token_bytes(32)
         start_push(app, settings)
+        app.state.warm_stop = threading.Event()
+        app.state.warmed = asyncio.Event()
+        warming = asyncio.create_task(warm_up(app, content))
+        # This frame lives as long as the app: the first library must not outlive a reload.
+        del content
         try:
             async with reload_on_hangup(app), app.state.sender.running():
                 yield
         finally:
+            app.state.warm_stop.set()
+            # Its worker thread stops between two bodies or two indexes.
+            await warming
             app.state.packs.close()
             store.close()
 

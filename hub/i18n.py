@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import hashlib
 import io
 import logging
 import re
@@ -21,6 +22,8 @@ from babel.support import NullTranslations, Translations
 from babel.units import format_unit
 from markupsafe import Markup, escape
 
+from hub import translation_check
+from hub.content.cache import ContentCache, code_key
 from hub.translation_check import refused
 
 log = logging.getLogger(__name__)
@@ -52,21 +55,38 @@ ALIASES: Mapping[str, str] = {
 DOMAIN = "messages"
 
 
-def compile_catalog(po_path: Path) -> Translations:
-    """Read a .po file and compile it in memory, with no build step.
+def catalog_cache(path: Path | None) -> ContentCache:
+    """A cache of compiled catalogs at `path`, kept while the code compiling them is the same."""
+    sources = (Path(__file__), Path(translation_check.__file__))
+    return ContentCache(path, keys={"catalog": code_key(sources, ("babel",))})
+
+
+def compile_catalog(po_path: Path, cache: ContentCache | None = None) -> Translations:
+    """Read a .po file and compile it in memory, with no build step; from `cache` when it
+    holds the compilation of the same bytes.
 
     A translation that would change a page's markup or fail to take its values is left out,
     with a warning, so the page shows the English message (hub.translation_check).
     """
-    with po_path.open("rb") as handle:
-        catalog = read_po(handle, domain=DOMAIN)
-    for message, reasons in list(refused(catalog)):
-        log.warning("%s: translation of %r refused: %s", po_path, message.id, "; ".join(reasons))
-        catalog.delete(message.id, context=message.context)
-    buffer = io.BytesIO()
-    write_mo(buffer, catalog, use_fuzzy=False)
-    buffer.seek(0)
-    return Translations(buffer, domain=DOMAIN)
+    data = po_path.read_bytes()
+    digest = hashlib.sha256(data).hexdigest()
+    kept = cache.get("catalog", digest) if cache is not None else None
+    if kept is None:
+        catalog = read_po(io.BytesIO(data), domain=DOMAIN)
+        warnings = []
+        for message, reasons in list(refused(catalog)):
+            warnings.append(f"translation of {message.id!r} refused: {'; '.join(reasons)}")
+            catalog.delete(message.id, context=message.context)
+        buffer = io.BytesIO()
+        write_mo(buffer, catalog, use_fuzzy=False)
+        kept = [buffer.getvalue(), warnings]
+        if cache is not None:
+            cache.put("catalog", digest, kept)
+    compiled, warnings = kept
+    # Said again at every start, compiled now or before: the page still shows the English.
+    for warning in warnings:
+        log.warning("%s: %s", po_path, warning)
+    return Translations(io.BytesIO(compiled), domain=DOMAIN)
 
 
 # An RFC 9110 quality value: 0 to 1 with at most three decimals.
@@ -105,7 +125,10 @@ class LocaleInfo:
 class I18n:
     """The translations of every shipped locale and the helpers built on CLDR."""
 
-    def __init__(self, locales_dir: Path, codes: Iterable[str] = LOCALES) -> None:
+    def __init__(
+        self, locales_dir: Path, codes: Iterable[str] = LOCALES, cache: ContentCache | None = None
+    ) -> None:
+        """The catalogs of `codes` under `locales_dir`, compiled or taken from `cache`."""
         self.codes = tuple(codes)
         self.default = self.codes[0] if "en" not in self.codes else "en"
         self.translations: dict[str, NullTranslations] = {}
@@ -122,7 +145,7 @@ class I18n:
             if code != "en" and not po_path.exists():
                 log.warning("no catalog for %s at %s", code, po_path)
             self.translations[code] = (
-                compile_catalog(po_path) if po_path.exists() else NullTranslations()
+                compile_catalog(po_path, cache) if po_path.exists() else NullTranslations()
             )
             months = babel_locale.months["format"]["wide"]
             self._month_names[code] = tuple(str(months[n]) for n in range(1, 13))

@@ -16,7 +16,7 @@ import logging
 import signal
 import threading
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,9 +27,9 @@ from starlette.applications import Starlette
 from hub import __version__
 from hub.content import Library
 from hub.content.cache import ContentCache
-from hub.content.loader import Problem, load_tree
-from hub.content.search import SearchIndex, build_indexes
-from hub.i18n import I18n
+from hub.content.loader import LoadedTree, Problem, load_tree
+from hub.content.search import Indexes
+from hub.i18n import I18n, catalog_cache
 from hub.offline import SERVICE_WORKER_DIR, SearchExports, render_service_worker, tree_version
 from hub.packs import Packs
 from hub.reading import Known
@@ -52,10 +52,28 @@ class Content:
     problems: list[Problem]
     i18n: I18n
     known: Known
-    search: Mapping[str, SearchIndex]
+    search: Indexes
     search_exports: SearchExports
     version: str
     service_worker: bytes
+    loaded: LoadedTree
+    cache: ContentCache
+
+    def warm(self, stop: threading.Event | None = None) -> bool:
+        """Do what `load_content(..., defer=True)` left, logging what it finds: render the
+        bodies, check the links, make every search index; then save the content cache. Blocking,
+        CPU-bound; False if `stop` was set before the end (call again to go on)."""
+        for problem in self.loaded.finish(stop):
+            _log_problem(problem)
+        finished = not (stop is not None and stop.is_set()) and self.search.build_all(stop)
+        # Stopped early too: the next start then finds what this one did.
+        self.cache.save()
+        return finished
+
+
+def _log_problem(problem: Problem) -> None:
+    level = logging.ERROR if problem.level == "error" else logging.WARNING
+    content_log.log(level, "content %s", problem)
 
 
 @dataclass(frozen=True)
@@ -76,31 +94,37 @@ class ReloadResult:
         return self.version != self.previous_version
 
 
-def load_content(settings: Settings, assets: StaticAssets, i18n: I18n | None = None) -> Content:
+def load_content(
+    settings: Settings, assets: StaticAssets, i18n: I18n | None = None, *, defer: bool = False
+) -> Content:
     """Read the content tree and derive everything the app serves from it; blocking, CPU-bound.
 
     `i18n`: the catalogs already compiled (a reload keeps them); made from the site's locales
-    when None (the first load).
+    when None (the first load). `defer`: leave to `Content.warm` what pages do not wait for
+    (rendering the bodies the content cache lacks, which a page does when first shown; the
+    links' check; the search indexes, which a search makes when first asked): the first load
+    does, so that the hub serves sooner, and warms up while it serves.
     """
     cache = ContentCache(settings.data_dir / "cache" / "content.marshal")
     loaded = load_tree(
         settings.content_dir,
         source_max_age_years=settings.source_max_age_years,
         cache=cache,
+        defer=defer,
     )
     library, problems = loaded.library, loaded.problems
     for problem in problems:
-        level = logging.ERROR if problem.level == "error" else logging.WARNING
-        content_log.log(level, "content %s", problem)
+        _log_problem(problem)
     if i18n is None:
-        i18n = I18n(settings.locales_dir, library.site.locales)
+        catalogs = catalog_cache(settings.data_dir / "cache" / "catalogs.marshal")
+        i18n = I18n(settings.locales_dir, library.site.locales, catalogs)
+        catalogs.save()
     known = Known(
         frozenset(i18n.codes),
         frozenset(library.site.origins),
         frozenset(library.site.destinations),
     )
-    search = build_indexes(library, i18n.codes, cache)
-    cache.save()
+    search = Indexes(library, i18n.codes, cache)
     version = tree_version(
         [
             settings.static_dir,
@@ -112,13 +136,7 @@ def load_content(settings: Settings, assets: StaticAssets, i18n: I18n | None = N
         extra=[__version__],
         known=loaded.digests,
     )
-    content_log.info(
-        "content: %d articles, %d services, %d problems",
-        len(library.articles),
-        len(library.services),
-        len(problems),
-    )
-    return Content(
+    content = Content(
         library=library,
         problems=problems,
         i18n=i18n,
@@ -127,7 +145,44 @@ def load_content(settings: Settings, assets: StaticAssets, i18n: I18n | None = N
         search_exports=SearchExports(search),
         version=version,
         service_worker=render_service_worker(version, assets, library.site.locales),
+        loaded=loaded,
+        cache=cache,
     )
+    if not defer:
+        content.warm()
+    content_log.info(
+        "content: %d articles, %d services, %d problems%s",
+        len(library.articles),
+        len(library.services),
+        len(problems),
+        " so far (links not checked yet)" if defer else "",
+    )
+    return content
+
+
+async def warm_up(app: Starlette, content: Content) -> None:
+    """Run `content.warm` in a worker thread while the hub serves; it stops early once
+    `app.state.warm_stop` is set (a reload, or the hub stopping). Sets `app.state.warmed`."""
+    stop: threading.Event = app.state.warm_stop
+    started = time.perf_counter()
+    before = len(content.problems)
+    try:
+        finished = await anyio.to_thread.run_sync(content.warm, stop)
+    # Nothing waits for this task until the hub stops: a failure is told now, and readers'
+    # pages still render (a body when first shown, an index when first searched).
+    except Exception:
+        log.exception("content warm-up failed; each page and index is made when first asked for")
+        finished = False
+    if finished:
+        content_log.info(
+            "content warmed up in %.0f ms: every body rendered, links checked (%d problems "
+            "more), %d search indexes made",
+            (time.perf_counter() - started) * 1000,
+            len(content.problems) - before,
+            len(content.search),
+        )
+    warmed: asyncio.Event = app.state.warmed
+    warmed.set()
 
 
 # What install() replaces on app.state, in this order.
@@ -178,6 +233,8 @@ async def reload_content(app: Starlette, *, cause: str = "asked") -> ReloadResul
     """
     state = app.state
     lock: asyncio.Lock = state.reload_lock
+    # A first load still warming up would only spend CPU on content about to be replaced.
+    state.warm_stop.set()
     async with lock:
         previous: str = state.version
         log.info("content reload (%s): from version %s", cause, previous)

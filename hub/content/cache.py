@@ -27,6 +27,7 @@ import os
 import sys
 import tempfile
 import zlib
+from collections.abc import Iterable
 from importlib import metadata
 from pathlib import Path
 from typing import IO, Any
@@ -57,21 +58,26 @@ class Uncachable(Exception):
     """A value that the cache cannot hold exactly."""
 
 
+def code_key(sources: Iterable[Path], packages: Iterable[str]) -> str:
+    """A hash of the code that computes a kind of result: the sources of its modules, the
+    versions of the packages it calls and Python's (hex SHA-256)."""
+    digest = hashlib.sha256(MAGIC + sys.version.encode())
+    for name in packages:
+        try:
+            digest.update(f"{name}={metadata.version(name)}\n".encode())
+        except metadata.PackageNotFoundError:
+            digest.update(f"{name} missing\n".encode())
+    for source in sources:
+        digest.update(source.name.encode() + b"\0" + source.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
 def code_keys() -> dict[str, str]:
-    """For each kind of result, a hash of the code that computes it: its modules' sources, the
-    packages' versions and Python's."""
-    keys: dict[str, str] = {}
-    for kind, (modules, packages) in KINDS.items():
-        digest = hashlib.sha256(MAGIC + sys.version.encode())
-        for name in packages:
-            try:
-                digest.update(f"{name}={metadata.version(name)}\n".encode())
-            except metadata.PackageNotFoundError:
-                digest.update(f"{name} missing\n".encode())
-        for module in modules:
-            digest.update(module.encode() + b"\0" + (_SOURCES / module).read_bytes() + b"\0")
-        keys[kind] = digest.hexdigest()
-    return keys
+    """For each kind of result, `code_key` of the modules and packages that compute it."""
+    return {
+        kind: code_key((_SOURCES / module for module in modules), packages)
+        for kind, (modules, packages) in KINDS.items()
+    }
 
 
 def encode(value: Any) -> Any:
@@ -170,6 +176,14 @@ class ContentCache:
                 return {}
             kinds.setdefault(kind, {}).update(values)
         return kinds
+
+    def holds(self, kind: str) -> bool:
+        """Whether the file read at start held any result of `kind`."""
+        return bool(self._old.get(kind))
+
+    def added(self, kind: str) -> dict[str, Any]:
+        """The results of `kind` kept for the next start: found, or put since."""
+        return dict(self._new.get(kind, {}))
 
     def get(self, kind: str, digest: str) -> Any | None:
         """The value kept for `digest`, or None; a value found is kept for the next start."""

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import hashlib
 import os
-from collections.abc import Collection, Mapping
+import threading
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -17,7 +19,6 @@ from hub.content import fields as f
 from hub.content.cache import ContentCache, Uncachable, decode, encode
 from hub.content.library import Library
 from hub.content.markdown import (
-    Converter,
     FrontMatterError,
     Rendered,
     revision,
@@ -25,6 +26,7 @@ from hub.content.markdown import (
 )
 from hub.content.model import Article, ArticleText, Service, Site, Topic
 from hub.content.services import parse_service, retired_on
+from hub.content.shares import in_shares
 from hub.settings import SOURCE_MAX_AGE_YEARS
 
 DEFAULT_SITE = Site(
@@ -38,6 +40,9 @@ DEFAULT_SITE = Site(
 # Home-screen labels longer than this (in code points) are cut by Android launchers.
 SHORT_NAME_MAX = 12
 Level = Literal["error", "warning"]
+# Article folders from which a first start reads them on every CPU (hub/content/shares.py): a
+# forked process costs about 20 ms, and reading 100 folders x 7 locales about 250 ms.
+PARALLEL_MIN_FOLDERS = 100
 # Fifteen times the largest starter file: more is a mistake, and would only slow start-up down.
 MAX_FILE_BYTES = 256 * 1024
 # What a value of an unexpected type or shape can raise in the code that reads it, beyond the
@@ -101,6 +106,19 @@ class LoadedTree:
     library: Library
     problems: list[Problem]
     digests: dict[str, bytes] = field(default_factory=dict)
+    loader: _Loader | None = field(default=None, repr=False)
+
+    def finish(self, stop: threading.Event | None = None) -> list[Problem]:
+        """What `load_tree(..., defer=True)` left: render the bodies the cache did not hold
+        (putting them in it) and check the links; the problems found, added to `problems`
+        too. None once done, or if `stop` was set first (then call again to go on)."""
+        if self.loader is None:
+            return []
+        found = self.loader.finish(self.library, stop)
+        self.problems.extend(found)
+        if not self.loader.unrendered and not self.loader.defer_links:
+            self.loader = None
+        return found
 
 
 class _Loader:
@@ -116,8 +134,12 @@ class _Loader:
         self.today = today
         self.source_max_age_years = source_max_age_years
         self.problems: list[Problem] = []
-        self.convert = Converter()
         self.cache = cache or ContentCache(None, keys={})
+        # Texts made with no rendering, by the digest of their file: `finish` renders them.
+        self.unrendered: list[tuple[str, ArticleText]] = []
+        # Whether `load` left the links for `finish` to check (their targets need the bodies
+        # rendered).
+        self.defer_links = False
         self.digests: dict[str, bytes] = {}
         # Texts read in place of the files at these paths (whether a file is there or not).
         self.proposed: Mapping[Path, str] = proposed or {}
@@ -148,18 +170,35 @@ class _Loader:
                 self.cache.put("yaml", digest, encode(data))
         return data
 
-    def render(self, body: str, digest: str) -> tuple[Rendered, str]:
-        """`self.convert(body)` and `revision(body)`, kept in the cache under the digest of the
-        file holding the body."""
+    def kept_rendering(self, body: str, digest: str) -> tuple[Rendered | None, str]:
+        """The body as rendered before, if the cache holds it under the digest of its file, and
+        `revision(body)`."""
         kept = self.cache.get("markdown", digest)
         if kept is not None:
             html, plain, links, body_revision = kept
             return Rendered(html, plain, tuple(links)), body_revision
-        rendered, body_revision = self.convert(body), revision(body)
-        self.cache.put(
-            "markdown", digest, (rendered.html, rendered.plain, rendered.links, body_revision)
-        )
-        return rendered, body_revision
+        return None, revision(body)
+
+    def finish(self, library: Library, stop: threading.Event | None = None) -> list[Problem]:
+        """Render every body the cache did not hold, keep it there, and, if `load` left them,
+        check every link; the problems found. Returns early, with none, once `stop` is set."""
+        for digest, text in self.unrendered:
+            if stop is not None and stop.is_set():
+                return []
+            rendered = text.rendered
+            self.cache.put(
+                "markdown", digest, (rendered.html, rendered.plain, rendered.links, text.revision)
+            )
+        self.unrendered = []
+        if not self.defer_links:
+            return []
+        found = len(self.problems)
+        for article in library.articles.values():
+            if stop is not None and stop.is_set():
+                return []
+            self.check_links(library, article)
+        self.defer_links = False
+        return self.problems[found:]
 
     def rel(self, path: Path) -> str:
         try:
@@ -292,29 +331,37 @@ class _Loader:
             status = f.choice(meta, "status", ("published", "draft"), "published")
             if status == "draft":
                 return None
-            source_revision = translation = None
+            source_revision = translation = reviewed_by = None
+            reviewed_on = None
             if source is not None:
                 source_revision = f.revision_id(meta, "source_revision")
                 translation = f.choice(meta, "translation", ("draft", "reviewed"), "draft")
+                # Who reviewed the translation and when (the console records both).
+                reviewed_by = f.text(meta, "reviewed_by", required=False)
+                reviewed_on = f.date(meta, "reviewed_on", required=False)
+                if reviewed_on is not None and reviewed_on > self.today:
+                    raise f.FieldError(f"'reviewed_on' {reviewed_on} is in the future")
             updated = f.date(meta, "updated")
             assert updated is not None
             if updated > self.today:
                 raise f.FieldError(f"'updated' {updated} is in the future")
-            rendered, body_revision = self.render(body, digest)
+            rendered, body_revision = self.kept_rendering(body, digest)
             article_text = ArticleText(
                 slug=slug,
                 locale=locale,
                 title=f.text(meta, "title") or "",
                 summary=f.text(meta, "summary") or "",
                 body=body,
-                html=rendered.html,
-                plain=rendered.plain,
-                links=rendered.links,
                 revision=body_revision,
                 updated=updated,
                 source_revision=source_revision,
                 translation=translation,
+                reviewed_by=reviewed_by,
+                reviewed_on=reviewed_on,
+                rendered_as=rendered,
             )
+            if rendered is None:
+                self.unrendered.append((digest, article_text))
         except f.FieldError as exc:
             self.problem(path, str(exc))
             return None
@@ -349,7 +396,9 @@ class _Loader:
         texts = {"en": source}
         # glob("*.md") as listdir: a hidden file is no translation.
         listed = os.listdir(folder) if folder.is_dir() else []
-        names = sorted(n for n in listed if n.endswith(".md") and n[0] != ".")
+        # A proposed translation is read whether its file exists yet or not.
+        listed = [*listed, *(p.name for p in self.proposed if p.parent == folder)]
+        names = sorted({n for n in listed if n.endswith(".md") and n[0] != "."})
         for path in (folder / name for name in names):
             locale = path.stem
             if locale == "en":
@@ -400,11 +449,10 @@ class _Loader:
         for topic in article.topics:
             if topic not in known_topics:
                 self.problem(folder / "en.md", f"unknown topic '{topic}'")
+        if not self.defer_links:
+            self.check_links(library, article)
         for locale, text in article.texts.items():
             path = folder / f"{locale}.md"
-            for href in text.links:
-                if not library.resolves(href, article.slug):
-                    self.problem(path, f"link '{href}' does not lead to a page of the hub")
             if article.is_outdated(locale):
                 self.problem(
                     path,
@@ -413,17 +461,44 @@ class _Loader:
                     "warning",
                 )
 
+    def check_links(self, library: Library, article: Article) -> None:
+        folder = self.root / "articles" / article.slug
+        for locale, text in article.texts.items():
+            for href in text.links:
+                if not library.resolves(href, article.slug):
+                    self.problem(
+                        folder / f"{locale}.md", f"link '{href}' does not lead to a page of the hub"
+                    )
+
+    def take(self, share: _Share) -> None:
+        """Keep what another loader found reading a share of the articles."""
+        self.problems.extend(share.problems)
+        self.digests.update(share.digests)
+        self.unrendered.extend(share.unrendered)
+        for digest, value in share.yaml.items():
+            self.cache.put("yaml", digest, value)
+
     def load(self) -> Library:
         site = self.site()
         topics = self.topics(site)
         articles: dict[str, Article] = {}
         folder = self.root / "articles"
         entries = sorted(os.scandir(folder), key=lambda e: e.name) if folder.is_dir() else []
-        for entry in entries:
-            if entry.is_dir():
-                article = self.article(folder / entry.name, site)
-                if article is not None:
-                    articles[article.slug] = article
+        names = [entry.name for entry in entries if entry.is_dir()]
+        if self.cache.holds("yaml") or self.proposed:
+            # A restart finds most of the parsing in the cache: sharing it out would cost more.
+            read = [self.article(folder / name, site) for name in names]
+        else:
+            job = functools.partial(
+                _read_articles, self.root, self.today, self.source_max_age_years, site
+            )
+            read = []
+            for share in in_shares(job, names, minimum=PARALLEL_MIN_FOLDERS):
+                self.take(share)
+                read.extend(share.articles)
+        for article in read:
+            if article is not None:
+                articles[article.slug] = article
         services: dict[str, Service] = {}
         seen: set[str] = set()
         folder = self.root / "services"
@@ -440,21 +515,51 @@ class _Loader:
         return library
 
 
+@dataclass
+class _Share:
+    """What reading a share of the article folders found (see _read_articles)."""
+
+    articles: list[Article | None]
+    problems: list[Problem]
+    digests: dict[str, bytes]
+    unrendered: list[tuple[str, ArticleText]]
+    # Front matter parsed, by file digest, as the content cache keeps it.
+    yaml: dict[str, Any]
+
+
+def _read_articles(
+    root: Path, today: dt.date, source_max_age_years: int, site: Site, names: Sequence[str]
+) -> _Share:
+    """Read the article folders `names` under `root/articles` (in a worker process, or here)."""
+    loader = _Loader(root, today, source_max_age_years)
+    articles = [loader.article(root / "articles" / name, site) for name in names]
+    return _Share(
+        articles, loader.problems, loader.digests, loader.unrendered, loader.cache.added("yaml")
+    )
+
+
 def load_tree(
     root: Path,
     today: dt.date | None = None,
     *,
     source_max_age_years: int = SOURCE_MAX_AGE_YEARS,
     cache: ContentCache | None = None,
+    defer: bool = False,
 ) -> LoadedTree:
     """Load every valid file under `root`, parsing only what `cache` does not hold.
 
     Directory numbers whose newest source is more than `source_max_age_years` old (by year)
-    are warned about.
+    are warned about. `defer`: leave the rendering of bodies the cache does not hold, and the
+    check of links, to the result's `finish()` (which readers' first views of a page do not
+    wait for: a body renders when first read); else done before returning.
     """
     loader = _Loader(root, today or dt.date.today(), source_max_age_years, cache)
+    loader.defer_links = defer
     library = loader.load()
-    return LoadedTree(library, loader.problems, loader.digests)
+    loaded = LoadedTree(library, loader.problems, loader.digests, loader)
+    if not defer:
+        loaded.finish()
+    return loaded
 
 
 def load_library(
@@ -476,11 +581,13 @@ def check_article(
     today: dt.date | None = None,
     *,
     source_max_age_years: int = SOURCE_MAX_AGE_YEARS,
+    locale: str = "en",
 ) -> list[Problem]:
-    """The problems `hub check` finds in `articles/<slug>/en.md` if it held `text`, the rest of
-    the tree being `library` (its topics, and the pages its links may lead to)."""
+    """The problems `hub check` finds in `articles/<slug>/<locale>.md` (English by default, or
+    a translation) if it held `text`, the rest of the tree being `library` (its topics, and
+    the pages its links may lead to) and the article's other files as they are."""
     folder = root / "articles" / slug
-    path = folder / "en.md"
+    path = folder / f"{locale}.md"
     loader = _Loader(root, today or dt.date.today(), source_max_age_years, proposed={path: text})
     article = loader.article(folder, library.site)
     if article is not None:

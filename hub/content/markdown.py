@@ -6,6 +6,7 @@ import hashlib
 import html
 import re
 import string
+import threading
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -265,3 +266,16 @@ class Converter:
 def _plain(rendered: str) -> str:
     """The text of rendered HTML, a space wherever a tag was, whitespace collapsed."""
     return " ".join(html.unescape(_TAG.sub(" ", rendered)).split())
+
+
+_converters = threading.local()
+
+
+def render_markdown(body: str) -> Rendered:
+    """A Markdown body's HTML, plain text and links, by this thread's own Converter."""
+    # One per thread: neither markdown-it-py nor markdown-it-pyrs documents a parser as safe to
+    # share between threads, and a reader's page and the warm-up may render at the same time.
+    converter: Converter | None = getattr(_converters, "converter", None)
+    if converter is None:
+        converter = _converters.converter = Converter()
+    return converter(body)

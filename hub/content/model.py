@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from hub.content.markdown import Rendered, render_markdown
+
 SERVICE_KINDS = (
     "emergency",
     "police",
@@ -82,14 +84,42 @@ class ArticleText:
     title: str
     summary: str
     body: str
-    html: str
-    plain: str
     revision: str
     updated: dt.date
     source_revision: str | None = None
     translation: str | None = None
-    # Every link target of the body, in order (for `hub check`).
-    links: tuple[str, ...] = ()
+    # A reviewed translation's reviewer (her name in the console) and the day of the review.
+    reviewed_by: str | None = None
+    reviewed_on: dt.date | None = None
+    # The body rendered, when the content cache had it; else made on first use (`rendered`).
+    # Start-up leaves it to the first reader or to the warm-up after it (hub/reload.py): at
+    # 1,000 articles x 7 locales, rendering every body first took most of the start.
+    rendered_as: Rendered | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def rendered(self) -> Rendered:
+        """The body as HTML, plain text and links, rendered once (by any thread)."""
+        found = self.rendered_as
+        if found is None:
+            # Two threads rendering one body at once make equal values; either is kept.
+            found = render_markdown(self.body)
+            object.__setattr__(self, "rendered_as", found)
+        return found
+
+    @property
+    def html(self) -> str:
+        """The body as safe HTML."""
+        return self.rendered.html
+
+    @property
+    def plain(self) -> str:
+        """The body's visible words, for search."""
+        return self.rendered.plain
+
+    @property
+    def links(self) -> tuple[str, ...]:
+        """Every link target of the body, in order (for `hub check`)."""
+        return self.rendered.links
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,8 @@ from __future__ import annotations
 import hashlib
 import marshal
 import re
-from collections.abc import Iterable, Sequence
+import threading
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -419,21 +420,66 @@ def index_key(docs: Sequence[Document]) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+class Indexes(Mapping[str, SearchIndex]):
+    """The search index of each locale, made when first asked for (blocking: call from a worker
+    thread where a reader waits), and taken from `cache` when it holds one for the same
+    documents. A second caller for one locale waits for the first one's index."""
+
+    def __init__(
+        self, library: Library, locales: Iterable[str], cache: ContentCache | None = None
+    ) -> None:
+        self._library = library
+        self._cache = cache
+        self._locks = {locale: threading.Lock() for locale in locales}
+        self._built: dict[str, SearchIndex] = {}
+
+    def ready(self, locale: str) -> SearchIndex | None:
+        """The locale's index if it is made already, else None."""
+        return self._built.get(locale)
+
+    def __getitem__(self, locale: str) -> SearchIndex:
+        found = self._built.get(locale)
+        if found is not None:
+            return found
+        with self._locks[locale]:
+            found = self._built.get(locale)
+            if found is None:
+                found = self._built[locale] = self._build(locale)
+        return found
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._locks)
+
+    def __len__(self) -> int:
+        return len(self._locks)
+
+    def build_all(self, stop: threading.Event | None = None) -> bool:
+        """Make every locale's index not made yet, the site's default locale first; False if
+        `stop` was set before the last."""
+        default = self._library.site.default_locale
+        for locale in sorted(self._locks, key=lambda code: code != default):
+            if stop is not None and stop.is_set():
+                return False
+            self[locale]
+        return True
+
+    def _build(self, locale: str) -> SearchIndex:
+        docs = documents(self._library, locale)
+        if self._cache is None:
+            return SearchIndex(docs, folded=False)
+        key = index_key(docs)
+        kept = self._cache.get("index", key)
+        if kept is not None:
+            return SearchIndex.restore(docs, kept)
+        index = SearchIndex(docs, folded=False)
+        self._cache.put("index", key, index.state())
+        return index
+
+
 def build_indexes(
     library: Library, locales: Iterable[str], cache: ContentCache | None = None
-) -> dict[str, SearchIndex]:
-    """build_index for each locale, taking from `cache` each index whose documents it holds."""
-    indexes: dict[str, SearchIndex] = {}
-    for locale in locales:
-        docs = documents(library, locale)
-        if cache is None:
-            indexes[locale] = SearchIndex(docs, folded=False)
-            continue
-        key = index_key(docs)
-        kept = cache.get("index", key)
-        if kept is not None:
-            indexes[locale] = SearchIndex.restore(docs, kept)
-            continue
-        index = indexes[locale] = SearchIndex(docs, folded=False)
-        cache.put("index", key, index.state())
+) -> Indexes:
+    """Every locale's index made now (see Indexes), each taken from `cache` when it holds it."""
+    indexes = Indexes(library, locales, cache)
+    indexes.build_all()
     return indexes

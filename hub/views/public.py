@@ -7,16 +7,17 @@ from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import quote_plus, unquote, urlencode, urlsplit, urlunsplit
 
+import anyio
 from markupsafe import Markup
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
-from hub.content import Article, SearchIndex
+from hub.content import Article
 from hub.content.dialing import Call, calls, first_dialable, readers_places
 from hub.content.model import Service, SourceDate, site_name
-from hub.content.search import Hit, ResultPage, page_number
+from hub.content.search import Hit, Indexes, ResultPage, page_number
 from hub.encoding import ONE_OFF
 from hub.i18n import I18n
 from hub.preferences import DESTINATION_COOKIE, LOCATION_COOKIE, ORIGIN_COOKIE
@@ -339,7 +340,11 @@ async def search(request: Request) -> Response:
     query = params.param("q")
     everywhere = params.param("all") == "1"
     number = page_number(params.param("page")) if query else 1
-    index: SearchIndex = request.app.state.search[locale]
+    indexes: Indexes = request.app.state.search
+    # Made when first asked for, after a start (hub/reload.py): off the event loop.
+    index = indexes.ready(locale)
+    if index is None:
+        index = await anyio.to_thread.run_sync(indexes.__getitem__, locale)
     origin, destination = corridor(request)
     results = None
     if query:
