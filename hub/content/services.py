@@ -26,6 +26,28 @@ def _verification(data: dict[str, Any], today: dt.date) -> dt.date | None:
     return verified_on
 
 
+def abroad_warnings(number: str) -> list[str]:
+    """What `hub check` says of a valid E.164 `phone_from_abroad` (the console says it too)."""
+    if f.valid_number(number):
+        return []
+    return [
+        f"phone_from_abroad {number} is not a valid number in libphonenumber's "
+        "data, so it gets no call button; make sure the source confirms it"
+    ]
+
+
+def short_number_warnings(number: str, country: str) -> list[str]:
+    """What `hub check` says of a valid short number of `country` (the console says it too)."""
+    # libphonenumber lacks some national hotlines (the Philippines' 1348), so an
+    # unlisted short number is a warning for a curator to re-check, not a rejection.
+    if f.short_number_known(number, country):
+        return []
+    return [
+        f"short number {number} is not in libphonenumber's data for "
+        f"{country}; make sure the source confirms it"
+    ]
+
+
 def retired_on(data: object, today: dt.date) -> dt.date | None:
     """The day an entry was retired (None: it is not); raises FieldError when it is invalid.
 
@@ -157,20 +179,12 @@ def parse_service(
     phone_from_abroad = f.e164(abroad, "phone_from_abroad") if abroad is not None else None
     # The number a ministry gives for callers abroad may be one libphonenumber does not list
     # (the Philippines' +632 1348): shown for reading, but no call button is promised for it.
-    if phone_from_abroad is not None and not f.valid_number(phone_from_abroad):
-        warnings.append(
-            f"phone_from_abroad {phone_from_abroad} is not a valid number in libphonenumber's "
-            "data, so it gets no call button; make sure the source confirms it"
-        )
+    if phone_from_abroad is not None:
+        warnings.extend(abroad_warnings(phone_from_abroad))
     short = data.get("short_number")
     short_number = f.short_number(short) if short is not None else None
-    # libphonenumber lacks some national hotlines (the Philippines' 1348), so an
-    # unlisted short number is a warning for a curator to re-check, not a rejection.
-    if short_number is not None and not f.short_number_known(short_number, country):
-        warnings.append(
-            f"short number {short_number} is not in libphonenumber's data for "
-            f"{country}; make sure the source confirms it"
-        )
+    if short_number is not None:
+        warnings.extend(short_number_warnings(short_number, country))
     if verified_on is not None and phone is None and short_number is None:
         raise f.FieldError("a verified entry needs 'phone' or 'short_number'")
     if phone_from_abroad is not None and phone_from_abroad == phone:

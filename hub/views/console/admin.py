@@ -8,6 +8,15 @@ from starlette.routing import BaseRoute, Route
 
 from hub.views.console.admin_accounts import account, account_new, accounts
 from hub.views.console.admin_audit import audit
+from hub.views.console.directory import (
+    check_phone,
+    directory_list,
+    entry,
+    entry_new,
+    entry_retire,
+    entry_verify,
+)
+from hub.views.console.directory_import import directory_import
 from hub.views.console.moderation import alert, alerts
 from hub.views.console.worklists import home, worklists_csv
 
@@ -20,4 +29,15 @@ ROUTES: list[BaseRoute] = [
     Route("/audit", audit, name="audit"),
     Route("/alerts", alerts, name="alerts"),
     Route("/alerts/{alert_id}", alert, methods=["GET", "POST"], name="alert"),
+    Route("/directory", directory_list, name="directory"),
+    Route("/directory/new", entry_new, methods=["GET", "POST"], name="directory_new"),
+    Route("/directory/import", directory_import, methods=["GET", "POST"], name="directory_import"),
+    Route("/directory/check-phone", check_phone, name="directory_check_phone"),
+    Route("/directory/{service_id}", entry, methods=["GET", "POST"], name="directory_entry"),
+    Route(
+        "/directory/{service_id}/verify", entry_verify, methods=["POST"], name="directory_verify"
+    ),
+    Route(
+        "/directory/{service_id}/retire", entry_retire, methods=["POST"], name="directory_retire"
+    ),
 ]

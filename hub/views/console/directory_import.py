@@ -1,0 +1,83 @@
+"""Importing directory entries from CSV in the `/admin/` console (curators): the columns are
+on the page; a dry run lists every row's problems (row, column, message) and writes nothing;
+only a clean file is imported, each entry a new file written through `save_content`.
+
+The file is sent in the form's text box (a chosen file is read into it by the page's script):
+console forms are URL-encoded and at most 64 KB (hub/console_guard.py), so a file is too. The
+import step checks the text again as the dry run did, so what is written is what was shown."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from typing import Any
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from hub.content import Library
+from hub.curation import directory as d
+from hub.curation import directory_csv as dc
+from hub.curation.files import Conflict
+from hub.curation.yamltext import new_mapping
+from hub.views.console.access import requires
+from hub.views.console.directory import content_root
+from hub.views.console.page import console_page
+from hub.views.console.saving import save_content
+from hub.views.signin import run
+
+TEMPLATE = "console/directory_import.html"
+
+
+@requires("curator")
+async def directory_import(request: Request) -> Response:
+    """The import page (GET); its dry run (POST `action=check`), and the import of a clean
+    file (POST `action=import`): 400 with every problem when it is not clean."""
+    library: Library = request.app.state.library
+    context: dict[str, Any] = {
+        "columns": dc.columns(library.site.locales),
+        "required": dc.REQUIRED,
+        "max_kb": dc.MAX_BYTES // 1024,
+        "max_rows": dc.MAX_ROWS,
+        "csv": "",
+        "result": None,
+        "imported": [],
+    }
+    if request.method == "GET":
+        return console_page(request, TEMPLATE, context)
+    form = await request.form()
+    action = form.get("action")
+    text = form.get("csv")
+    if action not in ("check", "import") or not isinstance(text, str):
+        raise HTTPException(400)
+    text = text.replace("\r\n", "\n")
+    root = content_root(request)
+    age: int = request.app.state.settings.source_max_age_years
+    checking = functools.partial(dc.dry_run, source_max_age_years=age)
+    result = await run(checking, text, library, d.entry_files(root).keys(), dt.date.today())
+    context.update(csv=text, result=result)
+    if not result.clean:
+        return console_page(request, TEMPLATE, context, 400)
+    if action == "check":
+        return console_page(request, TEMPLATE, context)
+    imported: list[str] = []
+    for service_id, data in dc.entries(result):
+        try:
+            await save_content(
+                request,
+                f"services/{service_id}.yml",
+                new_mapping(data),
+                expected=None,
+                what="entry_imported",
+            )
+        except Conflict:
+            # Made by someone else since the dry run: never overwritten; the rest go on.
+            context.setdefault("appeared", []).append(service_id)
+            continue
+        imported.append(service_id)
+    if context.get("appeared"):
+        context["imported"] = imported
+        return console_page(request, TEMPLATE, context, 409)
+    path = request.app.url_path_for("admin:directory")
+    return RedirectResponse(f"{path}?imported={len(imported)}", 303)
