@@ -99,5 +99,7 @@ def _reason(done: subprocess.CompletedProcess[str]) -> str:
     """What a failed git command said, on one short line."""
     said = (done.stderr or done.stdout or "").strip().splitlines()
     command = done.args[7] if len(done.args) > 7 else "git"
-    line = said[-1] if said else f"exit status {done.returncode}"
+    # git says what went wrong on its "fatal:" or "error:" line; hints follow it.
+    first = [line for line in said if line.startswith(("fatal:", "error:"))]
+    line = (first or said or [f"exit status {done.returncode}"])[0]
     return f"git {command}: {line[:300]}"

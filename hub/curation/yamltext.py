@@ -18,11 +18,13 @@ from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import CommentMark
 from ruamel.yaml.scalarstring import (
     DoubleQuotedScalarString,
     LiteralScalarString,
     SingleQuotedScalarString,
 )
+from ruamel.yaml.tokens import CommentToken
 from ruamel.yaml.util import load_yaml_guess_indent
 from yaml.nodes import ScalarNode
 from yaml.resolver import Resolver as PyYamlResolver
@@ -76,7 +78,7 @@ def edit_mapping(text: str, changes: Mapping[str, Any]) -> str:
     for key, value in changes.items():
         if value is None:
             if key in document:
-                del document[key]
+                _delete(document, key)
         elif key in document:
             document[key] = _merge(document[key], value)
         else:
@@ -166,7 +168,7 @@ def _merge(old: Any, new: Any) -> Any:
     written, a changed string quoted as the old one was."""
     if isinstance(old, CommentedMap) and isinstance(new, Mapping):
         for key in [key for key in old if key not in new or new[key] is None]:
-            del old[key]
+            _delete(old, key)
         for key, value in new.items():
             if value is None:
                 continue
@@ -187,6 +189,37 @@ def _merge(old: Any, new: Any) -> Any:
     if isinstance(new, str) and isinstance(old, str):
         return _string(new, like=old)
     return plain_to_yaml(new)
+
+
+def _delete(mapping: CommentedMap, key: Any) -> None:
+    """Remove `key`, keeping the whole-line comments written under its value: ruamel holds them
+    as the key's, but a person wrote them about the next key (or the end of the mapping)."""
+    keys = list(mapping)
+    index = keys.index(key)
+    slot = mapping.ca.items.get(key)
+    token = slot[2] if slot and len(slot) > 2 else None
+    del mapping[key]
+    if token is None:
+        return
+    # The token's first line ends the key's own line (its end-of-line comment, if any).
+    following = str(token.value).partition("\n")[2]
+    if not following.strip():
+        return
+    if index + 1 < len(keys):
+        after = mapping.ca.items.setdefault(keys[index + 1], [None, None, None, None])
+        after[1] = [CommentToken(following, CommentMark(0), None), *(after[1] or [])]
+        return
+    if index > 0:
+        before = mapping.ca.items.setdefault(keys[index - 1], [None, None, None, None])
+        if before[2] is None and not _is_block(mapping[keys[index - 1]]):
+            before[2] = CommentToken("\n" + following, CommentMark(0), None)
+
+
+def _is_block(value: Any) -> bool:
+    """Whether `value` is a mapping or list written in block style (its own lines)."""
+    if isinstance(value, CommentedMap | CommentedSeq):
+        return not value.fa.flow_style()
+    return False
 
 
 def _same(old: Any, new: Any) -> bool:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,7 @@ __all__ = [
     "last_save",
     "save_content",
     "save_warning",
+    "warning_kind",
 ]
 
 log = logging.getLogger(__name__)
@@ -83,13 +85,20 @@ def _save_lock(request: Request) -> asyncio.Lock:
 
 
 async def save_content(
-    request: Request, rel: str, text: str, *, expected: str | None, what: str
+    request: Request,
+    rel: str,
+    text: str,
+    *,
+    expected: str | None,
+    what: str,
+    extra: Mapping[str, Any] | None = None,
 ) -> str:
     """Write content file `rel` (e.g. `services/ph-dmw-hotline.yml`) if its digest is still
     `expected` (None: it must not exist yet), commit it to git when the content folder is a
     repository, audit it (`content_saved`, with the text before and after) and reload the
     content; the new digest. Conflict when the file changed; UnsafePath for a path the
-    console may not write. `last_save(request)` tells what else happened (a failed commit)."""
+    console may not write. `extra`: more fields for the audit entry's change (a restore's
+    source). `last_save(request)` tells what else happened (a failed commit)."""
     if what not in WHATS:
         raise ValueError(f"{what!r} is not a kind of content change")
     account = signed_in(request)
@@ -104,6 +113,7 @@ async def save_content(
             functools.partial(_commit, root, written, account.display_name, account.id, what)
         )
         change: dict[str, Any] = {
+            **(extra or {}),
             "path": rel,
             "what": what,
             "before": written.before,
@@ -161,19 +171,29 @@ def last_save(request: Request) -> SaveOutcome | None:
     return outcome
 
 
-def save_warning(request: Request) -> Markup | None:
-    """What to tell the curator after this request's save, in the console's locale, when part
-    of it failed (the file itself is saved); None when all went well."""
+def warning_kind(request: Request) -> str | None:
+    """What went wrong in this request's save, as a word a redirect can carry (`?warn=`):
+    "reload", "git", or None when all went well (or nothing was saved)."""
     outcome = last_save(request)
     if outcome is None:
         return None
-    _ = gettext(request)
     if outcome.reload_failed:
+        return "reload"
+    return "git" if outcome.git_failed else None
+
+
+def save_warning(request: Request, kind: str | None = None) -> Markup | None:
+    """What to tell the curator when part of a save failed (the file itself is saved), in the
+    console's locale: of this request's save, or of `kind` (a warning_kind a redirect carried);
+    None when all went well."""
+    kind = kind or warning_kind(request)
+    _ = gettext(request)
+    if kind == "reload":
         return _(
             "The change is saved in the file, but the site could not load it yet: readers see "
             "the version before until the content is reloaded. The server log says why."
         )
-    if outcome.git_failed:
+    if kind == "git":
         return _(
             "The change is saved and readers see it, but it could not be committed to git. "
             "The server log says why; commit the file by hand."
