@@ -100,6 +100,11 @@ TABLE = [
     Row("GET",  "/admin/alerts/{spare}",           (404, 404,    403,       403,   LOGIN)),
     Row("POST", "/admin/alerts/{spare}",           (404, 404,    403,       403,   LOGIN),
         form=(("action", "approve"),)),
+    # A translation beside its English: a translator of that language (the table's works in
+    # Thai), curators and admins; an empty form is no save.
+    Row("GET",  "/admin/articles/keep-your-passport/th", (200, 200, 200,   403,   LOGIN)),
+    Row("POST", "/admin/articles/keep-your-passport/th", (400, 400, 400,   403,   LOGIN)),
+    Row("GET",  "/admin/articles/keep-your-passport/vi", (200, 200, 403,   403,   LOGIN)),
 ]
 # fmt: on
 

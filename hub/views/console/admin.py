@@ -18,6 +18,7 @@ from hub.views.console.directory import (
 )
 from hub.views.console.directory_import import directory_import
 from hub.views.console.moderation import alert, alerts
+from hub.views.console.translations import translation
 from hub.views.console.worklists import home, worklists_csv
 
 ROUTES: list[BaseRoute] = [
@@ -39,5 +40,12 @@ ROUTES: list[BaseRoute] = [
     ),
     Route(
         "/directory/{service_id}/retire", entry_retire, methods=["POST"], name="directory_retire"
+    ),
+    # Two segments after /articles/: never an article's own page (/articles/{slug}, /new).
+    Route(
+        "/articles/{slug}/{locale}",
+        translation,
+        methods=["GET", "POST"],
+        name="article_translation",
     ),
 ]
