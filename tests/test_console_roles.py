@@ -100,6 +100,17 @@ TABLE = [
     Row("GET",  "/admin/alerts/{spare}",           (404, 404,    403,       403,   LOGIN)),
     Row("POST", "/admin/alerts/{spare}",           (404, 404,    403,       403,   LOGIN),
         form=(("action", "approve"),)),
+    # The directory (curators): an empty form writes nothing; a phone check needs a number.
+    Row("GET",  "/admin/directory",                (200, 200,    403,       403,   LOGIN)),
+    Row("GET",  "/admin/directory/new",            (200, 200,    403,       403,   LOGIN)),
+    Row("POST", "/admin/directory/new",            (400, 400,    403,       403,   LOGIN)),
+    Row("GET",  "/admin/directory/import",         (200, 200,    403,       403,   LOGIN)),
+    Row("POST", "/admin/directory/import",         (400, 400,    403,       403,   LOGIN)),
+    Row("GET",  "/admin/directory/check-phone",    (400, 400,    403,       403,   LOGIN)),
+    Row("GET",  "/admin/directory/hk-emergency",   (200, 200,    403,       403,   LOGIN)),
+    Row("POST", "/admin/directory/hk-emergency",   (400, 400,    403,       403,   LOGIN)),
+    Row("POST", "/admin/directory/hk-emergency/verify", (400, 400, 403,     403,   LOGIN)),
+    Row("POST", "/admin/directory/hk-emergency/retire", (400, 400, 403,     403,   LOGIN)),
     # A translation beside its English: a translator of that language (the table's works in
     # Thai), curators and admins; an empty form is no save.
     Row("GET",  "/admin/articles/keep-your-passport/th", (200, 200, 200,   403,   LOGIN)),
