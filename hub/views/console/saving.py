@@ -13,8 +13,9 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,7 @@ __all__ = [
     "last_save",
     "save_content",
     "save_warning",
+    "saving_many",
     "warning_kind",
 ]
 
@@ -60,6 +62,8 @@ WHATS = frozenset(
 )
 # Where the request keeps what its save did (`last_save`).
 SAVED = "hub.saved"
+# Where a request saving many files (`saving_many`) keeps the paths saved but not yet reloaded.
+BATCH = "hub.save_batch"
 
 
 @dataclass(frozen=True)
@@ -130,9 +134,31 @@ async def save_content(
             )
         finally:
             # The file is written whatever the audit log did: serve what is on disk.
-            reload_failed = not await _reload(request, rel)
+            batch: list[str] | None = request.scope.get(BATCH)
+            if batch is None:
+                reload_failed = not await _reload(request, rel)
+            else:
+                batch.append(rel)
+                reload_failed = False
     request.scope[SAVED] = SaveOutcome(rel, written.digest, commit, git_failed, reload_failed)
     return written.digest
+
+
+@asynccontextmanager
+async def saving_many(request: Request) -> AsyncIterator[None]:
+    """Within it, this request's saves reload the content once, at the end, instead of once
+    each (half a second each on the starter content): for an import of many files. Each save
+    is still written, committed and audited on its own."""
+    batch: list[str] = []
+    request.scope[BATCH] = batch
+    try:
+        yield
+    finally:
+        del request.scope[BATCH]
+        if batch and not await _reload(request, f"{len(batch)} files"):
+            outcome = last_save(request)
+            if outcome is not None:
+                request.scope[SAVED] = replace(outcome, reload_failed=True)
 
 
 def _commit(
@@ -156,7 +182,7 @@ def _commit(
 
 
 async def _reload(request: Request, rel: str) -> bool:
-    """Reload the content after a save; False (logged) when the reload failed."""
+    """Reload the content after saving `rel`; False (logged) when the reload failed."""
     try:
         await reload_content(request.app, cause=f"console save of {rel}")
     except Exception:
