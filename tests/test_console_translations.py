@@ -212,6 +212,13 @@ def test_article_paths_of_one_segment_are_not_translations(app: TestClient) -> N
     assert app.get("/admin/articles/new/vi").status_code == 404
 
 
+def test_worklist_links_to_the_translation_page(app: TestClient) -> None:
+    sign_in_vi(app)
+    home = app.get("/admin/").text
+    assert f'href="{url()}" class="translate-link"' in home
+    assert url(locale="th") not in home
+
+
 def test_page_shows_english_beside_the_translation(app: TestClient, content: Path) -> None:
     sign_in_vi(app)
     page = app.get(url()).text
