@@ -221,6 +221,30 @@ def test_other_roles_may_not_see_or_restore(
     assert (content_copy / SERVICE).read_text() == original
 
 
+def test_a_text_with_cr_lf_line_ends_is_written_with_lf(
+    curator: Callable[..., tuple[TestClient, Path]],
+) -> None:
+    client, content = curator()
+    original = (content / SERVICE).read_text()
+    earlier = original.replace(OLD_HOURS, NEW_HOURS)
+    # As a browser sends a textarea's text.
+    entry = earlier_save(client, SERVICE, before=earlier.replace("\n", "\r\n"), after=original)
+    assert restore(client, form_of(history_page(client).text, entry, "before")).status_code == 303
+    assert (content / SERVICE).read_bytes() == earlier.encode()
+    newest = state(client).audit.page(action="content_saved", target=SERVICE, limit=1)[0]
+    assert newest.change["after"] == earlier
+
+
+def test_the_console_home_links_the_history_for_curators_only(
+    make_console_client: ClientFactory, content_copy: Path
+) -> None:
+    client = make_console_client(content_dir=content_copy)
+    sign_in_as(client, "curator")
+    assert 'href="/admin/history" id="history-link"' in client.get("/admin/").text
+    sign_in_as(client, "translator")
+    assert 'id="history-link"' not in client.get("/admin/").text
+
+
 def test_nobody_signed_in_is_sent_to_sign_in(
     make_console_client: ClientFactory, content_copy: Path
 ) -> None:

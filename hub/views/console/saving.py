@@ -100,11 +100,14 @@ async def save_content(
     """Write content file `rel` (e.g. `services/ph-dmw-hotline.yml`) if its digest is still
     `expected` (None: it must not exist yet), commit it to git when the content folder is a
     repository, audit it (`content_saved`, with the text before and after) and reload the
-    content; the new digest. Conflict when the file changed; UnsafePath for a path the
-    console may not write. `extra`: more fields for the audit entry's change (a restore's
-    source). `last_save(request)` tells what else happened (a failed commit)."""
+    content; the new digest. Line ends are written as LF. Conflict when the file changed;
+    UnsafePath for a path the console may not write. `extra`: more fields for the audit
+    entry's change (a restore's source). `last_save(request)` tells what else happened (a
+    failed commit)."""
     if what not in WHATS:
         raise ValueError(f"{what!r} is not a kind of content change")
+    # A browser sends a textarea's lines ended by CR LF: the files end theirs with LF alone.
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
     account = signed_in(request)
     state = request.app.state
     root: Path = state.settings.content_dir
