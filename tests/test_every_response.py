@@ -227,6 +227,19 @@ REQUESTS = [
     ask("403-leader-queue",        "GET /admin/alerts",                      403, role="leader"),
     ask("404-no-such-alert",       "GET /admin/alerts/some-id",              404, role="curator"),
     ask("400-alerts-state",        "GET /admin/alerts?state=nothing",        400, role="curator"),
+    ask("303-directory-nobody",    "GET /admin/directory",                   303),
+    ask("html-directory",          "GET /admin/directory?kind=hotline",      200, role="curator"),
+    ask("400-directory-filter",    "GET /admin/directory?kind=nothing",      400, role="curator"),
+    ask("403-leader-directory",    "GET /admin/directory",                   403, role="leader"),
+    ask("404-no-such-entry",       "GET /admin/directory/no-such",           404, role="curator"),
+    ask("403-entry-no-token",      "POST /admin/directory/hk-emergency",     403, role="admin"),
+    ask("403-verify-no-token",     "POST /admin/directory/x/verify",         403, role="admin"),
+    ask("403-retire-no-token",     "POST /admin/directory/x/retire",         403, role="admin"),
+    ask("403-new-no-token",        "POST /admin/directory/new",              403, role="admin"),
+    ask("403-import-no-token",     "POST /admin/directory/import",           403, role="admin"),
+    ask("json-phone-check",        "GET /admin/directory/check-phone?field=phone&number=1",
+        200, role="curator"),
+    ask("400-phone-check",         "GET /admin/directory/check-phone",       400, role="curator"),
 ]
 # fmt: on
 
@@ -540,6 +553,16 @@ PAGE_URLS.update(
             Visit("/admin/alerts/{alert}", role="curator"),
             Visit("/admin/alerts/{alert}?done=edited", role="admin"),
         ),
+        "console/directory.html": (
+            Visit("/admin/directory", role="curator"),
+            Visit("/admin/directory?verification=needs-verification&q=hk", role="admin"),
+        ),
+        "console/directory_entry.html": (
+            Visit("/admin/directory/hk-emergency", role="curator"),
+            Visit("/admin/directory/new", role="admin"),
+            Visit("/admin/directory/ph-dmw-hotline?done=verified", role="curator"),
+        ),
+        "console/directory_import.html": (Visit("/admin/directory/import", role="curator"),),
     }
 )
 # Pages that are no template: the 500 page when even the error page cannot be rendered.
