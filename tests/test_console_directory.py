@@ -422,6 +422,36 @@ def test_retiring_takes_the_entry_off_reader_pages_and_keeps_its_file(
     assert refused.status_code == 400 and 'id="id-error"' in refused.text
 
 
+def test_an_entry_an_article_links_to_is_not_retired(
+    make_console_client: ClientFactory, tree: Path
+) -> None:
+    article = tree / "articles" / "your-contract" / "en.md"
+    article.write_text(
+        article.read_text("utf-8") + f"\nAsk [Bethune House](../services/{SHELTER}).\n", "utf-8"
+    )
+    client = make_console_client(content_dir=tree)
+    sign_in_as(client, "curator")
+    path = tree / "services" / f"{SHELTER}.yml"
+    kept = path.read_bytes()
+    page = client.get(f"/admin/directory/{SHELTER}").text
+    assert "These articles link to its page: your-contract/en." in page
+    action = f"/admin/directory/{SHELTER}/retire"
+    answer = client.post(action, data={**form_of(page, action), "reason": "Closed"})
+    assert answer.status_code == 400
+    assert "Articles link to this entry&#39;s page" in answer.text
+    assert path.read_bytes() == kept
+
+
+def test_keys_the_form_does_not_know_are_kept(curator: TestClient, tree: Path) -> None:
+    path = tree / "services" / f"{HOTLINE}.yml"
+    path.write_text(path.read_text("utf-8") + "rating: 4.5  # our own note\n", "utf-8")
+    status, page = edit(curator, HOTLINE, name_en="FDH hotline")
+    assert status == 200, page
+    text = path.read_text("utf-8")
+    assert text.endswith("rating: 4.5  # our own note\n")
+    assert yaml.safe_load(text)["name"]["en"] == "FDH hotline"
+
+
 def test_retired_and_verifier_fields_are_checked_by_hub_check(tree: Path) -> None:
     path = tree / "services" / f"{SHELTER}.yml"
     text = path.read_text("utf-8")

@@ -363,23 +363,18 @@ def changes(current: Mapping[str, Any], wanted: Mapping[str, Any]) -> dict[str, 
 
 
 def same(a: object, b: object) -> bool:
+    """Whether two values of an entry read alike: a file's 999 and a form's "999", or its
+    date and a form's "2025-06-14"; a bool or None only as itself."""
     if isinstance(a, dict) and isinstance(b, dict):
         return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
     if isinstance(a, list) and isinstance(b, list):
         return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
+    if type(a) is type(b) and a == b:
+        return True
     if a is None or b is None or isinstance(a, bool) or isinstance(b, bool):
-        return a is b or (a == b and type(a) is type(b))
-    # A file's 999 and the form's "999", or its date and the form's "2025-06-14", read alike.
-    return (
-        scalar(a) == scalar(b)
-        and type(a) in (str, int, dt.date)
-        and type(b)
-        in (
-            str,
-            int,
-            dt.date,
-        )
-    )
+        return False
+    alike = (str, int, dt.date)
+    return type(a) in alike and type(b) in alike and scalar(a) == scalar(b)
 
 
 def applied(current: Mapping[str, Any], changed: Mapping[str, Any]) -> dict[str, Any]:
