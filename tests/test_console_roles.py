@@ -111,11 +111,21 @@ TABLE = [
     Row("POST", "/admin/directory/hk-emergency",   (400, 400,    403,       403,   LOGIN)),
     Row("POST", "/admin/directory/hk-emergency/verify", (400, 400, 403,     403,   LOGIN)),
     Row("POST", "/admin/directory/hk-emergency/retire", (400, 400, 403,     403,   LOGIN)),
+    # Articles: curators edit and create; a translator opens the list and an article's page
+    # (to reach her translations) and is refused any POST; a form without its action is none.
+    Row("GET",  "/admin/articles",                 (200, 200,    200,       403,   LOGIN)),
+    Row("GET",  "/admin/articles/new",             (200, 200,    403,       403,   LOGIN)),
+    Row("POST", "/admin/articles/new",             (400, 400,    403,       403,   LOGIN)),
+    Row("GET",  "/admin/articles/keep-your-passport", (200, 200, 200,       403,   LOGIN)),
+    Row("POST", "/admin/articles/keep-your-passport", (400, 400, 403,       403,   LOGIN)),
     # A translation beside its English: a translator of that language (the table's works in
     # Thai), curators and admins; an empty form is no save.
     Row("GET",  "/admin/articles/keep-your-passport/th", (200, 200, 200,   403,   LOGIN)),
     Row("POST", "/admin/articles/keep-your-passport/th", (400, 400, 400,   403,   LOGIN)),
     Row("GET",  "/admin/articles/keep-your-passport/vi", (200, 200, 403,   403,   LOGIN)),
+    # The history of the content files (curators): an empty restore names no file.
+    Row("GET",  "/admin/history",                  (200, 200,    403,       403,   LOGIN)),
+    Row("POST", "/admin/history/restore",          (400, 400,    403,       403,   LOGIN)),
 ]
 # fmt: on
 

@@ -8,6 +8,7 @@ from starlette.routing import BaseRoute, Route
 
 from hub.views.console.admin_accounts import account, account_new, accounts
 from hub.views.console.admin_audit import audit
+from hub.views.console.articles import article, article_new, articles
 from hub.views.console.directory import (
     check_phone,
     directory_list,
@@ -17,6 +18,7 @@ from hub.views.console.directory import (
     entry_verify,
 )
 from hub.views.console.directory_import import directory_import
+from hub.views.console.history import history, restore
 from hub.views.console.moderation import alert, alerts
 from hub.views.console.translations import translation
 from hub.views.console.worklists import home, worklists_csv
@@ -41,6 +43,11 @@ ROUTES: list[BaseRoute] = [
     Route(
         "/directory/{service_id}/retire", entry_retire, methods=["POST"], name="directory_retire"
     ),
+    Route("/articles", articles, name="articles"),
+    Route("/articles/new", article_new, methods=["GET", "POST"], name="article_new"),
+    Route("/articles/{slug}", article, methods=["GET", "POST"], name="article"),
+    Route("/history", history, name="history"),
+    Route("/history/restore", restore, methods=["POST"], name="history_restore"),
     # Two segments after /articles/: never an article's own page (/articles/{slug}, /new).
     Route(
         "/articles/{slug}/{locale}",
