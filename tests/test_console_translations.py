@@ -361,6 +361,7 @@ def test_outdated_shows_the_english_change_word_by_word(app: TestClient, content
     changed = english.replace(first, first.replace(f" {old_word} ", f" {new_word} ", 1), 1)
     assert changed != english
     save_english(app, changed)
+    before = problems_of(content)  # every translation is outdated now
 
     page = app.get(url()).text
     assert 'data-state="outdated"' in page
@@ -376,6 +377,36 @@ def test_outdated_shows_the_english_change_word_by_word(app: TestClient, content
     meta, _ = split((content / "articles" / SLUG / "vi.md").read_text("utf-8"))
     assert meta["source_revision"] == expected_revision(split(changed)[1])
     assert 'data-state="draft"' in app.get(url()).text
+    assert problems_of(content) <= before
+
+
+def test_english_changed_while_translating(app: TestClient, content: Path) -> None:
+    """A save records the English the page showed her, not one saved meanwhile: her text
+    translates that one, so it is outdated at once, and the page shows what changed."""
+    sign_in_vi(app)
+    opened = app.get(url()).text
+    old_body = english_body(content)
+    shown = re.search(r'name="english_revision" value="(\w+)"', opened)
+    assert shown is not None and shown.group(1) == expected_revision(old_body)
+    english = (content / "articles" / SLUG / "en.md").read_text("utf-8")
+    save_english(app, english.replace(old_body.strip(), old_body.strip() + "\n\nA new line."))
+    before = problems_of(content)  # every translation is outdated now
+    form = {
+        **filled(opened),
+        "csrf_token": csrf_of(opened),
+        "digest": digest_of(opened),
+        "english_revision": shown.group(1),
+        "action": "draft",
+    }
+    response = app.post(url(), data=form, follow_redirects=False)
+    assert response.status_code == 303, response.text[:500]
+    meta, _ = split((content / "articles" / SLUG / "vi.md").read_text("utf-8"))
+    assert meta["source_revision"] == expected_revision(old_body)
+    page = app.get(url()).text
+    assert 'data-state="outdated"' in page
+    assert "<ins>A new line.</ins>" in page
+    # Outdated, as it was once the English changed: the save adds no problem.
+    assert problems_of(content) <= before
 
 
 def test_earlier_english_not_on_record(make_console_client: ClientFactory, content: Path) -> None:
@@ -428,6 +459,7 @@ def test_earlier_english_from_git(make_console_client: ClientFactory, content: P
 def test_zawgyi_is_converted_and_shown_back_before_saving(app: TestClient, content: Path) -> None:
     path = content / "articles" / SLUG / "my.md"
     before = path.read_bytes()
+    problems = problems_of(content)
     sign_in_as(app, "curator")
     response = send(app, {"body": ZAWGYI_BODY}, locale="my")
     assert response.status_code == 200
@@ -447,6 +479,7 @@ def test_zawgyi_is_converted_and_shown_back_before_saving(app: TestClient, conte
     saved = app.post(url(locale="my"), data=form, follow_redirects=False)
     assert saved.status_code == 303, saved.text[:500]
     assert split(path.read_text("utf-8"))[1] == ZAWGYI_AS_UNICODE + "\n"
+    assert problems_of(content) <= problems
 
 
 def test_zawgyi_that_cannot_be_converted_surely_is_refused(app: TestClient, content: Path) -> None:

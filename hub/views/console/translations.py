@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -60,6 +61,7 @@ from hub.views.signin import run
 
 ACTIONS = ("draft", "review")
 FIELDS = ("title", "summary", "body")
+REVISION = re.compile(r"[0-9a-f]{12}")
 # What the page says after a save (`?done=`).
 DONE = frozenset({"draft", "review"})
 # Audit entries of console saves read when looking for an old English: this many at a time,
@@ -70,25 +72,31 @@ AUDIT_MOST = 20_000
 
 @dataclass
 class Form:
-    """What the form holds: the translation's fields and the digest of the file it was opened
-    on ("" for a file that did not exist)."""
+    """What the form holds: the translation's fields, the digest of the file it was opened on
+    ("" for a file that did not exist), and the revision of the English the page showed beside
+    it: the English she translated, which a save records even if the English has changed
+    since (the translation is then outdated, and the page shows what changed)."""
 
     title: str = ""
     summary: str = ""
     body: str = ""
     digest: str = ""
+    english_revision: str = ""
 
     @classmethod
-    def of_file(cls, written: Written | None, digest: str) -> Form:
+    def of_file(cls, written: Written | None, digest: str, english_revision: str) -> Form:
         """The form filled from the translation file as it is (empty when there is none)."""
         if written is None:
-            return cls()
-        return cls(written.title, written.summary, written.body, digest)
+            return cls(english_revision=english_revision)
+        return cls(written.title, written.summary, written.body, digest, english_revision)
 
     @classmethod
-    def sent(cls, form: FormData) -> Form:
-        """The form as posted."""
-        return cls(*(str(form.get(name, "")) for name in (*FIELDS, "digest")))
+    def sent(cls, form: FormData, english_revision: str) -> Form:
+        """The form as posted (`english_revision` when it names no revision)."""
+        shown = str(form.get("english_revision", ""))
+        title, summary, body, digest = (str(form.get(name, "")) for name in (*FIELDS, "digest"))
+        revision = shown if REVISION.fullmatch(shown) else english_revision
+        return cls(title, summary, body, digest, revision)
 
 
 def _target(request: Request) -> tuple[Library, Article, str]:
@@ -126,13 +134,14 @@ async def translation(request: Request) -> Response:
     written = read_article(current[0]) if current is not None else None
     if request.method == "GET":
         done = request.query_params.get("done", "")
-        form = Form.of_file(written, current[1] if current is not None else "")
+        digest = current[1] if current is not None else ""
+        form = Form.of_file(written, digest, article.source.revision)
         return await _page(request, article, locale, written, form, done=done)
     posted = await request.form()
     action = str(posted.get("action", ""))
     if action not in ACTIONS:
         raise HTTPException(400)
-    form = Form.sent(posted)
+    form = Form.sent(posted, article.source.revision)
     _ = gettext(request)
     if locale == "my":
         fields, unsure = await run(
@@ -142,33 +151,25 @@ async def translation(request: Request) -> Response:
             errors = {name: [_zawgyi_refused(_)] for name in unsure}
             return await _page(request, article, locale, written, form, errors=errors)
         if any(fields[name] != getattr(form, name) for name in FIELDS):
-            converted = Form(**fields, digest=form.digest)
+            converted = Form(**fields, digest=form.digest, english_revision=form.english_revision)
             return await _page(request, article, locale, written, converted, converted=True)
     account = require_scope(request, locale=locale)
     reviewer = (account.display_name or account.email) if action == "review" else None
     today = dt.date.today()
-    english = article.source
+    write = functools.partial(
+        translation_text,
+        title=form.title,
+        summary=form.summary,
+        body=form.body,
+        english_revision=form.english_revision,
+        today=today,
+        reviewer=reviewer,
+    )
     try:
-        text = translation_text(
-            current[0] if current is not None else None,
-            title=form.title,
-            summary=form.summary,
-            body=form.body,
-            english_revision=english.revision,
-            today=today,
-            reviewer=reviewer,
-        )
+        text = write(current[0] if current is not None else None)
     except ValueError:
         # A file whose front matter cannot be edited in place: written anew from the form.
-        text = translation_text(
-            None,
-            title=form.title,
-            summary=form.summary,
-            body=form.body,
-            english_revision=english.revision,
-            today=today,
-            reviewer=reviewer,
-        )
+        text = write(None)
     check = functools.partial(check_article, locale=locale)
     problems = await run(check, _root(request), library, article.slug, text, today)
     errors = _errors(_, library, article, problems, form)
@@ -185,7 +186,8 @@ async def translation(request: Request) -> Response:
         article = _target(request)[1]
         current = await run(read_current, _root(request), rel)
         written = read_article(current[0]) if current is not None else None
-        saved = Form.of_file(written, current[1] if current is not None else "")
+        digest = current[1] if current is not None else ""
+        saved = Form.of_file(written, digest, article.source.revision)
         return await _page(request, article, locale, written, saved, done=action, warning=warning)
     path = request.url_for("admin:article_translation", slug=article.slug, locale=locale).path
     return RedirectResponse(f"{path}?{urlencode({'done': action})}", 303)
@@ -310,7 +312,9 @@ async def _conflict(
     """The form again (409) with her text kept, the other change shown, and the digest of the
     file as it is now: saving again, after reading it, replaces it knowingly."""
     written = read_article(conflict.current_text) if conflict.current_text is not None else None
-    kept = Form(form.title, form.summary, form.body, conflict.current_digest or "")
+    kept = Form(
+        form.title, form.summary, form.body, conflict.current_digest or "", form.english_revision
+    )
     return await _page(
         request, article, locale, written, kept, conflict=conflict, mine=text, status_code=409
     )
