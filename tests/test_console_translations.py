@@ -25,6 +25,7 @@ from starlette.testclient import TestClient
 from hub.console_guard import ACCOUNT
 from hub.content.loader import load_tree
 from hub.curation.files import read_file
+from hub.curation.translations import MAX_PAIRS, Piece, paragraph_diff, word_diff
 from hub.views.console.saving import save_content
 from tests.conftest import (
     CONSOLE_ACCOUNTS,
@@ -616,3 +617,58 @@ def test_hostile_input_never_puts_script_in_a_page(app: TestClient, content: Pat
             assert "<script>alert" not in page
             assert 'href="javascript' not in page.lower()
             assert str(escape(title)) in page
+
+
+# -- The word diff (no app) ---------------------------------------------------------------------
+
+
+def sides(pieces: tuple[Piece, ...]) -> tuple[str, str]:
+    """The old and the new text a diff was made of, put back together."""
+    old = "".join(p.text for p in pieces if p.kind != "inserted")
+    new = "".join(p.text for p in pieces if p.kind != "deleted")
+    return old, new
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        (
+            "Keep your passport.",
+            "Keep your passport safe.",
+            [("same", "Keep your passport"), ("inserted", " safe"), ("same", ".")],
+        ),
+        (
+            "Call the hotline now",
+            "Call the embassy now",
+            [
+                ("same", "Call the "),
+                ("deleted", "hotline"),
+                ("inserted", "embassy"),
+                ("same", " now"),
+            ],
+        ),
+        (
+            "a <b> & c",
+            "a <i> & c",
+            [("same", "a <"), ("deleted", "b"), ("inserted", "i"), ("same", "> & c")],
+        ),
+    ],
+)
+def test_word_diff(old: str, new: str, expected: list[tuple[str, str]]) -> None:
+    pieces = word_diff(old, new)
+    assert [(p.kind, p.text) for p in pieces] == expected
+    assert sides(pieces) == (old, new)
+
+
+def test_paragraph_diff_leaves_out_unchanged_paragraphs() -> None:
+    old = "One.\n\nTwo.\n\nThree.\n\nFour."
+    new = "One.\n\nTwo, changed.\n\nThree.\n\nFour."
+    stretches = paragraph_diff(old, new)
+    assert [sides(s) if s else None for s in stretches] == [None, ("Two.", "Two, changed."), None]
+
+
+def test_word_diff_of_texts_too_long_to_match_is_whole() -> None:
+    old = "word " * 2100
+    new = "other " * 2100
+    assert len(old.split()) * 2 * len(new.split()) * 2 > MAX_PAIRS
+    assert word_diff(old, new) == (Piece("deleted", old), Piece("inserted", new))
