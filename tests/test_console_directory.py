@@ -371,6 +371,27 @@ def test_an_entry_without_numbers_cannot_be_verified(curator: TestClient, tree: 
     assert path.read_bytes() == kept
 
 
+def test_marking_needs_verification_takes_the_verification_back(
+    curator: TestClient, tree: Path
+) -> None:
+    before = errors_of(tree)
+    path = tree / "services" / f"{HOTLINE}.yml"
+    page = curator.get(f"/admin/directory/{HOTLINE}").text
+    action = f"/admin/directory/{HOTLINE}/verify"
+    sent = {**form_of(page, action), "source_url": "https://www.labour.gov.hk/eng/tele/content.htm"}
+    assert curator.post(action, data=sent).status_code == 200
+    assert yaml.safe_load(path.read_text("utf-8"))["verified_by"] == "Test curator"
+    status, page = edit(curator, HOTLINE, verification="needed")
+    assert status == 200, page
+    saved = yaml.safe_load(path.read_text("utf-8"))
+    assert saved["verification"] == "needed"
+    assert not {"verified_on", "verified_by", "verified_note"} & saved.keys()
+    reader = curator.get(f"/en/services/{HOTLINE}").text
+    assert "nobody has checked this entry yet" in reader and "tel:" not in reader
+    assert HOTLINE in listed(curator.get("/admin/directory?verification=needs-verification").text)
+    assert errors_of(tree) == before
+
+
 def test_a_verification_source_must_be_http(curator: TestClient, tree: Path) -> None:
     path = tree / "services" / f"{HOTLINE}.yml"
     kept = path.read_bytes()

@@ -291,8 +291,7 @@ def entry_data(
     if needed not in ("", "needed"):
         errors["verified_on"] = "'verification' can only be 'needed'"
     elif needed:
-        if verified:
-            errors["verified_on"] = "has both 'verified_on' and 'verification: needed'"
+        # Marking it again takes back the verification, its date, who and note with it.
         data["verification"] = "needed"
     elif verified:
         attempt(
