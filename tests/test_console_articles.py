@@ -219,6 +219,39 @@ def test_the_list_filters(app: TestClient, content_copy: Path) -> None:
     assert both == []
 
 
+def test_a_broken_file_is_listed_and_opens_to_be_mended(
+    app: TestClient, content_copy: Path
+) -> None:
+    # Not UTF-8: it opens (to be read), but only a text editor can replace it.
+    _en(content_copy).write_bytes(b"---\ntitle: [unclosed\n---\nBody \xff.\n")
+    sign_in_as(app, "curator")
+    html = app.get("/admin/articles").text
+    card = html[html.index(f'data-slug="{SLUG}"') :]
+    assert card.startswith(f'data-slug="{SLUG}" data-status=""')
+    page = app.get(PAGE)
+    assert page.status_code == 200
+    assert "Body \ufffd." in page.text
+    mended = {
+        "title": "Your passport",
+        "summary": "Keep it.",
+        "topics": ["at-work"],
+        "updated": "2026-11-29",
+        "status": "published",
+        "body": "Mended.",
+    }
+    refused = _post(app, PAGE, "save", mended)
+    assert refused.status_code == 400
+    assert "not UTF-8 text" in _errors(refused.text, "form")
+    # Front matter YAML cannot read: the form writes it anew.
+    _en(content_copy).write_bytes(b"---\ntitle: [unclosed\n---\nBody.\n")
+    assert 'data-status=""' in app.get("/admin/articles").text
+    response = _post(app, PAGE, "save", mended)
+    assert response.status_code == 303, response.text[-2000:]
+    meta, body = _read_back(_en(content_copy))
+    assert (meta["title"], body) == ("Your passport", "Mended.\n")
+    assert "<h1>Your passport</h1>" in app.get(f"/en/articles/{SLUG}").text
+
+
 @pytest.mark.parametrize(
     ("params", "message"),
     [

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from ruamel.yaml.error import YAMLError as RuamelYAMLError
 
 from hub.content import fields as f
 from hub.content.library import Library
@@ -124,6 +125,8 @@ class _Facts:
     stamp: tuple[int, int, int]  # the file's mtime (ns), size and inode when read
     meta: Mapping[str, Any]
     revision: str
+    # Whether its front matter reads as a YAML mapping ({} in `meta` when not).
+    readable: bool = True
 
 
 class ArticleFiles:
@@ -158,7 +161,7 @@ class ArticleFiles:
             folder = os.path.join(root, "articles", slug)
             english = self.facts(os.path.join(folder, "en.md"), seen)
             meta: Mapping[str, Any] = english.meta if english else {}
-            status = meta.get("status", "published") if english else ""
+            status = meta.get("status", "published") if english and english.readable else ""
             revision = english.revision if english else ""
             states = {}
             for code in locales:
@@ -192,12 +195,14 @@ def _read(path: str, stamp: tuple[int, int, int]) -> _Facts | None:
     try:
         head, body = split_front_matter(text)
     except FrontMatterError:
-        return _Facts(stamp, {}, revision(text))
+        return _Facts(stamp, {}, revision(text), readable=False)
     try:
         meta = yaml.load(head, Loader=_SAFE_LOADER)
     except (yaml.YAMLError, ValueError, RecursionError):
         meta = None
-    return _Facts(stamp, meta if isinstance(meta, dict) else {}, revision(body))
+    if not isinstance(meta, dict):
+        return _Facts(stamp, {}, revision(body), readable=False)
+    return _Facts(stamp, meta, revision(body))
 
 
 def article_slugs(root: Path) -> list[str]:
@@ -298,7 +303,7 @@ def article_file(current: str | None, form: ArticleForm) -> str:
     if current is not None:
         try:
             return edit_front_matter(current, changes, body)
-        except ValueError:
+        except (ValueError, RuamelYAMLError):
             pass  # a front matter that cannot be read is written anew from the form
     return join_article(
         new_mapping({key: value for key, value in changes.items() if value is not None}), body

@@ -39,7 +39,7 @@ from hub.curation.articles import (
     form_of_text,
     slug_reasons,
 )
-from hub.curation.files import read_file
+from hub.curation.files import UnsafePath, content_path, file_digest, read_file
 from hub.curation.translations import STATES
 from hub.views.console.access import holds, requires
 from hub.views.console.articles_form import (
@@ -189,6 +189,20 @@ def _article_context(
     return context
 
 
+def _read(root: Path, rel: str) -> tuple[str, str]:
+    """The text and digest of an article file; one that is not UTF-8 is read with its
+    undecodable bytes replaced, so the form can mend it. 404 for a path the console may not
+    read (a symlink)."""
+    try:
+        return read_file(root, rel)
+    except UnsafePath as exc:
+        raise HTTPException(404) from exc
+    except UnicodeDecodeError:
+        data = content_path(root, rel).read_bytes()
+        text = data.decode("utf-8", "replace").replace("\r\n", "\n").replace("\r", "\n")
+        return text, file_digest(data)
+
+
 def _slug_of(request: Request) -> str:
     """The article of the path; 404 when the folder holds no such article."""
     slug = str(request.path_params["slug"])
@@ -205,7 +219,7 @@ async def article(request: Request) -> Response:
     slug = await run(_slug_of, request)
     rel = f"articles/{slug}/en.md"
     if request.method == "GET":
-        text, digest = await run(read_file, _root(request), rel)
+        text, digest = await run(_read, _root(request), rel)
         done = request.query_params.get("done", "")
         context = _article_context(
             request,
@@ -223,7 +237,7 @@ async def article(request: Request) -> Response:
         raise HTTPException(400)
     form = form_of_post(sent)
     digest = str(sent.get("digest", ""))
-    current, _digest_now = await run(read_file, _root(request), rel)
+    current, _digest_now = await run(_read, _root(request), rel)
     return await _checked(request, slug, rel, current, form, digest, action)
 
 
@@ -301,10 +315,15 @@ async def _checked(
         context = _article_context(request, None if new else slug, form, **more)
         context["digest"] = conflict.current_digest or ""
         return conflict_response(request, template, context, conflict, text)
+    except UnicodeDecodeError:
+        # The save layer keeps the text before in the audit log, and this file has none.
+        refused = [Reason("form", "not_utf8")]
+        context = _article_context(request, slug, form, errors=errors_of(request, refused), **more)
+        return console_page(request, template, context, 400)
     warning = save_warning(request)
     if warning is not None:
         # Part of the save failed (git, the reload): say so now, on the page as saved.
-        saved, digest_now = await run(read_file, _root(request), rel)
+        saved, digest_now = await run(_read, _root(request), rel)
         context = _article_context(
             request, slug, form_of_text(saved), digest=digest_now, save_warning=warning
         )

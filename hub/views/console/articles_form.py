@@ -91,6 +91,11 @@ def worded(_: Gettext, reason: Reason) -> Markup:
             "An address is lowercase English words and digits joined by '-', like "
             "wages-and-payslips (at most 100 characters)."
         )
+    if code == "not_utf8":
+        return _(
+            "The file on disk is not UTF-8 text, so the console cannot replace it. Fix it in a "
+            "text editor (hub check names it), then open it here again."
+        )
     if code == "taken":
         return _("This address is taken: %(value)s", value=value)
     if code == "required":
