@@ -425,10 +425,16 @@ def test_earlier_english_not_on_record(make_console_client: ClientFactory, conte
     assert 'id="english-source"' in page
 
 
-def test_earlier_english_from_git(make_console_client: ClientFactory, content: Path) -> None:
+@pytest.mark.parametrize("top", ["content", "above"])
+def test_earlier_english_from_git(
+    make_console_client: ClientFactory, content: Path, top: str
+) -> None:
+    """The content folder is the repository, or a folder inside one (as in this project)."""
+    repository = content if top == "content" else content.parent
+
     def git(*args: str) -> None:
         subprocess.run(
-            ["git", "-C", str(content), "-c", "user.name=T", "-c", "user.email=t@t", *args],
+            ["git", "-C", str(repository), "-c", "user.name=T", "-c", "user.email=t@t", *args],
             check=True,
             capture_output=True,
         )

@@ -23,7 +23,7 @@ import os
 import re
 import subprocess
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -174,22 +174,42 @@ def english_in_git(
     the git repository holding `root` (newest first, at most `most` of them, within `seconds`);
     None when `root` is in no repository, git is not installed, or no commit holds it."""
     deadline = time.monotonic() + seconds
+    # cat-file names a file from the top of the repository, which `root` may be inside.
+    prefix = _git(root, ["rev-parse", "--show-prefix"], deadline)
     listed = _git(root, ["log", f"-n{most}", "--format=%H", "--", rel], deadline)
-    if listed is None:
+    if prefix is None or listed is None or not listed.split():
         return None
-    for commit in listed.split():
-        # "./": the path is relative to `root`, which may be a folder inside the repository.
-        shown = _git(root, ["show", f"{commit}:./{rel}"], deadline)
-        if shown is None:
-            continue
-        written = read_article(shown)
+    # One process reads every version, newest first (not one `git show` per commit).
+    folder = prefix.decode("utf-8").strip()
+    names = "".join(f"{commit}:{folder}{rel}\n" for commit in listed.decode("ascii").split())
+    out = _git(root, ["cat-file", "--batch"], deadline, names.encode("utf-8"))
+    for text in _batch_texts(out or b""):
+        written = read_article(text)
         if written.revision == wanted:
             return written
     return None
 
 
-def _git(root: Path, args: list[str], deadline: float) -> str | None:
-    """git's output for `args` run in `root`, or None when it fails or time is up."""
+def _batch_texts(out: bytes) -> Iterator[str]:
+    """The texts of `git cat-file --batch` output: each "<id> <type> <size>" line, then that
+    many bytes and a line end ("<name> missing" for a version without the file)."""
+    at = 0
+    while at < len(out):
+        end = out.find(b"\n", at)
+        if end < 0:
+            return
+        header = out[at:end].split()
+        at = end + 1
+        if len(header) != 3 or not header[2].isdigit():
+            continue
+        size = int(header[2])
+        yield out[at : at + size].decode("utf-8", "replace")
+        at += size + 1
+
+
+def _git(root: Path, args: list[str], deadline: float, given: bytes = b"") -> bytes | None:
+    """git's output for `args` run in `root` (`given` on its input), or None when it fails or
+    time is up."""
     left = deadline - time.monotonic()
     if left <= 0:
         return None
@@ -204,13 +224,13 @@ def _git(root: Path, args: list[str], deadline: float) -> str | None:
             timeout=left,
             check=False,
             env=env,
-            stdin=subprocess.DEVNULL,
+            input=given,
         )
     except (OSError, subprocess.SubprocessError):
         return None
     if done.returncode != 0:
         return None
-    return done.stdout.decode("utf-8", "replace")
+    return done.stdout
 
 
 @dataclass(frozen=True)
