@@ -227,6 +227,15 @@ REQUESTS = [
     ask("403-leader-queue",        "GET /admin/alerts",                      403, role="leader"),
     ask("404-no-such-alert",       "GET /admin/alerts/some-id",              404, role="curator"),
     ask("400-alerts-state",        "GET /admin/alerts?state=nothing",        400, role="curator"),
+    ask("303-translation-nobody",  "GET /admin/articles/keep-your-passport/vi", 303),
+    ask("html-translation",        "GET /admin/articles/keep-your-passport/vi", 200,
+        role="curator"),
+    ask("404-translation-english", "GET /admin/articles/keep-your-passport/en", 404,
+        role="curator"),
+    ask("403-translation-locale",  "GET /admin/articles/keep-your-passport/vi", 403,
+        role="translator"),
+    ask("403-translation-no-token", "POST /admin/articles/keep-your-passport/th", 403,
+        role="translator"),
     ask("303-directory-nobody",    "GET /admin/directory",                   303),
     ask("html-directory",          "GET /admin/directory?kind=hotline",      200, role="curator"),
     ask("400-directory-filter",    "GET /admin/directory?kind=nothing",      400, role="curator"),
@@ -552,6 +561,10 @@ PAGE_URLS.update(
         "console/admin_alert.html": (
             Visit("/admin/alerts/{alert}", role="curator"),
             Visit("/admin/alerts/{alert}?done=edited", role="admin"),
+        ),
+        "console/translation.html": (
+            Visit("/admin/articles/keep-your-passport/th", role="translator"),
+            Visit("/admin/articles/keep-your-passport/my?done=review", role="curator"),
         ),
         "console/directory.html": (
             Visit("/admin/directory", role="curator"),
