@@ -96,6 +96,7 @@ CONSOLE_PAGES = {
     "alert-report": ("leader", "/leaders/alerts/{alert}"),
     "alerts-queue": ("curator", "/admin/alerts"),
     "alert-review": ("curator", "/admin/alerts/{alert}"),
+    "translation": ("translator", "/admin/articles/keep-your-passport/th"),
 }
 # Headers of the browser's request the app should not get from a forwarder: httpx sets them.
 NOT_FORWARDED = {"host", "content-length"}
