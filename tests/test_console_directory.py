@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import shutil
+import subprocess
 from collections.abc import Iterator
 from html import unescape
 from pathlib import Path
@@ -710,3 +711,67 @@ def test_csv_values_cannot_leave_the_folder_or_add_keys(curator: TestClient, tre
     status, page = import_csv(curator, HEADER + "\n../../evil,hotline,HK,E,,https://e.org,2026,\n")
     assert status == 400 and ("2", "id") in problems(page)
     assert not list(tree.parent.rglob("evil*"))
+
+
+# -- Git -----------------------------------------------------------------------------------------
+
+
+def git(root: Path, *args: str) -> str:
+    done = subprocess.run(
+        ["git", "-C", str(root), "-c", "user.name=Setup", "-c", "user.email=setup@x", *args],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    return done.stdout
+
+
+@pytest.fixture
+def repository(tree: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The content copy as a git repository, on a machine where git knows no identity."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    git(tree, "init", "-q")
+    git(tree, "add", ".")
+    git(tree, "commit", "-q", "-m", "starter")
+    return tree
+
+
+def test_with_git_each_save_and_each_imported_entry_is_a_commit(
+    curator: TestClient, repository: Path
+) -> None:
+    status, _page = edit(curator, HOTLINE, name_en="FDH hotline")
+    assert status == 200
+    assert git(repository, "log", "-1", "--format=%an|%s").strip() == (
+        f"Test curator|entry_edited services/{HOTLINE}.yml"
+    )
+    version = curator.app.state.version  # type: ignore[attr-defined]
+    text = "\n".join([HEADER, *GOOD_ROWS]) + "\n"
+    status, page = import_csv(curator, text, action="import")
+    assert status == 200 and "2 entries imported." in page
+    subjects = git(repository, "log", "-2", "--format=%s").split()
+    assert subjects == [
+        "entry_imported",
+        "services/hk-csv-two.yml",
+        "entry_imported",
+        "services/hk-csv-one.yml",
+    ]
+    assert git(repository, "status", "--porcelain") == ""
+    assert curator.app.state.version != version  # type: ignore[attr-defined]
+    assert "2157 9501" in curator.get("/en/services/hk-csv-one").text
+
+
+def test_a_failed_commit_is_said_on_the_entry_page(curator: TestClient, repository: Path) -> None:
+    (repository / ".git" / "index.lock").write_text("")
+    page = curator.get(f"/admin/directory/{HOTLINE}").text
+    action = f"/admin/directory/{HOTLINE}"
+    data = {**form_of(page, action), "name_en": "FDH hotline"}
+    answer = curator.post(action, data=data, follow_redirects=False)
+    assert answer.status_code == 303
+    assert answer.headers["location"] == f"{action}?done=edited&warn=git"
+    shown = curator.get(answer.headers["location"]).text
+    assert "it could not be committed to git" in shown
+    assert "FDH hotline" in curator.get(f"/en/services/{HOTLINE}").text

@@ -29,7 +29,12 @@ from hub.curation.files import Conflict, read_current
 from hub.curation.yamltext import edit_mapping, new_mapping
 from hub.views.console.access import requires
 from hub.views.console.page import console_page, gettext
-from hub.views.console.saving import conflict_response, save_content, save_warning
+from hub.views.console.saving import (
+    conflict_response,
+    save_content,
+    save_warning,
+    warning_kind,
+)
 from hub.views.console.scope import signed_in
 from hub.views.signin import run
 
@@ -38,6 +43,8 @@ MAX_QUERY = 100
 # What an entry's page says after a step (`?done=`).
 DONE = frozenset({"edited", "verified", "created", "retired", "imported"})
 ENTRY_TEMPLATE = "console/directory_entry.html"
+# What a redirect after a save may carry in `?warn=` (saving.warning_kind).
+WARNINGS = frozenset({"reload", "git"})
 # The fields of the "I verified this today" form.
 VERIFY_FIELDS = frozenset({"source_url", "source_date", "numbers", "verified_note", "sources"})
 
@@ -93,6 +100,7 @@ async def directory_list(request: Request) -> Response:
         "total": len(rows),
         # How many entries an import just wrote (the import's redirect says it).
         "imported": int(imported) if imported.isdigit() and len(imported) < 5 else None,
+        "save_warning": save_warning(request, carried_warning(request)),
         "counts": counts,
         "filters": filters,
         "choices": {
@@ -102,6 +110,12 @@ async def directory_list(request: Request) -> Response:
         },
     }
     return console_page(request, "console/directory.html", context)
+
+
+def carried_warning(request: Request) -> str | None:
+    """The save warning a redirect carried (`?warn=`), if it is one."""
+    warn = request.query_params.get("warn")
+    return warn if warn in WARNINGS else None
 
 
 def _entry_path(request: Request, service_id: str) -> Path:
@@ -170,7 +184,7 @@ def entry_context(
         "source_rows": _rows(values, "source"),
         "chat_rows": _rows(values, "chat"),
         "done": done if done in DONE else None,
-        "save_warning": save_warning(request),
+        "save_warning": save_warning(request, carried_warning(request)),
         "linked": d.linking_articles(library, service_id) if not new else [],
         "verify": {},
         "verify_errors": {},
@@ -181,7 +195,12 @@ def entry_context(
 
 def _done(request: Request, service_id: str, done: str) -> Response:
     path = request.url_for("admin:directory_entry", service_id=service_id).path
-    return RedirectResponse(f"{path}?{urlencode({'done': done})}", 303)
+    query = {"done": done}
+    warn = warning_kind(request)
+    if warn is not None:
+        # The file is saved but git or the reload failed: the page says so.
+        query["warn"] = warn
+    return RedirectResponse(f"{path}?{urlencode(query)}", 303)
 
 
 async def _saved(
@@ -200,14 +219,6 @@ async def _saved(
         await save_content(request, rel, text, expected=expected, what=what)
     except Conflict as conflict:
         return conflict_response(request, ENTRY_TEMPLATE, context, conflict, text)
-    if save_warning(request) is not None:
-        # The file is saved but git or the reload failed: say so on the page, not in a redirect.
-        path = content_root(request) / rel
-        _text, digest, data = _current(request, path)
-        values = df.form_values(data, request.app.state.library.site.locales)
-        shown = entry_context(request, service_id, values, data=data, digest=digest)
-        shown["done"] = done
-        return console_page(request, ENTRY_TEMPLATE, shown)
     return _done(request, service_id, done)
 
 

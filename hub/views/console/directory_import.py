@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from typing import Any
+from urllib.parse import urlencode
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -24,7 +25,7 @@ from hub.curation.yamltext import new_mapping
 from hub.views.console.access import requires
 from hub.views.console.directory import content_root
 from hub.views.console.page import console_page
-from hub.views.console.saving import save_content
+from hub.views.console.saving import save_content, save_warning, saving_many, warning_kind
 from hub.views.signin import run
 
 TEMPLATE = "console/directory_import.html"
@@ -43,6 +44,7 @@ async def directory_import(request: Request) -> Response:
         "csv": "",
         "result": None,
         "imported": [],
+        "save_warning": None,
     }
     if request.method == "GET":
         return console_page(request, TEMPLATE, context)
@@ -62,22 +64,30 @@ async def directory_import(request: Request) -> Response:
     if action == "check":
         return console_page(request, TEMPLATE, context)
     imported: list[str] = []
-    for service_id, data in dc.entries(result):
-        try:
-            await save_content(
-                request,
-                f"services/{service_id}.yml",
-                new_mapping(data),
-                expected=None,
-                what="entry_imported",
-            )
-        except Conflict:
-            # Made by someone else since the dry run: never overwritten; the rest go on.
-            context.setdefault("appeared", []).append(service_id)
-            continue
-        imported.append(service_id)
-    if context.get("appeared"):
-        context["imported"] = imported
+    appeared: list[str] = []
+    # One reload at the end, not one per entry: each entry is still its own save and commit.
+    async with saving_many(request):
+        for service_id, data in dc.entries(result):
+            try:
+                await save_content(
+                    request,
+                    f"services/{service_id}.yml",
+                    new_mapping(data),
+                    expected=None,
+                    what="entry_imported",
+                )
+            except Conflict:
+                # Made by someone else since the check: never overwritten; the rest go on.
+                appeared.append(service_id)
+                continue
+            imported.append(service_id)
+    if appeared:
+        context.update(imported=imported, appeared=appeared)
+        context["save_warning"] = save_warning(request)
         return console_page(request, TEMPLATE, context, 409)
+    query = {"imported": str(len(imported))}
+    warn = warning_kind(request)
+    if warn is not None:
+        query["warn"] = warn
     path = request.app.url_path_for("admin:directory")
-    return RedirectResponse(f"{path}?imported={len(imported)}", 303)
+    return RedirectResponse(f"{path}?{urlencode(query)}", 303)
