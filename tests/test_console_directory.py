@@ -231,6 +231,22 @@ def test_an_invalid_phone_is_400_and_writes_nothing(
     assert path.read_bytes() == kept
 
 
+def test_numbers_in_thai_khmer_or_burmese_digits_are_read_as_ascii(
+    curator: TestClient, tree: Path
+) -> None:
+    path = tree / "services" / f"{HOTLINE}.yml"
+    kept = path.read_bytes()
+    # The same number in Thai digits: nothing changes.
+    status, page = edit(curator, HOTLINE, phone="+๘๕๒ ๒๑๕๗ ๙๕๓๗")
+    assert status == 200, page
+    assert path.read_bytes() == kept
+    url = "/admin/directory/check-phone"
+    burmese = curator.get(url, params={"field": "phone", "number": "+၈၅၂ ၂၁၅၇ ၉၅၃၇"}).json()
+    assert burmese["ok"] and burmese["written"] == "+85221579537"
+    khmer = curator.get(url, params={"field": "short_number", "number": "៩៩៩", "country": "HK"})
+    assert khmer.json()["written"] == "999"
+
+
 def test_every_field_error_is_shown_at_once(curator: TestClient, tree: Path) -> None:
     path = tree / "services" / f"{HOTLINE}.yml"
     kept = path.read_bytes()

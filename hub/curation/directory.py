@@ -373,7 +373,7 @@ def check_phone(field_name: str, typed: str, country: str) -> PhoneCheck:
     `phone` must be valid E.164, `phone_from_abroad` any E.164 (an unlisted one is a warning),
     `short_number` 3 to 6 digits (one libphonenumber does not list for `country` a warning)."""
     if field_name == "short_number":
-        written = typed.strip()
+        written = written_number(typed)
         try:
             number = f.short_number(written)
         except f.FieldError as exc:

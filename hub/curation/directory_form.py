@@ -143,8 +143,19 @@ def rows_of(values: Mapping[str, str], group: str) -> list[int]:
 
 def written_number(typed: str) -> str:
     """A number as typed with the spaces, dashes, dots, slashes and brackets people group it
-    with taken out; anything else (a letter, an extension) is kept for the check to refuse."""
-    return _GROUPING.sub("", typed.strip())
+    with taken out, and Thai, Khmer, Burmese (any decimal) digits as ASCII ones; anything else
+    (a letter, an extension) is kept for the check to refuse."""
+    return _GROUPING.sub("", ascii_digits(typed.strip()))
+
+
+def ascii_digits(text: str) -> str:
+    """`text` with every decimal digit (๑, ១, ၁, ...) written as its ASCII digit."""
+    return "".join(
+        str(unicodedata.decimal(c))
+        if not c.isascii() and unicodedata.decimal(c, None) is not None
+        else c
+        for c in text
+    )
 
 
 def plain_text(value: str, key: str, limit: int = MAX_TEXT) -> str:
@@ -235,7 +246,7 @@ def entry_data(
                 )
             except f.FieldError as exc:
                 errors.setdefault(key, str(exc))
-    typed_short = get("short_number").strip()
+    typed_short = written_number(get("short_number"))
     if typed_short:
         attempt(
             "short_number", lambda: data.__setitem__("short_number", f.short_number(typed_short))
