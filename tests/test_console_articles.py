@@ -532,7 +532,18 @@ def test_a_new_article_needs_a_free_slug(
     assert response.status_code == 400
     assert says in _errors(response.text, "slug")
     assert 'value="Phones and privacy"' in response.text
+    assert not _errors(response.text, "topics")
     assert sorted(p.name for p in (content_copy / "articles").iterdir()) == before
+
+
+def test_a_new_article_shows_every_reason_at_once(app: TestClient, content_copy: Path) -> None:
+    sign_in_as(app, "curator")
+    fields = _new_fields("Bad Slug", "draft", topics=["space-travel"])
+    response = _post(app, "/admin/articles/new", "save", fields)
+    assert response.status_code == 400
+    assert "lowercase English words" in _errors(response.text, "slug")
+    assert "space-travel" in _errors(response.text, "topics")
+    assert not (content_copy / "articles" / "new").exists()
 
 
 # -- Hostile input --------------------------------------------------------------------------

@@ -276,22 +276,21 @@ async def _checked(
     new = current is None
     library: Library = request.app.state.library
     settings = request.app.state.settings
-    errors: list[Reason] = list(slug_problems or [])
-    text = ""
-    warnings: list[Reason] = []
-    if not errors:
-        text, found, warnings = await run(
-            functools.partial(
-                check,
-                _root(request),
-                library,
-                slug,
-                current,
-                form,
-                source_max_age_years=settings.source_max_age_years,
-            )
+    # The fields are checked even under a slug that cannot be used (then as an article at a
+    # reserved address no folder holds), so every reason shows at once.
+    checked_slug = slug if f.SLUG.match(slug) else "new"
+    text, found, warnings = await run(
+        functools.partial(
+            check,
+            _root(request),
+            library,
+            checked_slug,
+            current,
+            form,
+            source_max_age_years=settings.source_max_age_years,
         )
-        errors += found
+    )
+    errors = [*(slug_problems or []), *found]
     template = "console/article_edit.html"
     more: dict[str, Any] = {"digest": digest, "checked": True, "warnings": warnings}
     if current is not None:
