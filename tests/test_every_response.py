@@ -236,6 +236,14 @@ REQUESTS = [
         role="translator"),
     ask("403-translation-no-token", "POST /admin/articles/keep-your-passport/th", 403,
         role="translator"),
+    ask("303-articles-nobody",     "GET /admin/articles",                    303),
+    ask("html-articles",           "GET /admin/articles?status=draft",       200, role="curator"),
+    ask("400-articles-filter",     "GET /admin/articles?topic=nothing",      400, role="curator"),
+    ask("403-leader-articles",     "GET /admin/articles",                    403, role="leader"),
+    ask("html-article-new",        "GET /admin/articles/new",                200, role="curator"),
+    ask("403-article-new-no-token", "POST /admin/articles/new",              403, role="curator"),
+    ask("404-no-such-article",     "GET /admin/articles/no-such",            404, role="curator"),
+    ask("403-article-no-token",    "POST /admin/articles/keep-your-passport", 403, role="curator"),
     ask("303-directory-nobody",    "GET /admin/directory",                   303),
     ask("html-directory",          "GET /admin/directory?kind=hotline",      200, role="curator"),
     ask("400-directory-filter",    "GET /admin/directory?kind=nothing",      400, role="curator"),
@@ -249,6 +257,12 @@ REQUESTS = [
     ask("json-phone-check",        "GET /admin/directory/check-phone?field=phone&number=1",
         200, role="curator"),
     ask("400-phone-check",         "GET /admin/directory/check-phone",       400, role="curator"),
+    ask("303-history-nobody",      "GET /admin/history",                     303),
+    ask("html-history",            "GET /admin/history?path=services/ph-dmw-hotline.yml",
+        200, role="curator"),
+    ask("400-history-path",        "GET /admin/history?path=../site.yml",    400, role="curator"),
+    ask("403-leader-history",      "GET /admin/history",                     403, role="leader"),
+    ask("403-restore-no-token",    "POST /admin/history/restore",            403, role="curator"),
 ]
 # fmt: on
 
@@ -562,6 +576,15 @@ PAGE_URLS.update(
             Visit("/admin/alerts/{alert}", role="curator"),
             Visit("/admin/alerts/{alert}?done=edited", role="admin"),
         ),
+        "console/articles.html": (
+            Visit("/admin/articles", role="curator"),
+            Visit("/admin/articles?q=passport", role="translator"),
+        ),
+        "console/article_edit.html": (
+            Visit("/admin/articles/keep-your-passport", role="curator"),
+            Visit("/admin/articles/keep-your-passport?done=saved", role="translator"),
+            Visit("/admin/articles/new", role="admin"),
+        ),
         "console/translation.html": (
             Visit("/admin/articles/keep-your-passport/th", role="translator"),
             Visit("/admin/articles/keep-your-passport/my?done=review", role="curator"),
@@ -576,6 +599,10 @@ PAGE_URLS.update(
             Visit("/admin/directory/ph-dmw-hotline?done=verified", role="curator"),
         ),
         "console/directory_import.html": (Visit("/admin/directory/import", role="curator"),),
+        "console/history.html": (
+            Visit("/admin/history", role="curator"),
+            Visit("/admin/history?path=services%2Fph-dmw-hotline.yml", role="admin"),
+        ),
     }
 )
 # Pages that are no template: the 500 page when even the error page cannot be rendered.
