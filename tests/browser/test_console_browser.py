@@ -97,6 +97,10 @@ CONSOLE_PAGES = {
     "alerts-queue": ("curator", "/admin/alerts"),
     "alert-review": ("curator", "/admin/alerts/{alert}"),
     "translation": ("translator", "/admin/articles/keep-your-passport/th"),
+    "articles": ("curator", "/admin/articles"),
+    "articles-of-a-translator": ("translator", "/admin/articles?topic=at-work"),
+    "article-edit": ("curator", "/admin/articles/keep-your-passport"),
+    "article-new": ("admin", "/admin/articles/new"),
 }
 # Headers of the browser's request the app should not get from a forwarder: httpx sets them.
 NOT_FORWARDED = {"host", "content-length"}
