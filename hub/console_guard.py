@@ -47,8 +47,13 @@ LOCALE_COOKIE_MAX_AGE = 365 * 24 * 3600
 CSRF_FIELD = "csrf_token"
 # The detail of the 403 a refused form gets: the error page explains it in words.
 FORM_REFUSED = "form refused"
-# Console forms hold a few short fields; nothing larger is read.
+# A form sent without a session (sign-in, invitation) holds a few short fields; nothing larger
+# is read.
 MAX_BODY = 64 * 1024
+# A signed-in account's form may hold a whole content file (at most 256 KiB): sent URL-encoded,
+# each byte of Thai, Khmer or Burmese text takes 3 characters (a 20 KB Burmese article made a
+# 60 KB form).
+MAX_SIGNED_IN_BODY = 1024 * 1024
 MAX_SESSION_COOKIES = 3
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # What a browser says of a request its own page made (Fetch Metadata); "none" is a typed URL.
@@ -255,8 +260,9 @@ class ConsoleGuard:
             host = headers.get("host", "").lower()
             if urlsplit(origin).netloc.lower() != host or not host:
                 return HTTPException(403, FORM_REFUSED), None, receive
+        limit = MAX_BODY if scope[ACCOUNT] is None else MAX_SIGNED_IN_BODY
         length = headers.get("content-length", "0")
-        if not length.isdigit() or int(length) > MAX_BODY:
+        if not length.isdigit() or int(length) > limit:
             return HTTPException(413), None, receive
         chunks: list[bytes] = []
         size = 0
@@ -267,7 +273,7 @@ class ConsoleGuard:
                 return HTTPException(400), None, receive
             chunk = message.get("body", b"")
             size += len(chunk)
-            if size > MAX_BODY:
+            if size > limit:
                 return HTTPException(413), None, receive
             chunks.append(chunk)
             more = message.get("more_body", False)

@@ -263,9 +263,20 @@ def test_sign_in_needs_the_pre_session_token_of_its_own_browser(
 
 
 def test_a_form_past_the_body_limit_is_refused(console_client: TestClient) -> None:
+    # Nobody signed in: 64 KiB.
+    page = console_client.get("/login")
+    body = f"csrf_token={csrf_of(page.text)}&email=" + "x" * (64 * 1024)
+    anonymous = console_client.post(
+        "/login",
+        content=body.encode(),
+        headers={"content-type": "application/x-www-form-urlencoded"},
+        follow_redirects=False,
+    )
+    assert anonymous.status_code == 413
     sign_in_as(console_client, "admin")
     token = csrf_of(console_client.get("/account").text)
-    body = f"csrf_token={token}&display_name=" + "x" * (64 * 1024)
+    # Signed in: 1 MiB, room for a whole content file sent URL-encoded.
+    body = f"csrf_token={token}&display_name=" + "x" * (1024 * 1024)
     response = console_client.post(
         "/account/name",
         content=body.encode(),
@@ -277,12 +288,21 @@ def test_a_form_past_the_body_limit_is_refused(console_client: TestClient) -> No
     # Sent in chunks, with no length said beforehand: counted as it comes.
     chunked = console_client.post(
         "/account/name",
-        content=iter([body[:40000].encode(), body[40000:].encode()]),
+        content=iter([body[:600_000].encode(), body[600_000:].encode()]),
         headers={"content-type": "application/x-www-form-urlencoded"},
         follow_redirects=False,
     )
     assert "content-length" not in chunked.request.headers
     assert chunked.status_code == 413
+    # Just under the limit: read, and answered by the view (a name that long is a 400).
+    body = f"csrf_token={token}&display_name=" + "x" * (1000 * 1024)
+    under = console_client.post(
+        "/account/name",
+        content=body.encode(),
+        headers={"content-type": "application/x-www-form-urlencoded"},
+        follow_redirects=False,
+    )
+    assert under.status_code == 400
 
 
 def test_a_multipart_form_is_refused(console_client: TestClient) -> None:

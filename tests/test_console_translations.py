@@ -533,18 +533,20 @@ def test_invalid_input_writes_nothing(
             assert html.escape(value, quote=False) in response.text
 
 
-def test_a_form_past_64_kb_is_refused_whole(app: TestClient, content: Path) -> None:
-    """What the content guide says: about 20 KB of Burmese (60 KB as a form) is taken, more
-    is refused with nothing written."""
+def test_a_translation_as_large_as_a_file_may_be_is_taken_and_a_larger_form_refused(
+    app: TestClient, content: Path
+) -> None:
+    """What the content guide says: a Burmese text near the 256 KB a content file may hold
+    (about 700 KB as a form) is taken; a form past 1 MB is refused, nothing written."""
     path = content / "articles" / SLUG / "my.md"
     sign_in_as(app, "curator")
     taken = send(
-        app, {"body": ZAWGYI_AS_UNICODE * (19_000 // len(ZAWGYI_AS_UNICODE.encode()))}, locale="my"
+        app, {"body": ZAWGYI_AS_UNICODE * (240_000 // len(ZAWGYI_AS_UNICODE.encode()))}, locale="my"
     )
     assert taken.status_code == 303, taken.text[:300]
-    assert 18_000 < path.stat().st_size < 21_000
+    assert 230_000 < path.stat().st_size < 256 * 1024
     before = path.read_bytes()
-    body = ZAWGYI_AS_UNICODE * (24_000 // len(ZAWGYI_AS_UNICODE.encode()))
+    body = ZAWGYI_AS_UNICODE * (400_000 // len(ZAWGYI_AS_UNICODE.encode()))
     refused = send(app, {"body": body}, locale="my")
     assert refused.status_code == 413
     assert path.read_bytes() == before
