@@ -20,6 +20,7 @@ from starlette.testclient import TestClient
 from hub.content.loader import load_tree
 from hub.content.markdown import split_front_matter
 from hub.curation.articles import form_of_text
+from hub.views.console import articles as articles_view
 from tests.conftest import ClientFactory, csrf_of, sign_in_as
 
 SLUG = "keep-your-passport"
@@ -217,6 +218,23 @@ def test_the_list_filters(app: TestClient, content_copy: Path) -> None:
     assert found == [SLUG]
     both = _listed(app.get("/admin/articles", params={"q": "hong", "status": "published"}).text)
     assert both == []
+
+
+def test_the_list_comes_a_page_at_a_time(
+    app: TestClient, content_copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(articles_view, "PAGE_SIZE", 3)
+    sign_in_as(app, "curator")
+    every = sorted(p.name for p in (content_copy / "articles").iterdir())
+    first = app.get("/admin/articles", params={"topic": "at-work"})
+    at_work = [s for s in every if "at-work" in _read_back(_en(content_copy, s))[0]["topics"]]
+    assert len(at_work) > 3
+    assert _listed(first.text) == at_work[:3]
+    assert 'href="?topic=at-work&amp;page=2" rel="next"' in first.text
+    second = app.get("/admin/articles", params={"topic": "at-work", "page": "2"})
+    assert _listed(second.text) == at_work[3:6]
+    assert 'href="?topic=at-work&amp;page=1" rel="prev"' in second.text
+    assert f"{len(at_work)} articles." in second.text
 
 
 def test_a_broken_file_is_listed_and_opens_to_be_mended(
