@@ -11,6 +11,7 @@ import functools
 import re
 import struct
 import unicodedata
+from collections.abc import Mapping
 from typing import Any
 
 from myanmartools import ZawgyiDetector
@@ -31,6 +32,12 @@ DIGIT_ZEROS = "\u0e50\u0ed0\u1040\u1090\u17e0"
 _DIGITS = {ord(zero) + n: str(n) for zero in DIGIT_ZEROS for n in range(10)}
 # myanmartools' documented cut-off: above 0.95 the text is Zawgyi, below 0.05 Unicode.
 ZAWGYI_THRESHOLD = 0.95
+# What gives Burmese away as Zawgyi even when myanmartools is unsure (short text): Zawgyi's
+# reuse of the Myanmar Extended code points (stacked and ligature forms; Burmese in Unicode has
+# none of them) and the vowel sign E typed before its consonant, at the start of a word.
+_ZAWGYI_HINT = re.compile("[\u1060-\u1097]|(?:^|[^\u1000-\u109f])\u1031")
+# Below this probability the converted text reads as Unicode to myanmartools (its own cut-off).
+_UNICODE_BELOW = 0.05
 
 _ZERO_WIDTH_RE = re.compile(f"[{ZERO_WIDTH}]")
 _WHITESPACE_RE = re.compile(f"[{WHITESPACE}]+")
@@ -139,6 +146,58 @@ class Zawgyi:
 def zawgyi() -> Zawgyi:
     """The one Zawgyi detector and converter (immutable model data, loaded once)."""
     return Zawgyi()
+
+
+def fields_in_unicode(fields: Mapping[str, str]) -> tuple[dict[str, str], tuple[str, ...]]:
+    """Each field (a title, a body) in Unicode: as it is, or converted from Zawgyi when the
+    conversion is sure; and the names of those that look like Zawgyi but cannot be converted
+    surely.
+
+    Each field is read on its own: one the model reads as Unicode is never converted, whatever
+    the other is (a Unicode title beside a Zawgyi body). Only a field too short for the model
+    to tell goes by the whole text, and is refused if that leaves it a guess with a mark of
+    Zawgyi."""
+    if not any(has_myanmar(text) for text in fields.values()):
+        return dict(fields), ()
+    model = zawgyi()
+    score = model.detector.get_zawgyi_probability
+    whole = score("\n".join(fields.values()))
+    kept: dict[str, str] = {}
+    by_context: list[str] = []
+    unsure: list[str] = []
+    for name, text in fields.items():
+        probability = score(text) if has_myanmar(text) else 0.0
+        if probability < _UNICODE_BELOW:
+            kept[name] = text
+        elif probability > ZAWGYI_THRESHOLD:
+            new = _converted(model, text)
+            if score(new) < _UNICODE_BELOW and not _ZAWGYI_HINT.search(new):
+                kept[name] = new
+            else:
+                unsure.append(name)
+        elif whole > ZAWGYI_THRESHOLD:
+            kept[name] = _converted(model, text)
+            by_context.append(name)
+        elif _ZAWGYI_HINT.search(text):
+            unsure.append(name)
+        else:
+            kept[name] = text
+    if by_context:
+        # A short field converted for its context reads as Unicode only with that context.
+        after = "\n".join(kept.values())
+        if score(after) >= _UNICODE_BELOW or any(
+            _ZAWGYI_HINT.search(kept[name]) for name in by_context
+        ):
+            unsure.extend(by_context)
+    return kept, tuple(name for name in fields if name in unsure)
+
+
+def _converted(model: Zawgyi, text: str) -> str:
+    """Zawgyi text in Unicode by the conversion rules (Zawgyi.to_unicode would first ask the
+    model again, which cannot tell for a short title on its own), then NFC."""
+    for pattern, replacement in model.rules:
+        text = pattern.sub(replacement, text)
+    return unicodedata.normalize("NFC", text)
 
 
 def query_text(text: str) -> str:

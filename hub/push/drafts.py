@@ -20,7 +20,7 @@ from hub.auth.errors import Refused
 from hub.auth.fields import CORRIDOR, LOCALES
 from hub.auth.sessions import TIME_FORMAT
 from hub.content.library import Library
-from hub.content.text import ZAWGYI_THRESHOLD, Zawgyi, has_myanmar, zawgyi
+from hub.content.text import fields_in_unicode
 from hub.push import TOPICS, URGENCIES
 from hub.push.payload import BODY_MAX, TITLE_MAX
 
@@ -37,12 +37,6 @@ MAX_REASON = 500
 BIDI_CONTROLS = frozenset(
     "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
 )
-# What gives Burmese away as Zawgyi even when myanmartools is unsure (short text): Zawgyi's
-# reuse of the Myanmar Extended code points (stacked and ligature forms; Burmese in Unicode has
-# none of them) and the vowel sign E typed before its consonant, at the start of a word.
-_ZAWGYI_HINT = re.compile("[\u1060-\u1097]|(?:^|[^\u1000-\u109f])\u1031")
-# Below this probability the converted text reads as Unicode to myanmartools (its own cut-off).
-_UNICODE_BELOW = 0.05
 _LINK_SEGMENT = re.compile(r"[a-z0-9][a-z0-9_-]*")
 
 
@@ -314,7 +308,7 @@ def _check_texts(
         for name, value in (("title", title), ("body", body)):
             fine = _check_characters(name, value, locale, problems) and fine
         if fine:
-            fields, unsure = _unicode({"title": title, "body": body})
+            fields, unsure = fields_in_unicode({"title": title, "body": body})
             for name in unsure:
                 problems.append(
                     InvalidAlert(
@@ -378,58 +372,6 @@ def _check_characters(name: str, value: str, locale: str, problems: list[Invalid
         )
     )
     return False
-
-
-def _unicode(fields: Mapping[str, str]) -> tuple[dict[str, str], tuple[str, ...]]:
-    """Each field (a title, a body) in Unicode: as it is, or converted from Zawgyi when the
-    conversion is sure; and the names of those that look like Zawgyi but cannot be converted
-    surely.
-
-    Each field is read on its own: one the model reads as Unicode is never converted, whatever
-    the other is (a Unicode title beside a Zawgyi body). Only a field too short for the model
-    to tell goes by the whole text, and is refused if that leaves it a guess with a mark of
-    Zawgyi."""
-    if not any(has_myanmar(text) for text in fields.values()):
-        return dict(fields), ()
-    model = zawgyi()
-    score = model.detector.get_zawgyi_probability
-    whole = score("\n".join(fields.values()))
-    kept: dict[str, str] = {}
-    by_context: list[str] = []
-    unsure: list[str] = []
-    for name, text in fields.items():
-        probability = score(text) if has_myanmar(text) else 0.0
-        if probability < _UNICODE_BELOW:
-            kept[name] = text
-        elif probability > ZAWGYI_THRESHOLD:
-            new = _converted(model, text)
-            if score(new) < _UNICODE_BELOW and not _ZAWGYI_HINT.search(new):
-                kept[name] = new
-            else:
-                unsure.append(name)
-        elif whole > ZAWGYI_THRESHOLD:
-            kept[name] = _converted(model, text)
-            by_context.append(name)
-        elif _ZAWGYI_HINT.search(text):
-            unsure.append(name)
-        else:
-            kept[name] = text
-    if by_context:
-        # A short field converted for its context reads as Unicode only with that context.
-        after = "\n".join(kept.values())
-        if score(after) >= _UNICODE_BELOW or any(
-            _ZAWGYI_HINT.search(kept[name]) for name in by_context
-        ):
-            unsure.extend(by_context)
-    return kept, tuple(name for name in fields if name in unsure)
-
-
-def _converted(model: Zawgyi, text: str) -> str:
-    """Zawgyi text in Unicode by the conversion rules (Zawgyi.to_unicode would first ask the
-    model again, which cannot tell for a short title on its own), then NFC."""
-    for pattern, replacement in model.rules:
-        text = pattern.sub(replacement, text)
-    return unicodedata.normalize("NFC", text)
 
 
 def _check_expiry(raw: str, now: datetime, problems: list[InvalidAlert]) -> str:

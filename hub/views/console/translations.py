@@ -39,6 +39,7 @@ from hub.audit import AuditLog
 from hub.content import Library
 from hub.content.loader import Problem, check_article
 from hub.content.model import Article
+from hub.content.text import fields_in_unicode as burmese_in_unicode
 from hub.curation.files import Conflict, UnsafePath, read_current
 from hub.curation.translations import (
     EnglishChange,
@@ -51,9 +52,6 @@ from hub.curation.translations import (
     translation_state,
     translation_text,
 )
-
-# The alerts' own check of Burmese fields: one rule for all the hub's forms (hub/push/drafts.py).
-from hub.push.drafts import _unicode as burmese_in_unicode
 from hub.views.console.access import require_scope, requires
 from hub.views.console.page import Gettext, console_page, gettext
 from hub.views.console.saving import save_content, save_warning
