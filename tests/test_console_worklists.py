@@ -230,8 +230,10 @@ def test_a_curator_sees_each_list_most_urgent_first(browsers: dict[str, TestClie
     # Verified 364 and exactly 365 days ago: recent enough, so not listed.
     for recent in ("hk-labour-department-fdh-hotline", "hk-bethune-house"):
         assert recent not in html
-    # The page's existing promise stays true.
-    assert "Editing content in the console is not available yet." in html
+    # Editing is in the console now: the page says nothing else and leads to it.
+    assert "not available yet" not in html
+    for link in ('id="articles-link"', 'id="directory-link"', 'id="history-link"'):
+        assert link in html
 
 
 def test_the_counts_per_locale_and_corridor(browsers: dict[str, TestClient]) -> None:
