@@ -25,6 +25,7 @@ from tests.conftest import (
     set_corridor,
     sign_in_as,
 )
+from tests.test_alerts import ZAWGYI_AS_UNICODE, ZAWGYI_BODY, ZAWGYI_UNSURE
 
 CONTENT = PROJECT_ROOT / "content"
 TODAY = dt.date.today()
@@ -476,7 +477,10 @@ def test_an_entry_an_article_links_to_is_not_retired(
     action = f"/admin/directory/{SHELTER}/retire"
     answer = client.post(action, data={**form_of(page, action), "reason": "Closed"})
     assert answer.status_code == 400
-    assert "Articles link to this entry&#39;s page" in answer.text
+    assert (
+        "Articles link to this entry's page: change their links first (your-contract/en)."
+        in answer.text
+    )
     assert path.read_bytes() == kept
 
 
@@ -549,6 +553,27 @@ def test_a_new_entry_needs_a_good_free_id(curator: TestClient, tree: Path, bad_i
     assert 'id="id-error"' in answer.text
     assert not (tree / "services" / "hk-new-helpline.yml").exists()
     assert sorted(p.name for p in tree.rglob("*passwd*")) == []
+
+
+def test_burmese_typed_in_zawgyi_is_converted_and_shown_back(
+    curator: TestClient, tree: Path
+) -> None:
+    path = tree / "services" / f"{HOTLINE}.yml"
+    kept = path.read_bytes()
+    status, page = edit(curator, HOTLINE, name_my=ZAWGYI_BODY)
+    assert status == 200
+    assert 'id="converted"' in page
+    assert f'value="{ZAWGYI_AS_UNICODE}"' in page
+    assert path.read_bytes() == kept
+    action = f"/admin/directory/{HOTLINE}"
+    again = curator.post(action, data=form_of(page, action), follow_redirects=False)
+    assert again.status_code == 303
+    assert yaml.safe_load(path.read_text("utf-8"))["name"]["my"] == ZAWGYI_AS_UNICODE
+    written = path.read_bytes()
+    status, page = edit(curator, HOTLINE, name_my=ZAWGYI_UNSURE)
+    assert status == 400
+    assert '<p class="error" id="name_my-error">This Burmese text seems to be typed' in page
+    assert path.read_bytes() == written
 
 
 # -- CSRF and conflicts --------------------------------------------------------------------------
@@ -709,6 +734,20 @@ def test_a_good_csv_is_checked_then_imported(curator: TestClient, tree: Path) ->
     # The same file again: every id exists now.
     status, page = import_csv(curator, text, action="import")
     assert status == 400 and problems(page) == [("2", "id"), ("3", "id")]
+
+
+def test_csv_burmese_in_zawgyi_is_converted_or_refused(curator: TestClient, tree: Path) -> None:
+    header = HEADER + ",name_my"
+    sure = f"hk-csv-my,hotline,HK,Burmese,+85221579508,https://example.org/9,2026,,{ZAWGYI_BODY}"
+    unsure = f"hk-csv-my2,hotline,HK,Burmese,+85221579509,https://e.org/9,2026,,{ZAWGYI_UNSURE}"
+    status, page = import_csv(curator, "\n".join([header, sure, unsure]))
+    assert status == 400 and problems(page) == [("3", "name_my")]
+    status, page = import_csv(curator, "\n".join([header, sure]))
+    assert status == 200 and "name_my: converted from Zawgyi to Unicode" in page
+    status, page = import_csv(curator, "\n".join([header, sure]), action="import")
+    assert status == 200, page
+    saved = yaml.safe_load((tree / "services" / "hk-csv-my.yml").read_text("utf-8"))
+    assert saved["name"]["my"] == ZAWGYI_AS_UNICODE
 
 
 def test_csv_values_cannot_leave_the_folder_or_add_keys(curator: TestClient, tree: Path) -> None:

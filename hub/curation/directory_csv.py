@@ -21,14 +21,19 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from hub.content.library import Library
+from hub.content.text import has_myanmar
 from hub.curation import directory_form as df
 from hub.settings import SOURCE_MAX_AGE_YEARS
 
+# Burmese cells in Unicode (converted from Zawgyi when sure) and the names of those it cannot
+# convert surely: the console passes hub.push.drafts' reading.
+Burmese = Callable[[Mapping[str, str]], tuple[dict[str, str], tuple[str, ...]]]
+ZAWGYI_UNSURE = "typed in Zawgyi, and the hub cannot convert it surely: type it in Unicode"
 MAX_BYTES = 60 * 1024
 # Each row is its own save (written, committed, audited; the content reloads once at the end):
 # 100 rows took 6.6 s without git, so 300 keep the import request well under a minute.
@@ -118,9 +123,12 @@ def dry_run(
     today: dt.date,
     *,
     source_max_age_years: int = SOURCE_MAX_AGE_YEARS,
+    burmese: Burmese | None = None,
 ) -> DryRun:
     """Every row of the CSV `text` checked as a new entry, nothing written; `taken` are the
-    ids of the entries that exist (retired ones too)."""
+    ids of the entries that exist (retired ones too). `burmese` reads a row's Burmese cells as
+    Unicode: each cell as it is or converted from Zawgyi, and the cells it cannot convert
+    surely (hub.push.drafts' reading, which alerts and translations use too)."""
     locales = library.site.locales
     known = columns(locales)
     problems: list[Problem] = []
@@ -153,7 +161,7 @@ def dry_run(
     for number, cells in enumerate(body, start=2):
         if not any(cell.strip() for cell in cells):
             continue
-        row = _row(number, header, cells, library, taken, ids, today, source_max_age_years)
+        row = _row(number, header, cells, library, taken, ids, today, source_max_age_years, burmese)
         rows.append(row)
         problems.extend(row.problems)
     if not rows and not problems:
@@ -170,6 +178,7 @@ def _row(
     ids: dict[str, int],
     today: dt.date,
     age: int,
+    burmese: Burmese | None = None,
 ) -> Row:
     found: list[Problem] = []
     if len(cells) > len(header):
@@ -179,6 +188,14 @@ def _row(
         if name:
             values[_NUMBERED.get(name, name)] = cell.strip()
     service_id = values.pop("id", "")
+    converted: list[str] = []
+    myanmar = {name: value for name, value in values.items() if has_myanmar(value)}
+    if burmese is not None and myanmar:
+        kept, unsure = burmese(myanmar)
+        for name in unsure:
+            found.append(Problem(number, _column(name), ZAWGYI_UNSURE))
+        converted = [name for name, value in kept.items() if value != myanmar[name]]
+        values.update(kept)
     problem = df.id_problem(service_id, taken)
     if problem is None and service_id in ids:
         problem = f"the id is used by row {ids[service_id]} too"
@@ -196,12 +213,12 @@ def _row(
         ]
     for field_name, message in errors.items():
         found.append(Problem(number, _column(field_name), message))
-    warnings: list[str] = []
+    warnings = [f"{_column(name)}: converted from Zawgyi to Unicode" for name in converted]
     if not errors:
         checked = df.check_entry(service_id or "x", data, library, today, source_max_age_years=age)
         for field_name, message in checked.errors.items():
             found.append(Problem(number, _column(field_name), message))
-        warnings = checked.warnings
+        warnings.extend(checked.warnings)
     return Row(number, service_id, data, found, warnings)
 
 

@@ -23,6 +23,8 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from hub.content import Library
 from hub.content.model import SERVICE_KINDS
+from hub.content.text import fields_in_unicode as burmese_in_unicode
+from hub.content.text import has_myanmar
 from hub.curation import directory as d
 from hub.curation import directory_form as df
 from hub.curation.files import Conflict, read_current
@@ -239,6 +241,34 @@ def _written_check(
     return df.check_entry(service_id, read, library, dt.date.today(), source_max_age_years=age)
 
 
+async def _burmese(
+    request: Request, values: dict[str, str], context: dict[str, Any]
+) -> Response | None:
+    """Burmese typed in Zawgyi, as alerts and translations handle it: converted to Unicode and
+    the form shown again to read (200, nothing written), or refused where the conversion is not
+    sure (400); None when every text is Unicode already."""
+    fields = {name: value for name, value in values.items() if has_myanmar(value)}
+    if not fields:
+        return None
+    kept, unsure = await run(burmese_in_unicode, fields)
+    _ = gettext(request)
+    if unsure:
+        # The words the translation page says it in (one entry in the catalogs).
+        refused = _(
+            "This Burmese text seems to be typed in Zawgyi, and the hub cannot convert it "
+            "surely. Please type it in Unicode (for example with your phone's Myanmar "
+            "keyboard) so that every phone can read it."
+        )
+        context["errors"] = {**context["errors"], **dict.fromkeys(unsure, refused)}
+        return console_page(request, ENTRY_TEMPLATE, context, 400)
+    if kept == fields:
+        return None
+    context["values"] = {**values, **kept}
+    context["converted"] = True
+    context["errors"], context["warnings"] = {}, []
+    return console_page(request, ENTRY_TEMPLATE, context)
+
+
 @requires("curator")
 async def entry(request: Request) -> Response:
     """One entry's form (GET), and saving it (POST): 400 with the reasons next to the fields
@@ -264,6 +294,10 @@ async def entry(request: Request) -> Response:
     form = await request.form()
     values = _form_values(form)
     sent_digest = values.get("digest", "")
+    shown = entry_context(request, service_id, values, data=data, digest=sent_digest)
+    burmese = await _burmese(request, values, shown)
+    if burmese is not None:
+        return burmese
     wanted, errors = df.entry_data(values, locales, data)
     changed = df.changes(data, wanted)
     merged = df.applied(data, changed)
@@ -312,6 +346,10 @@ async def entry_new(request: Request) -> Response:
     form = await request.form()
     values = _form_values(form)
     service_id = values.get("id", "").strip()
+    shown = entry_context(request, service_id, values, data={}, digest="", new=True)
+    burmese = await _burmese(request, values, shown)
+    if burmese is not None:
+        return burmese
     wanted, errors = df.entry_data(values, locales)
     taken = d.entry_files(content_root(request))
     problem = df.id_problem(service_id, taken)
@@ -431,14 +469,12 @@ async def entry_retire(request: Request) -> Response:
     )
     _ = gettext(request)
     if data.get("retired_on") is not None:
-        errors["retired_reason"] = str(_("This entry is retired already."))
+        errors["retired_reason"] = _("This entry is retired already.")
     linked = context["linked"]
     if linked and not errors:
-        errors["retired_reason"] = str(
-            _(
-                "Articles link to this entry's page: change their links first (%(articles)s).",
-                articles=", ".join(linked),
-            )
+        errors["retired_reason"] = _(
+            "Articles link to this entry's page: change their links first (%(articles)s).",
+            articles=", ".join(linked),
         )
     context["retire_reason"] = values.get("reason", "")
     context["retire_errors"] = errors

@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from hub.content import Library
+from hub.content.text import fields_in_unicode as burmese_in_unicode
 from hub.curation import directory as d
 from hub.curation import directory_csv as dc
 from hub.curation.files import Conflict
@@ -56,7 +57,7 @@ async def directory_import(request: Request) -> Response:
     text = text.replace("\r\n", "\n")
     root = content_root(request)
     age: int = request.app.state.settings.source_max_age_years
-    checking = functools.partial(dc.dry_run, source_max_age_years=age)
+    checking = functools.partial(dc.dry_run, source_max_age_years=age, burmese=burmese_in_unicode)
     result = await run(checking, text, library, d.entry_files(root).keys(), dt.date.today())
     context.update(csv=text, result=result)
     if not result.clean:
