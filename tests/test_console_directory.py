@@ -157,8 +157,9 @@ def test_the_list_shows_every_entry_and_filters(curator: TestClient, tree: Path)
     assert hotlines and sorted(hotlines) == sorted(
         k for k, v in files.items() if v["kind"] == "hotline"
     )
-    needed = listed(curator.get("/admin/directory?verification=needs-verification").text)
-    assert sorted(needed) == sorted(k for k, v in files.items() if v.get("verification"))
+    never = listed(curator.get("/admin/directory?verification=never-verified").text)
+    assert sorted(never) == sorted(k for k, v in files.items() if v.get("verification"))
+    assert listed(curator.get("/admin/directory?verification=needs-verification").text) == []
     ok = listed(curator.get("/admin/directory?verification=ok").text)
     assert sorted(ok) == sorted(k for k, v in files.items() if v.get("verified_on"))
     found = listed(curator.get("/admin/directory", params={"q": "BETHUNE"}).text)
@@ -402,11 +403,24 @@ def test_marking_needs_verification_takes_the_verification_back(
     status, page = edit(curator, HOTLINE, verification="needed")
     assert status == 200, page
     saved = yaml.safe_load(path.read_text("utf-8"))
-    assert saved["verification"] == "needed"
+    assert saved["verification"] == "needed" and saved["last_verified_on"] == TODAY
     assert not {"verified_on", "verified_by", "verified_note"} & saved.keys()
     reader = curator.get(f"/en/services/{HOTLINE}").text
     assert "nobody has checked this entry yet" in reader and "tel:" not in reader
     assert HOTLINE in listed(curator.get("/admin/directory?verification=needs-verification").text)
+    assert HOTLINE not in listed(curator.get("/admin/directory?verification=never-verified").text)
+    assert errors_of(tree) == before
+    # Saved again while it still needs verification: the day stays.
+    status, page = edit(curator, HOTLINE, name_en="FDH hotline")
+    assert status == 200
+    assert yaml.safe_load(path.read_text("utf-8"))["last_verified_on"] == TODAY
+    # Verified again: the mark and the old day go.
+    page = curator.get(f"/admin/directory/{HOTLINE}").text
+    sent = {**form_of(page, action), "source_url": "https://www.labour.gov.hk/eng/tele/content.htm"}
+    assert curator.post(action, data=sent).status_code == 200
+    saved = yaml.safe_load(path.read_text("utf-8"))
+    assert saved["verified_on"] == TODAY
+    assert not {"verification", "last_verified_on"} & saved.keys()
     assert errors_of(tree) == before
 
 
@@ -503,9 +517,14 @@ def test_retired_and_verifier_fields_are_checked_by_hub_check(tree: Path) -> Non
     assert any("'retired_reason' must be a non-empty text" in p for p in errors_of(tree))
     path.write_text(text + "verified_by: Ana\n", "utf-8")
     assert not any(SHELTER in p for p in errors_of(tree))
+    path.write_text(text + "last_verified_on: 2025-01-01\n", "utf-8")
+    assert any("'last_verified_on' goes with 'verification: needed'" in p for p in errors_of(tree))
     needed = tree / "services" / f"{NEEDED}.yml"
-    needed.write_text(needed.read_text("utf-8") + "verified_by: Ana\n", "utf-8")
+    needed_text = needed.read_text("utf-8")
+    needed.write_text(needed_text + "verified_by: Ana\n", "utf-8")
     assert any("'verified_by' goes with 'verified_on'" in p for p in errors_of(tree))
+    needed.write_text(needed_text + "last_verified_on: 2025-01-01\n", "utf-8")
+    assert not any(NEEDED in p for p in errors_of(tree))
 
 
 # -- New entries ---------------------------------------------------------------------------------

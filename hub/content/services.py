@@ -23,6 +23,13 @@ def _verification(data: dict[str, Any], today: dt.date) -> dt.date | None:
         raise f.FieldError("has both 'verified_on' and 'verification: needed'")
     if verified_on is not None and verified_on > today:
         raise f.FieldError(f"'verified_on' {verified_on} is in the future")
+    # When a verified entry is marked again, the day it was last verified is kept: the console
+    # tells an entry never verified from one that needs verifying again.
+    last = f.date(data, "last_verified_on", required=False)
+    if last is not None and not needed:
+        raise f.FieldError("'last_verified_on' goes with 'verification: needed'")
+    if last is not None and last > today:
+        raise f.FieldError(f"'last_verified_on' {last} is in the future")
     return verified_on
 
 

@@ -7,10 +7,12 @@ what is wrong with each field at once), then `parse_service` for the whole entry
 its warnings). Form values are flat strings named as the CSV import's columns
 (hub/curation/directory_csv.py): `name_en`, `phone`, `source_url_1`, ...
 
-Verification states: `needs-verification` (the file says `verification: needed`: never
-verified, or marked again; the format cannot tell them apart, as hub/curation/worklists.py
-says), `over-a-year` (verified more than 365 days ago), `ok`; and `invalid` for a file the
-loader leaves out for an error. Retired entries (`retired_on`) are listed apart.
+Verification states: `never-verified` and `needs-verification` (the file says `verification:
+needed`, readers see no number; the second keeps `last_verified_on`, the day it was verified
+before a curator marked it again: hub/curation/worklists.py counts both as one, what the
+curator must do being the same), `over-a-year` (verified more than 365 days ago), `ok`; and
+`invalid` for a file the loader
+leaves out for an error. Retired entries (`retired_on`) are listed apart.
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ from hub.curation.directory_form import (
 from hub.curation.worklists import KIND_URGENCY, entry_corridors
 from hub.settings import SOURCE_MAX_AGE_YEARS
 
-ENTRY_STATES = ("needs-verification", "over-a-year", "ok", "invalid")
+ENTRY_STATES = ("never-verified", "needs-verification", "over-a-year", "ok", "invalid")
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,7 @@ class EntryRow:
     corridors: tuple[str, ...]
     numbers: tuple[str, ...] = ()
     problem: str | None = None  # why the loader left it out (state "invalid")
+    last_verified_on: dt.date | None = None  # state "needs-verification": verified before
 
 
 @dataclass(frozen=True)
@@ -77,13 +80,27 @@ class RetiredRow:
     reason: str
 
 
-def state_of(service: Service, today: dt.date) -> str:
-    """The entry's verification state on `today` (never `invalid`: it loaded)."""
+def state_of(service: Service, today: dt.date, last_verified_on: object = None) -> str:
+    """The entry's verification state on `today` (never `invalid`: it loaded);
+    `last_verified_on` is its file's, if any."""
     if service.verification_needed:
-        return "needs-verification"
+        return "needs-verification" if last_verified_on is not None else "never-verified"
     if not service.recently_verified(today):
         return "over-a-year"
     return "ok"
+
+
+def _last_verified(path: Path, service: Service) -> object:
+    """The file's `last_verified_on` of an entry that needs verification (read only then)."""
+    if not service.verification_needed:
+        return None
+    try:
+        if "last_verified_on" not in path.read_text(encoding="utf-8"):
+            return None
+    except (OSError, UnicodeDecodeError):
+        return None
+    data = read_data(path)
+    return data.get("last_verified_on") if isinstance(data, dict) else None
 
 
 def entry_files(root: Path) -> dict[str, Path]:
@@ -125,6 +142,7 @@ def directory(
     for service_id, path in entry_files(root).items():
         service = library.services.get(service_id)
         if service is not None:
+            last = _last_verified(path, service)
             rows.append(
                 EntryRow(
                     id=service.id,
@@ -132,7 +150,8 @@ def directory(
                     kind=service.kind,
                     country=service.country,
                     serves=tuple(sorted(service.serves)),
-                    state=state_of(service, today),
+                    state=state_of(service, today, last),
+                    last_verified_on=last if isinstance(last, dt.date) else None,
                     verified_on=service.verified_on,
                     corridors=corridors.get(service.id, ()),
                     numbers=service.numbers,
@@ -311,6 +330,7 @@ def verification_changes(
         "verification": None,
         "verified_by": who,
         "verified_note": text or None,
+        "last_verified_on": None,
     }
     if not same(items(data.get("sources")), sources):
         found["sources"] = sources

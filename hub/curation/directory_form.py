@@ -48,6 +48,7 @@ KEY_ORDER = (
     "sources",
     "verified_on",
     "verification",
+    "last_verified_on",
     "verified_by",
     "verified_note",
 )
@@ -302,8 +303,14 @@ def entry_data(
     if needed not in ("", "needed"):
         errors["verified_on"] = "'verification' can only be 'needed'"
     elif needed:
-        # Marking it again takes back the verification, its date, who and note with it.
+        # Marking it again takes back the verification, its who and note with it; the day it
+        # was last verified is kept, so the entry is not taken for one never verified.
         data["verification"] = "needed"
+        before = current or {}
+        last = before.get("last_verified_on") if before.get("verified_on") is None else None
+        last = last or before.get("verified_on")
+        if isinstance(last, dt.date):
+            data["last_verified_on"] = last
     elif verified:
         attempt(
             "verified_on", lambda: data.__setitem__("verified_on", f.date({"v": verified}, "v"))

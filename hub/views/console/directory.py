@@ -178,7 +178,11 @@ def entry_context(
         "digest": digest,
         "errors": errors or {},
         "warnings": warnings or [],
-        "state": d.state_of(service, dt.date.today()) if service is not None else None,
+        "state": (
+            d.state_of(service, dt.date.today(), data.get("last_verified_on"))
+            if service is not None
+            else None
+        ),
         "retired": data.get("retired_on") is not None,
         "numbers": numbers,
         "kinds": d.kinds(),
