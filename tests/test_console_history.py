@@ -14,6 +14,7 @@ and the directory that make such saves are other modules.
 from __future__ import annotations
 
 import logging
+import os
 import re
 import subprocess
 from collections.abc import Callable
@@ -27,6 +28,7 @@ from starlette.testclient import TestClient
 from hub.audit import AuditLog, Entry
 from hub.content.loader import load_tree
 from hub.curation.files import file_digest
+from hub.views.console.saving import WHATS
 from tests.conftest import CONSOLE_ACCOUNTS, ClientFactory, csrf_of, sign_in_as
 
 SERVICE = "services/ph-dmw-hotline.yml"
@@ -320,6 +322,18 @@ def test_the_recent_changes_list_links_each_file_s_history(
     assert '/admin/history?path=services%2Fph-dmw-hotline.yml"' in page
 
 
+def test_every_kind_of_save_is_worded(curator: Callable[..., tuple[TestClient, Path]]) -> None:
+    client, _ = curator()
+    audit: AuditLog = state(client).audit
+    for what in sorted(WHATS):
+        change = {"path": SERVICE, "what": what, "before": "a: 1\n", "after": "a: 2\n"}
+        audit.record("content_saved", actor="x@hub.example", target=SERVICE, change=change)
+    for page in (client.get("/admin/history").text, history_page(client).text):
+        for what in WHATS:
+            assert f"<strong>{what}</strong>" not in page
+        assert "<strong>Directory entry verified</strong>" in page
+
+
 def test_hostile_text_in_a_file_is_shown_as_text(
     curator: Callable[..., tuple[TestClient, Path]],
 ) -> None:
@@ -341,8 +355,15 @@ def git(root: Path, *args: str) -> str:
         text=True,
         check=True,
         timeout=60,
+        env=git_env(),
     )
     return done.stdout
+
+
+def git_env() -> dict[str, str]:
+    """This process's environment without git's own variables: a test run from a git hook
+    (GIT_INDEX_FILE, GIT_DIR) would otherwise work on another repository's index."""
+    return {key: value for key, value in os.environ.items() if not key.startswith("GIT_")}
 
 
 @pytest.fixture

@@ -378,8 +378,15 @@ def git(root: Path, *args: str) -> str:
         text=True,
         check=True,
         timeout=60,
+        env=git_env(),
     )
     return done.stdout
+
+
+def git_env() -> dict[str, str]:
+    """This process's environment without git's own variables: a test run from a git hook
+    (GIT_INDEX_FILE, GIT_DIR) would otherwise work on another repository's index."""
+    return {key: value for key, value in os.environ.items() if not key.startswith("GIT_")}
 
 
 @pytest.fixture
@@ -398,6 +405,7 @@ def repo(content_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
         capture_output=True,
         text=True,
         timeout=60,
+        env=git_env(),
     )
     assert no_identity.returncode != 0  # as on a server nobody set git up on
     return content_copy
