@@ -77,7 +77,8 @@ def form_of(html: str, action: str) -> dict[str, str]:
     for name, options in re.findall(r'<select [^>]*name="([^"]*)"[^>]*>(.*?)</select>', body, re.S):
         chosen = re.search(r'<option value="([^"]*)" selected>', options)
         first = re.search(r'<option value="([^"]*)"', options)
-        found[name] = unescape((chosen or first).group(1)) if (chosen or first) else ""
+        picked = chosen or first
+        found[name] = unescape(picked.group(1)) if picked is not None else ""
     return found
 
 
