@@ -31,7 +31,7 @@ from hub.curation import directory_form as df
 from hub.settings import SOURCE_MAX_AGE_YEARS
 
 # Burmese cells in Unicode (converted from Zawgyi when sure) and the names of those it cannot
-# convert surely: the console passes hub.push.drafts' reading.
+# convert surely: the console passes hub.content.text.fields_in_unicode.
 Burmese = Callable[[Mapping[str, str]], tuple[dict[str, str], tuple[str, ...]]]
 ZAWGYI_UNSURE = "typed in Zawgyi, and the hub cannot convert it surely: type it in Unicode"
 MAX_BYTES = 60 * 1024
@@ -128,7 +128,7 @@ def dry_run(
     """Every row of the CSV `text` checked as a new entry, nothing written; `taken` are the
     ids of the entries that exist (retired ones too). `burmese` reads a row's Burmese cells as
     Unicode: each cell as it is or converted from Zawgyi, and the cells it cannot convert
-    surely (hub.push.drafts' reading, which alerts and translations use too)."""
+    surely (hub.content.text.fields_in_unicode, which alerts and translations use too)."""
     locales = library.site.locales
     known = columns(locales)
     problems: list[Problem] = []
