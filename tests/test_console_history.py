@@ -147,6 +147,29 @@ def test_a_restore_is_saved_served_at_once_and_audited(
     assert "Git commit" not in after
 
 
+def test_a_restored_article_is_found_by_search_at_once(
+    curator: Callable[..., tuple[TestClient, Path]],
+) -> None:
+    client, content = curator()
+    rel = "articles/keep-your-passport/en.md"
+    original = (content / rel).read_text()
+    problems = {str(p) for p in load_tree(content).problems}
+    title = re.search(r"^title: (.*)$", original, re.M)
+    assert title is not None
+    earlier = original.replace(title.group(0), "title: Your passport, Zanzibarish edition")
+    entry = earlier_save(client, rel, before=earlier, after=original)
+    assert "keep-your-passport" not in client.get("/en/search", params={"q": "zanzibarish"}).text
+    assert (
+        restore(client, form_of(history_page(client, rel).text, entry, "before")).status_code == 303
+    )
+    found = client.get("/en/search", params={"q": "zanzibarish"}).text
+    assert "/en/articles/keep-your-passport" in found
+    assert "zanzibarish" in client.get("/api/search/en.json").text.lower()
+    assert "Zanzibarish edition" in client.get("/en/articles/keep-your-passport").text
+    # The title is front matter: the body's revision, and so every translation, stay current.
+    assert {str(p) for p in load_tree(content).problems} <= problems
+
+
 def test_a_second_restore_from_the_same_page_is_refused_with_the_other_change_shown(
     curator: Callable[..., tuple[TestClient, Path]],
 ) -> None:
