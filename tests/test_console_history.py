@@ -315,7 +315,7 @@ def test_a_restore_needs_a_known_entry_of_that_file_and_never_deletes_a_file(
 ) -> None:
     client, content = curator()
     rel = "articles/a-new-article/en.md"
-    text = "---\ntitle: New\n---\nBody\n"
+    text = (content / "articles" / "keep-your-passport" / "en.md").read_text()
     created = earlier_save(client, rel, before=None, after=text)
     other = earlier_save(client, SERVICE, before="kind: cso\n", after="kind: cso\n")
     page = history_page(client, rel).text
@@ -331,6 +331,32 @@ def test_a_restore_needs_a_known_entry_of_that_file_and_never_deletes_a_file(
     # The version it made brings the file back, in a new folder.
     assert restore(client, {**base, "entry": created.id, "side": "after"}).status_code == 303
     assert (content / rel).read_text() == text
+
+
+def test_a_version_that_would_fail_the_content_check_now_is_not_restored(
+    curator: Callable[..., tuple[TestClient, Path]],
+) -> None:
+    client, content = curator()
+    original = (content / SERVICE).read_text()
+    article_rel = "articles/keep-your-passport/en.md"
+    article = (content / article_rel).read_text()
+    # Versions saved before a topic, a page and a field's rule changed.
+    stale_service = original.replace("kind: hotline", "kind: helpline")
+    stale_article = article.replace("](../help)", "](no-such-article)", 1)
+    assert stale_article != article
+    service_entry = earlier_save(client, SERVICE, before=stale_service, after=original)
+    article_entry = earlier_save(client, article_rel, before=stale_article, after=article)
+    refused = restore(client, form_of(history_page(client).text, service_entry, "before"))
+    assert refused.status_code == 400
+    assert "Not restored: that version would not pass the content check now" in refused.text
+    assert "helpline" in refused.text
+    page = history_page(client, article_rel).text
+    refused = restore(client, form_of(page, article_entry, "before"))
+    assert refused.status_code == 400
+    assert "no-such-article" in refused.text
+    assert (content / SERVICE).read_text() == original
+    assert (content / article_rel).read_text() == article
+    assert len(state(client).audit.page(action="content_saved")) == 2
 
 
 def test_the_recent_changes_list_links_each_file_s_history(

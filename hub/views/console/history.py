@@ -9,18 +9,23 @@ file changed since the page was opened.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+import yaml
 from markupsafe import Markup
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from hub.audit import TABLE, AuditLog, Entry
+from hub.content import Library
+from hub.content.loader import check_article
+from hub.curation.directory_form import check_entry
 from hub.curation.files import (
     Conflict,
     DiffLine,
@@ -155,6 +160,7 @@ async def _file_page(
     warning: Markup | None = None,
     conflict: Conflict | None = None,
     mine: str = "",
+    refused: list[str] | None = None,
 ) -> Response:
     state = request.app.state
     root: Path = state.settings.content_dir
@@ -179,13 +185,14 @@ async def _file_page(
         "what_labels": what_labels(request),
         "done": done,
         "warning": warning,
+        "refused": refused or [],
         "older": older,
         "newest": f"{path}?{urlencode({'path': rel})}" if before else None,
     }
     if conflict is not None:
         context["conflict_form"] = False
         return conflict_response(request, "console/history.html", context, conflict, mine)
-    return console_page(request, "console/history.html", context)
+    return console_page(request, "console/history.html", context, 400 if refused else 200)
 
 
 async def _entry(request: Request, rel: str, entry_id: str) -> Entry | None:
@@ -194,6 +201,37 @@ async def _entry(request: Request, rel: str, entry_id: str) -> Entry | None:
     where = {"id": entry_id, "action": ACTION, "target": rel}
     docs = await run(functools.partial(log.store.page, TABLE, where, limit=1))
     return Entry.from_document(docs[0]) if docs else None
+
+
+def restore_problems(
+    root: Path, library: Library, rel: str, text: str, today: dt.date, source_max_age_years: int
+) -> list[str]:
+    """The errors `hub check` would find in content file `rel` if it held `text` (none: it may
+    be written), with the same code the article and directory editors check with."""
+    parts = rel.split("/")
+    if parts[0] == "articles":
+        slug, locale = parts[1], parts[2].removesuffix(".md")
+        found = check_article(
+            root,
+            library,
+            slug,
+            text,
+            today,
+            source_max_age_years=source_max_age_years,
+            locale=locale,
+        )
+        return [problem.message for problem in found if problem.level == "error"]
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return ["cannot be read as YAML"]
+    if not isinstance(data, dict):
+        return ["is not a mapping of fields"]
+    service_id = parts[1].removesuffix(".yml")
+    checked = check_entry(
+        service_id, data, library, today, source_max_age_years=source_max_age_years
+    )
+    return list(checked.errors.values())
 
 
 @requires("curator")
@@ -215,6 +253,22 @@ async def restore(request: Request) -> Response:
         # The version before a file's first save is no file: a restore never deletes one.
         raise HTTPException(400)
     expected = str(form.get("digest", "")).strip() or None
+    state = request.app.state
+    settings = state.settings
+    check = functools.partial(
+        restore_problems,
+        settings.content_dir,
+        state.library,
+        rel,
+        text,
+        dt.date.today(),
+        settings.source_max_age_years,
+    )
+    problems: list[str] = await run(check)
+    if problems:
+        # An older version may name a topic, a page or a number the site no longer has: it
+        # is not written, as no console save that `hub check` would refuse is.
+        return await _file_page(request, rel, None, refused=problems)
     try:
         await save_content(
             request,
