@@ -736,6 +736,30 @@ def test_a_broken_csv_lists_every_problem_and_writes_nothing(
     assert sorted(p.name for p in (tree / "services").iterdir()) == files
 
 
+def test_a_csv_of_300_rows_in_thai_is_checked_and_a_larger_file_refused(
+    curator: TestClient, tree: Path
+) -> None:
+    """Names in Thai take 9 characters a letter in the form: 300 rows of them (about 150 KB,
+    450 KB as a form) are read and checked; past 300 KB the dry run says the file is too large."""
+    header = HEADER + ",name_th"
+    name = "ศูนย์ช่วยเหลือแรงงานข้ามชาติในฮ่องกง" * 4
+    rows = [
+        f"hk-csv-{n},hotline,HK,Row {n},+852215{n:05d},https://example.org/{n},2026,,{name}"
+        for n in range(300)
+    ]
+    text = "\n".join([header, *rows])
+    assert 150_000 < len(text.encode()) < 300 * 1024
+    status, page = import_csv(curator, text)
+    assert status == 200, page[:500]
+    assert "larger than" not in page
+    assert "Import 300 entries" in page
+    larger = text.replace(",Row ", ",Row " + "x" * 600)
+    assert len(larger.encode()) > 300 * 1024
+    status, page = import_csv(curator, larger)
+    assert status == 400
+    assert "the file is larger than 300 KB" in page
+
+
 def test_a_good_csv_is_checked_then_imported(curator: TestClient, tree: Path) -> None:
     before = errors_of(tree)
     text = "\n".join([HEADER, *GOOD_ROWS]) + "\n"

@@ -3,7 +3,7 @@ on the page; a dry run lists every row's problems (row, column, message) and wri
 only a clean file is imported, each entry a new file written through `save_content`.
 
 The file is sent in the form's text box (a chosen file is read into it by the page's script):
-console forms are URL-encoded and at most 64 KB (hub/console_guard.py), so a file is too. The
+console forms are URL-encoded, at most 1 MiB for a signed-in account (hub/console_guard.py). The
 import step checks the text again as the dry run did, so what is written is what was shown."""
 
 from __future__ import annotations
