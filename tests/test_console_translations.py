@@ -316,7 +316,8 @@ def test_review_records_reviewer_and_date(app: TestClient, content: Path) -> Non
     )
 
     assert not has_draft_notice(app)
-    page = app.get(url()).text
+    # In English: the reader's page she opened set Vietnamese for the console too.
+    page = app.get(url(), params={"lang": "en"}).text
     assert 'data-state="reviewed"' in page
     assert f"Reviewed by {VI_NAME} on" in page
 
