@@ -147,6 +147,25 @@ def test_a_restore_is_saved_served_at_once_and_audited(
     assert "Git commit" not in after
 
 
+def test_the_audit_log_shows_a_save_by_its_file_and_leads_to_its_history(
+    make_console_client: ClientFactory, content_copy: Path
+) -> None:
+    """A save's whole text before and after is the history page's to show (as a diff); the
+    audit log says who saved which file and how, and links there."""
+    client = make_console_client(content_dir=content_copy)
+    sign_in_as(client, "admin")
+    original = (content_copy / SERVICE).read_text()
+    entry = earlier_save(
+        client, SERVICE, before=original.replace(OLD_HOURS, NEW_HOURS), after=original
+    )
+    page = client.get("/admin/audit").text
+    card = page[page.index(f'id="entry-{entry.id}"') :]
+    card = card[: card.index("</li>")]
+    assert SERVICE in card and "entry_edited" in card and "other@hub.example" in card
+    assert NEW_HOURS not in card and "before" not in card
+    assert f'href="/admin/history?path=services%2Fph-dmw-hotline.yml#entry-{entry.id}"' in card
+
+
 def test_a_restored_article_is_found_by_search_at_once(
     curator: Callable[..., tuple[TestClient, Path]],
 ) -> None:
