@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 LOCALES := en fil id vi th km my
 
-.PHONY: serve test test-quick check messages icons bench clean mutants
+.PHONY: serve test test-quick check messages icons screenshots bench clean mutants
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,11 @@ messages: $(STAMP)
 
 icons: $(STAMP)
 	$(BIN)/python scripts/make_icons.py
+
+# The console's screenshots in docs/content-guide.md, taken from a running hub with the system
+# Chromium (scripts/screenshots.py).
+screenshots: $(STAMP)
+	$(BIN)/python scripts/screenshots.py
 
 # Every script runs even when one misses a budget; the target fails if any did.
 bench: $(STAMP)
