@@ -314,6 +314,20 @@ def test_preview_renders_as_readers_see_it_and_writes_nothing(
     assert _en(content_copy).read_bytes() == before
 
 
+def test_the_preview_s_relative_links_lead_where_they_lead_for_readers(
+    app: TestClient, content_copy: Path
+) -> None:
+    """On /admin/articles/<slug>, [help](../help) would lead to /admin/help: the preview writes
+    the addresses the reader's page /en/articles/<slug> leads to."""
+    sign_in_as(app, "curator")
+    body = "See [the help page](../help), [your contract](your-contract) and [top](#top).\n"
+    response = _post(app, PAGE, "preview", _fields(content_copy, body=body))
+    preview = response.text[response.text.index('id="preview"') :]
+    preview = preview[: preview.index("</section>")]
+    for href in ("/en/help", "/en/articles/your-contract", "#top"):
+        assert f'<a href="{href}">' in preview, href
+
+
 def _source_rows(content: Path, url: str) -> dict[str, Any]:
     form = form_of_text(_en(content).read_text(encoding="utf-8"))
     return {

@@ -169,6 +169,17 @@ def sign_in_vi(client: TestClient) -> None:
 # -- Who may open it ----------------------------------------------------------------------------
 
 
+def test_the_english_side_s_links_lead_where_they_lead_for_readers(app: TestClient) -> None:
+    """keep-your-passport's English links to ../help: on the reader's page that is /en/help,
+    not /admin/articles/help."""
+    sign_in_vi(app)
+    page = app.get(url()).text
+    english = page[page.index('id="english"') :]
+    english = english[: english.index("</section>")]
+    assert '<a href="/en/help">the help page</a>' in english
+    assert 'href="../help"' not in english
+
+
 def test_roles(app: TestClient) -> None:
     anonymous = app.get(url(), follow_redirects=False)
     assert anonymous.status_code == 303

@@ -11,6 +11,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urljoin, urlsplit
 
 import markdown_it_pyrs
 from markdown_it import MarkdownIt
@@ -279,3 +280,16 @@ def render_markdown(body: str) -> Rendered:
     if converter is None:
         converter = _converters.converter = Converter()
     return converter(body)
+
+
+def links_from(rendered: str, page: str) -> str:
+    """Rendered HTML whose relative links lead where they lead on the reader's `page` (a path,
+    e.g. /en/articles/keep-your-passport), for showing a body on another page (the console)."""
+
+    def absolute(match: re.Match[str]) -> str:
+        href = html.unescape(match.group(1))
+        if urlsplit(href).scheme or href.startswith(("/", "#")):
+            return match.group(0)
+        return f'<a href="{html.escape(urljoin(page, href))}"'
+
+    return _HREF.sub(absolute, rendered)

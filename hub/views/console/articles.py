@@ -24,7 +24,7 @@ from starlette.routing import NoMatchFound
 
 from hub.content import Library
 from hub.content import fields as f
-from hub.content.markdown import Converter
+from hub.content.markdown import links_from, render_markdown
 from hub.curation.articles import (
     FILTER_TEXT_MAX,
     STATUSES,
@@ -76,6 +76,15 @@ def _article_files(request: Request) -> ArticleFiles:
 
 def _is_curator(request: Request) -> bool:
     return holds(signed_in(request), ["curator"])
+
+
+def _preview(request: Request, slug: str, body: str) -> str:
+    """The body as readers will see it, its relative links leading where they will on its page."""
+    # Relative links resolve from the page's folder, the same for every article: a new article's
+    # slug may not be a valid one yet (it is refused beside the form).
+    name = slug if f.SLUG.match(slug) else "x"
+    page = request.app.url_path_for("article", locale="en", slug=name)
+    return links_from(render_markdown(body_of_form(body)).html, page)
 
 
 @requires("translator")
@@ -303,7 +312,7 @@ async def _checked(
             None if new else slug,
             form,
             errors=errors_of(request, errors),
-            preview=Converter()(body_of_form(form.body)).html if action == "preview" else None,
+            preview=_preview(request, slug, form.body) if action == "preview" else None,
             **more,
         )
         return console_page(request, template, context, 400 if errors else 200)

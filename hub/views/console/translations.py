@@ -38,6 +38,7 @@ from starlette.responses import RedirectResponse, Response
 from hub.audit import AuditLog
 from hub.content import Library
 from hub.content.loader import Problem, check_article
+from hub.content.markdown import links_from
 from hub.content.model import Article
 from hub.content.text import fields_in_unicode as burmese_in_unicode
 from hub.curation.files import Conflict, UnsafePath, read_current
@@ -284,6 +285,10 @@ async def _page(
     context = {
         "article": article,
         "english": english,
+        # Its relative links as they lead on the reader's page, not under /admin/.
+        "english_html": links_from(
+            english.html, request.app.url_path_for("article", locale="en", slug=article.slug)
+        ),
         "translation_locale": locale,
         "state": state,
         "change": change,
