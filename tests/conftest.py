@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
 import secrets
 import shutil
@@ -313,3 +314,35 @@ def start_serve(env: Mapping[str, str], port: int) -> subprocess.Popen[bytes]:
         stderr=subprocess.STDOUT,
         cwd=PROJECT_ROOT,
     )
+
+
+def git_env() -> dict[str, str]:
+    """This process's environment without git's own variables: a test run from a git hook
+    (GIT_INDEX_FILE, GIT_DIR) would otherwise work on another repository's index."""
+    return {key: value for key, value in os.environ.items() if not key.startswith("GIT_")}
+
+
+def git(root: Path, *args: str) -> str:
+    """A git command of the test's own in `root` (with an identity: the hub gives its own to
+    each save); its output."""
+    done = subprocess.run(
+        ["git", "-C", str(root), "-c", "user.name=Setup", "-c", "user.email=setup@x", *args],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+        env=git_env(),
+    )
+    return done.stdout
+
+
+def as_repository(folder: Path, home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """`folder` made a git repository with one commit, on a machine where git knows no
+    identity (HOME is `home`, an empty folder made here)."""
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    git(folder, "init", "-q")
+    git(folder, "add", ".")
+    git(folder, "commit", "-q", "-m", "starter")
+    return folder

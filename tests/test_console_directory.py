@@ -8,7 +8,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 import shutil
-import subprocess
 from collections.abc import Iterator
 from html import unescape
 from pathlib import Path
@@ -21,7 +20,9 @@ from hub.content.loader import load_tree
 from hub.settings import PROJECT_ROOT
 from tests.conftest import (
     ClientFactory,
+    as_repository,
     csrf_of,
+    git,
     set_corridor,
     sign_in_as,
 )
@@ -815,28 +816,10 @@ def test_csv_values_cannot_leave_the_folder_or_add_keys(curator: TestClient, tre
 # -- Git -----------------------------------------------------------------------------------------
 
 
-def git(root: Path, *args: str) -> str:
-    done = subprocess.run(
-        ["git", "-C", str(root), "-c", "user.name=Setup", "-c", "user.email=setup@x", *args],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    )
-    return done.stdout
-
-
 @pytest.fixture
 def repository(tree: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """The content copy as a git repository, on a machine where git knows no identity."""
-    home = tmp_path / "home"
-    home.mkdir()
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
-    git(tree, "init", "-q")
-    git(tree, "add", ".")
-    git(tree, "commit", "-q", "-m", "starter")
-    return tree
+    return as_repository(tree, tmp_path / "home", monkeypatch)
 
 
 def test_with_git_each_save_and_each_imported_entry_is_a_commit(

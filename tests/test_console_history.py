@@ -14,9 +14,7 @@ and the directory that make such saves are other modules.
 from __future__ import annotations
 
 import logging
-import os
 import re
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -29,7 +27,14 @@ from hub.audit import AuditLog, Entry
 from hub.content.loader import load_tree
 from hub.curation.files import file_digest
 from hub.views.console.saving import WHATS
-from tests.conftest import CONSOLE_ACCOUNTS, ClientFactory, csrf_of, sign_in_as
+from tests.conftest import (
+    CONSOLE_ACCOUNTS,
+    ClientFactory,
+    as_repository,
+    csrf_of,
+    git,
+    sign_in_as,
+)
 
 SERVICE = "services/ph-dmw-hotline.yml"
 READER = "/en/services/ph-dmw-hotline"
@@ -416,35 +421,10 @@ def test_hostile_text_in_a_file_is_shown_as_text(
 # -- Git ----------------------------------------------------------------------------------------
 
 
-def git(root: Path, *args: str) -> str:
-    done = subprocess.run(
-        ["git", "-C", str(root), "-c", "user.name=Setup", "-c", "user.email=setup@x", *args],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-        env=git_env(),
-    )
-    return done.stdout
-
-
-def git_env() -> dict[str, str]:
-    """This process's environment without git's own variables: a test run from a git hook
-    (GIT_INDEX_FILE, GIT_DIR) would otherwise work on another repository's index."""
-    return {key: value for key, value in os.environ.items() if not key.startswith("GIT_")}
-
-
 @pytest.fixture
 def repository(content_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """The content copy as a git repository, on a machine where git knows no identity."""
-    home = tmp_path / "home"
-    home.mkdir()
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
-    git(content_copy, "init", "-q")
-    git(content_copy, "add", ".")
-    git(content_copy, "commit", "-q", "-m", "starter")
-    return content_copy
+    return as_repository(content_copy, tmp_path / "home", monkeypatch)
 
 
 def test_with_git_a_restore_is_a_commit_by_the_curator(

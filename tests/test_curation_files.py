@@ -26,7 +26,7 @@ from hub.curation.files import (
     write_file,
 )
 from hub.curation.history import GitError, author_of, commit_file, is_repository
-from tests.conftest import CONTENT
+from tests.conftest import CONTENT, as_repository, git, git_env
 
 SERVICE = "services/ph-dmw-hotline.yml"
 ARTICLE = "articles/keep-your-passport/vi.md"
@@ -370,36 +370,11 @@ def test_edited_files_still_load_without_a_new_problem(content_copy: Path) -> No
 # -- Git ----------------------------------------------------------------------------------------
 
 
-def git(root: Path, *args: str) -> str:
-    """A git command of the test's own (with an identity: the hub gives its own to each save)."""
-    done = subprocess.run(
-        ["git", "-C", str(root), "-c", "user.name=Setup", "-c", "user.email=setup@x", *args],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-        env=git_env(),
-    )
-    return done.stdout
-
-
-def git_env() -> dict[str, str]:
-    """This process's environment without git's own variables: a test run from a git hook
-    (GIT_INDEX_FILE, GIT_DIR) would otherwise work on another repository's index."""
-    return {key: value for key, value in os.environ.items() if not key.startswith("GIT_")}
-
-
 @pytest.fixture
 def repo(content_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """The content copy as a git repository with one commit, on a machine where git knows no
     identity (HOME is an empty folder)."""
-    home = tmp_path / "home"
-    home.mkdir()
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
-    git(content_copy, "init", "-q")
-    git(content_copy, "add", ".")
-    git(content_copy, "commit", "-q", "-m", "starter")
+    as_repository(content_copy, tmp_path / "home", monkeypatch)
     no_identity = subprocess.run(
         ["git", "-C", str(content_copy), "commit", "--allow-empty", "-m", "x"],
         capture_output=True,
