@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import hmac
 import secrets
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import anyio.to_thread
+from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
+from starlette.formparsers import MultiPartException, MultiPartParser
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Match, Mount
@@ -47,6 +49,9 @@ LOCALE_COOKIE_MAX_AGE = 365 * 24 * 3600
 CSRF_FIELD = "csrf_token"
 # The detail of the 403 a refused form gets: the error page explains it in words.
 FORM_REFUSED = "form refused"
+# The console paths whose form may carry a file (multipart/form-data): every other console form
+# is URL-encoded, and a multipart one is refused for want of a token.
+FILE_FORM_PATHS = frozenset({"/admin/directory/import"})
 # A form sent without a session (sign-in, invitation) holds a few short fields; nothing larger
 # is read.
 MAX_BODY = 64 * 1024
@@ -278,7 +283,11 @@ class ConsoleGuard:
             chunks.append(chunk)
             more = message.get("more_body", False)
         body = b"".join(chunks)
-        sent = _form_token(headers.get("content-type", ""), body)
+        content_type = headers.get("content-type", "")
+        if scope["path"] in FILE_FORM_PATHS and _media_type(content_type) == "multipart/form-data":
+            sent = await _multipart_token(headers, body)
+        else:
+            sent = _form_token(content_type, body)
         replayed = False
 
         async def replay() -> Message:
@@ -324,9 +333,13 @@ def _opens_by_get(routes: Sequence[BaseRoute], scope: Scope) -> bool:
     return False
 
 
+def _media_type(content_type: str) -> str:
+    return content_type.split(";", 1)[0].strip().lower()
+
+
 def _form_token(content_type: str, body: bytes) -> str | None:
-    """The csrf_token field of a URL-encoded form (the only kind console forms send)."""
-    if content_type.split(";", 1)[0].strip().lower() != "application/x-www-form-urlencoded":
+    """The csrf_token field of a URL-encoded form (what every console form sends but a file's)."""
+    if _media_type(content_type) != "application/x-www-form-urlencoded":
         return None
     try:
         text = body.decode("ascii")
@@ -337,6 +350,25 @@ def _form_token(content_type: str, body: bytes) -> str | None:
         value for name, value in parse_qsl(text, keep_blank_values=True) if name == CSRF_FIELD
     ]
     return values[0] if len(values) == 1 else None
+
+
+async def _multipart_token(headers: Headers, body: bytes) -> str | None:
+    """The csrf_token field of a multipart form (a file chosen without JavaScript), read from
+    the body already in memory; None when the form cannot be read or has not one token."""
+
+    async def chunks() -> AsyncGenerator[bytes, None]:
+        yield body
+
+    parser = MultiPartParser(headers, chunks(), max_files=1, max_fields=16)
+    try:
+        form = await parser.parse()
+    except MultiPartException:
+        return None
+    try:
+        values = form.getlist(CSRF_FIELD)
+        return values[0] if len(values) == 1 and isinstance(values[0], str) else None
+    finally:
+        await form.close()
 
 
 async def _redirect(target: str, send: Send) -> None:

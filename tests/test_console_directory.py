@@ -761,6 +761,39 @@ def test_a_csv_of_300_rows_in_thai_is_checked_and_a_larger_file_refused(
     assert "the file is larger than 300 KB" in page
 
 
+def test_a_csv_file_chosen_without_javascript_is_checked(curator: TestClient, tree: Path) -> None:
+    """The form sends the chosen file itself (multipart); its text is checked as pasted text is,
+    and comes back in the box for the import step."""
+    page = curator.get("/admin/directory/import").text
+    assert 'enctype="multipart/form-data"' in page and 'name="file"' in page
+    text = "\n".join([HEADER, *GOOD_ROWS])
+    sent = {"csrf_token": csrf_of(page), "action": "check", "csv": ""}
+    answer = curator.post(
+        "/admin/directory/import",
+        data=sent,
+        files={"file": ("entries.csv", ("\ufeff" + text).encode(), "text/csv")},
+    )
+    assert answer.status_code == 200, answer.text[:300]
+    assert "Import 2 entries" in answer.text
+    assert "hk-csv-one,hotline,HK,CSV One" in unescape(answer.text)
+    # Not UTF-8 (a spreadsheet's "CSV" in a Windows code page): said, nothing checked.
+    latin = curator.post(
+        "/admin/directory/import",
+        data=sent,
+        files={"file": ("entries.csv", "id,name_en\nhk-x,Caf\xe9".encode("cp1252"), "text/csv")},
+    )
+    assert latin.status_code == 400
+    assert "entries.csv is not a UTF-8 text file" in latin.text
+    # Without the token, a multipart form is refused like any other.
+    refused = curator.post(
+        "/admin/directory/import",
+        data={"action": "check"},
+        files={"file": ("entries.csv", text.encode(), "text/csv")},
+    )
+    assert refused.status_code == 403
+    assert not (tree / "services" / "hk-csv-one.yml").exists()
+
+
 def test_a_good_csv_is_checked_then_imported(curator: TestClient, tree: Path) -> None:
     before = errors_of(tree)
     text = "\n".join([HEADER, *GOOD_ROWS]) + "\n"

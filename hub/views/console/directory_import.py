@@ -2,9 +2,10 @@
 on the page; a dry run lists every row's problems (row, column, message) and writes nothing;
 only a clean file is imported, each entry a new file written through `save_content`.
 
-The file is sent in the form's text box (a chosen file is read into it by the page's script):
-console forms are URL-encoded, at most 1 MiB for a signed-in account (hub/console_guard.py). The
-import step checks the text again as the dry run did, so what is written is what was shown."""
+The file is sent as a file of a multipart form (the one console form that may be:
+hub/console_guard.py), or its text in the form's text box (pasted; a chosen file is also read
+into it by the page's script, so she sees it). The import step checks the text again as the
+dry run did, so what is written is what was shown."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import functools
 from typing import Any
 from urllib.parse import urlencode
 
+from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -46,13 +48,25 @@ async def directory_import(request: Request) -> Response:
         "result": None,
         "imported": [],
         "save_warning": None,
+        "not_utf8": None,
     }
     if request.method == "GET":
         return console_page(request, TEMPLATE, context)
     form = await request.form()
     action = form.get("action")
     text = form.get("csv")
-    if action not in ("check", "import") or not isinstance(text, str):
+    chosen = form.get("file")
+    if action not in ("check", "import") or not isinstance(text, (str, type(None))):
+        raise HTTPException(400)
+    if isinstance(chosen, UploadFile) and chosen.filename:
+        # A file chosen without JavaScript: its text stands for the box's.
+        raw = await chosen.read(dc.MAX_BYTES + 1)
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            context["not_utf8"] = chosen.filename
+            return console_page(request, TEMPLATE, context, 400)
+    if text is None:
         raise HTTPException(400)
     text = text.replace("\r\n", "\n")
     root = content_root(request)
