@@ -18,7 +18,7 @@ from markupsafe import escape
 from starlette.testclient import TestClient
 
 from hub.content.loader import load_tree
-from hub.content.markdown import split_front_matter
+from hub.content.markdown import links_from, split_front_matter
 from hub.curation.articles import form_of_text
 from hub.views.console import articles as articles_view
 from tests.conftest import ClientFactory, csrf_of, sign_in_as
@@ -326,6 +326,18 @@ def test_the_preview_s_relative_links_lead_where_they_lead_for_readers(
     preview = preview[: preview.index("</section>")]
     for href in ("/en/help", "/en/articles/your-contract", "#top"):
         assert f'<a href="{href}">' in preview, href
+
+
+def test_a_rewritten_link_stays_escaped() -> None:
+    """links_from writes the href it makes: quotes and angle brackets in a relative target stay
+    entities, so a link cannot grow an attribute or a tag on the console's page."""
+    rendered = (
+        '<p><a href="a&quot;onmouseover=&quot;x()&lt;b&gt;">x</a> <a href="/en/help">h</a></p>'
+    )
+    written = links_from(rendered, "/en/articles/keep-your-passport")
+    assert '<a href="/en/articles/a&quot;onmouseover=&quot;x()&lt;b&gt;">x</a>' in written
+    assert '<a href="/en/help">h</a>' in written
+    assert '"onmouseover' not in written and "<b>" not in written
 
 
 def _source_rows(content: Path, url: str) -> dict[str, Any]:
