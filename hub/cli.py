@@ -11,6 +11,7 @@ from pathlib import Path
 
 from hub.cli_users import add_commands
 from hub.content import load_library
+from hub.content.burmese import zawgyi_problems
 from hub.content.markdown import FrontMatterError, revision, split_front_matter
 from hub.settings import Settings, SettingsError
 from hub.translation_check import check_locales
@@ -49,6 +50,7 @@ def _check(args: argparse.Namespace, settings: Settings) -> int:
         print(f"{root}: not a folder", file=sys.stderr)
         return 2
     library, problems = load_library(root, source_max_age_years=settings.source_max_age_years)
+    problems += zawgyi_problems(root)
     for problem in problems:
         print(problem)
     # Catalogs are code as much as text: a translation may not add markup to a page.
