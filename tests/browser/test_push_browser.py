@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -104,16 +105,19 @@ class LiveHub:
         return self.app.state
 
 
-def wait_until(check: Callable[[], Any], what: str, page: Any = None, timeout: float = WAIT) -> Any:
-    """The first truthy value of `check`, polled; fail after `timeout` seconds. With a `page`,
-    it waits on the page, so Playwright takes in DevTools events meanwhile."""
+def wait_until(
+    check: Callable[[], Any], what: str | Callable[[], str], page: Any = None, timeout: float = WAIT
+) -> Any:
+    """The first truthy value of `check`, polled; fail after `timeout` seconds, saying `what`
+    (or what it returns then). With a `page`, it waits on the page, so Playwright takes in
+    DevTools events meanwhile."""
     deadline = time.monotonic() + timeout
     while True:
         found = check()
         if found:
             return found
         if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}")
+            pytest.fail(f"timed out waiting for {what() if callable(what) else what}")
         if page is not None:
             page.wait_for_timeout(100)
         else:
@@ -211,14 +215,35 @@ def deliver(cdp: Any, hub: LiveHub, registration: str, message: dict[str, Any]) 
     )
 
 
-def shown(page: Any, tag: str) -> dict[str, Any]:
+def shown(page: Any, tag: str, timeout: float = WAIT) -> dict[str, Any]:
     """The notification the worker shows with this tag (waited for)."""
+    seen: list[dict[str, Any]] = []
 
     def find() -> dict[str, Any] | None:
-        return next((n for n in page.evaluate(NOTIFICATIONS) if n["tag"] == tag), None)
+        seen[:] = page.evaluate(NOTIFICATIONS)
+        return next((n for n in seen if n["tag"] == tag), None)
 
-    found: dict[str, Any] = wait_until(find, f"the notification {tag}")
+    def what() -> str:
+        return f"the notification {tag} (shown: {seen})"
+
+    found: dict[str, Any] = wait_until(find, what, timeout=timeout)
     return found
+
+
+def delivered(cdp: Any, hub: LiveHub, registration: str, page: Any, message: dict[str, Any]) -> Any:
+    """The notification the worker shows for `message`, delivered over DevTools.
+
+    On a loaded CI machine a delivery has once come to nothing (no notification, the hub not
+    involved): it is delivered once more, with a warning, as a push service delivers a message
+    again until the phone takes it. A worker that never shows it still fails the test.
+    """
+    deliver(cdp, hub, registration, message)
+    try:
+        return shown(page, message["tag"], timeout=WAIT / 2)
+    except pytest.fail.Exception:
+        warnings.warn(f"DevTools delivered push message {message['tag']} again", stacklevel=2)
+    deliver(cdp, hub, registration, message)
+    return shown(page, message["tag"])
 
 
 def subscribe_through_the_page(page: Any, hub: LiveHub) -> None:
@@ -254,8 +279,8 @@ def test_a_reader_subscribes_and_her_phone_shows_the_alert(
     assert push.wait_for(1, timeout=WAIT)
     [message] = push.messages(phone)
     assert message is not None and message["discreet"] is True
-    deliver(cdp, hub, registration, message)
-    note = shown(page, first["push_topic"])
+    assert message["tag"] == first["push_topic"]
+    note = delivered(cdp, hub, registration, page, message)
     neutral_name = hub.state.library.site.name("en", discreet=True)
     assert (note["title"], note["body"]) == (neutral_name, NEUTRAL_LINE)
     assert "discreet-192" in note["icon"] and note["renotify"] is True
@@ -280,10 +305,11 @@ def test_a_reader_subscribes_and_her_phone_shows_the_alert(
 
     second = publish(hub, "New rule on rest days", "From 1 March, one rest day a week.")
     assert push.wait_for(2, timeout=WAIT)
-    message = push.messages(phone)[-1]
+    # By its tag, not its place: the sender tries a message again after a slow answer, so the
+    # first alert may arrive twice (the phone shows it once: same tag).
+    message = next(m for m in push.messages(phone) if m and m["tag"] == second["push_topic"])
     assert message is not None and message["discreet"] is False
-    deliver(cdp, hub, registration, message)
-    note = shown(page, second["push_topic"])
+    note = delivered(cdp, hub, registration, page, message)
     assert (note["title"], note["body"]) == (
         "New rule on rest days",
         "From 1 March, one rest day a week.",
