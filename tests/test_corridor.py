@@ -252,9 +252,10 @@ def test_home_hotlines_are_those_for_her_people_abroad(shared_client: TestClient
     html = shared_client.get("/en/help").text
     home = html.split('id="group-home-hotline"', 1)[1].split("</section>\n</section>", 1)[0]
     ids = _service_ids(home.split('id="group-', 1)[0])
-    # Thailand's labour ministry hotline serves Thai workers abroad; each entry listed says so in
-    # its own content file, read here without the hub's loader.
-    assert "th-mol-1506-hotline" in ids
+    # Thailand's consular call centre serves Thai workers abroad; the labour ministry's 1506
+    # serves them too, but is a short code that connects only inside Thailand. Each entry listed
+    # says it serves them in its own content file, read here without the hub's loader.
+    assert "th-mfa-consular-call-centre" in ids and "th-mol-1506-hotline" not in ids
     for service_id in ids:
         entry = yaml.safe_load((CONTENT / "services" / f"{service_id}.yml").read_text("utf-8"))
         assert "TH" in entry.get("serves", []), service_id

@@ -8,6 +8,14 @@ from dataclasses import dataclass, field
 
 from hub.content.model import Article, Service, Site, Topic
 
+
+def reaches_abroad(service: Service) -> bool:
+    """Whether workers abroad can reach the entry: it has a full number (`phone` or
+    `phone_from_abroad`; a short code connects only inside its country), or it is still to be
+    verified and shown without numbers."""
+    return service.verification_needed or bool(service.phone or service.phone_from_abroad)
+
+
 HelpGroups = tuple[tuple[str, tuple[Service, ...]], ...]
 
 # Order of the help page: what saves a life first, then her own people, then the rest.
@@ -118,7 +126,7 @@ class Library:
                 items = [
                     s
                     for s in self._by_country.get(country, ())
-                    if origin is not None and origin in s.serves
+                    if origin is not None and origin in s.serves and (at_home or reaches_abroad(s))
                 ]
             else:
                 country = origin if at_home and group == "emergency" else destination
@@ -131,6 +139,10 @@ class Library:
             chosen.sort(key=lambda s: (s.verification_needed, kinds.index(s.kind), s.id))
             if chosen:
                 groups.append((group, tuple(chosen)))
+            elif group == "home-hotline" and not at_home and destination is not None:
+                # Empty on purpose: the page says her country has no line she can call from
+                # abroad, rather than leave her looking for one.
+                groups.append((group, ()))
         return tuple(groups)
 
     def resolves(self, href: str, slug: str) -> bool:
