@@ -56,8 +56,8 @@ COVERAGE = {
         "th-emergency-medical",
         "th-emergency-police",
         "th-mol-1506-hotline",
-        "th-map-foundation",
-        "th-hrdf",
+        "th-msdhs-trafficking-shelters",
+        "th-justice-fund",
     ),
     "SA": (
         "sa-emergency",
