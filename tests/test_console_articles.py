@@ -630,3 +630,36 @@ def test_hostile_input_reads_back_as_typed_and_puts_no_script_in_a_reader_page(
     console = app.get(PAGE)
     assert "<script>alert" not in console.text
     assert not [p for p in load_tree(content_copy).problems if p.level == "error"]
+
+
+# -- Content pack 2 is kept through the console (issue 13) -----------------------------------
+
+PACK_2 = (
+    "if-you-are-arrested-or-detained",
+    "replacing-a-lost-or-taken-passport",
+    "pregnancy-at-work",
+    "injury-or-sickness-at-work",
+    "changing-or-leaving-your-employer",
+    "your-phone-and-your-right-to-communicate",
+    "online-job-offers-and-scam-compounds",
+    "if-a-worker-dies-abroad",
+)
+
+
+def test_pack_2_opens_in_the_console_and_saves_unchanged_byte_for_byte(
+    app: TestClient, content_copy: Path
+) -> None:
+    sign_in_as(app, "curator")
+    for slug in PACK_2:
+        before = _en(content_copy, slug).read_bytes()
+        page = f"/admin/articles/{slug}"
+        response = _post(app, page, "save", _fields(content_copy, slug))
+        assert response.status_code == 303, (slug, response.text[-2000:])
+        # The curators' comments on the sources, the quoting and the order all stay.
+        assert _en(content_copy, slug).read_bytes() == before, slug
+        for locale in ("fil", "id", "vi", "th", "km", "my"):
+            translation = app.get(f"{page}/{locale}")
+            assert translation.status_code == 200, (slug, locale)
+            meta, _ = _read_back(content_copy / "articles" / slug / f"{locale}.md")
+            assert meta["translation"] == "draft" and len(meta["source_revision"]) == 12
+            assert str(escape(meta["title"])) in translation.text, (slug, locale)
