@@ -87,7 +87,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         start_push(app, settings)
         app.state.warm_stop = threading.Event()
         app.state.warmed = asyncio.Event()
-        warming = asyncio.create_task(warm_up(app, content))
+        warming = asyncio.create_task(warm_up(app, content)) if settings.warm_up else None
         # This frame lives as long as the app: the first library must not outlive a reload.
         del content
         try:
@@ -96,7 +96,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         finally:
             app.state.warm_stop.set()
             # Its worker thread stops between two bodies or two indexes.
-            await warming
+            if warming is not None:
+                await warming
             app.state.packs.close()
             store.close()
 

@@ -68,6 +68,14 @@ class Settings:
     https_only: bool = field(
         default=False, metadata={"doc": "Mark cookies Secure (set behind HTTPS)"}
     )
+    warm_up: bool = field(
+        default=True,
+        metadata={
+            "doc": "After start, render every article, check the links, make the search "
+            "indexes and save the content cache in the background (off: each page and index "
+            "is made when first asked for; links are checked by `hub check` only)"
+        },
+    )
     response_cache_bytes: int = field(
         default=RESPONSE_CACHE_BYTES,
         metadata={"doc": "Most bytes of finished pages the response cache keeps in memory"},

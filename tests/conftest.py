@@ -59,10 +59,16 @@ def no_unhandled_errors(request: pytest.FixtureRequest) -> Iterator[None]:
         pytest.fail(f"unhandled error in the app: {record.getMessage()}: {record.exc_info!r}")
 
 
+# The fixtures' apps start without the background warm-up (HUB_WARM_UP): most live under a
+# second, and rendering every body and making every index meanwhile only took CPU from the
+# tests (a third of a console test's time). What a reader gets is the same, made when first
+# asked for; tests/test_start_deferred.py tests the warm-up itself.
+
+
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     """Settings on the starter content with state in a temp folder."""
-    return Settings(data_dir=tmp_path / "var")
+    return Settings(data_dir=tmp_path / "var", warm_up=False)
 
 
 @pytest.fixture
@@ -75,7 +81,7 @@ def client(settings: Settings) -> Iterator[TestClient]:
 @pytest.fixture(scope="module")
 def module_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     """One app for a module's tests that only read: starting it is the slow part."""
-    settings = Settings(data_dir=tmp_path_factory.mktemp("var"))
+    settings = Settings(data_dir=tmp_path_factory.mktemp("var"), warm_up=False)
     with TestClient(create_app(settings)) as test_client:
         yield test_client
 
@@ -105,7 +111,7 @@ def make_client(tmp_path: Path) -> Iterator[ClientFactory]:
 
     def factory(content_dir: Path, **kwargs: object) -> TestClient:
         name = "var" if not opened else f"var-{len(opened) + 1}"
-        settings = Settings(data_dir=tmp_path / name, content_dir=content_dir)
+        settings = Settings(data_dir=tmp_path / name, content_dir=content_dir, warm_up=False)
         test_client = TestClient(create_app(settings), **kwargs)  # type: ignore[arg-type]
         test_client.__enter__()
         opened.append(test_client)
@@ -188,7 +194,7 @@ def console_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A data folder left by an app that made CONSOLE_ACCOUNTS and stopped: copied for each
     console test, it saves the cold start (content cache, static files) and the hashing."""
     data_dir = tmp_path_factory.mktemp("console-data")
-    with TestClient(create_app(Settings(data_dir=data_dir))) as test_client:
+    with TestClient(create_app(Settings(data_dir=data_dir, warm_up=False))) as test_client:
         add_console_accounts(test_client)
     return data_dir
 
@@ -205,7 +211,7 @@ def make_console_client(tmp_path: Path, console_data: Path) -> Iterator[ClientFa
     def factory(*, base_url: str = "http://testserver", **overrides: Any) -> TestClient:
         data_dir = tmp_path / ("console" if not opened else f"console-{len(opened) + 1}")
         shutil.copytree(console_data, data_dir)
-        settings = Settings(data_dir=data_dir, **overrides)
+        settings = Settings(**{"data_dir": data_dir, "warm_up": False, **overrides})
         test_client = TestClient(create_app(settings), base_url=base_url)
         test_client.__enter__()
         opened.append(test_client)

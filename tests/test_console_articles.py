@@ -215,7 +215,7 @@ def test_the_list_filters(app: TestClient, content_copy: Path) -> None:
     hk = _listed(app.get("/admin/articles", params={"country": "HK"}).text)
     assert "draft-about-hk" in hk and "before-you-leave" not in hk
     found = _listed(app.get("/admin/articles", params={"q": "PASSPORT"}).text)
-    assert found == [SLUG]
+    assert found == [SLUG, "replacing-a-lost-or-taken-passport"]
     both = _listed(app.get("/admin/articles", params={"q": "hong", "status": "published"}).text)
     assert both == []
 
