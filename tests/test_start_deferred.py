@@ -121,6 +121,24 @@ def test_stopping_while_warming_up_ends_it_and_keeps_what_was_read(
     assert not cache.holds("index")
 
 
+def test_with_warm_up_off_nothing_is_made_until_asked_and_pages_are_the_same(
+    content_copy: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    settings = Settings(data_dir=tmp_path / "var", content_dir=content_copy, warm_up=False)
+    with TestClient(create_app(settings)) as client:
+        state = app_of(client).state
+        time.sleep(1)  # a warm-up of the starter content ends in about this time
+        assert all(state.search.ready(locale) is None for locale in state.search)
+        found = client.get("/en/search", params={"q": "passport"})
+        assert 'href="/en/articles/keep-your-passport"' in found.text
+        assert state.search.ready("en") is not None and state.search.ready("th") is None
+        page = client.get("/en/articles/keep-your-passport")
+        assert "<h1>Your passport belongs to you</h1>" in page.text
+    assert "content warmed up" not in caplog.text
+    assert not (tmp_path / "var" / "cache" / "content.marshal").exists()
+
+
 def _read_in_shares(monkeypatch: pytest.MonkeyPatch, minimum: int, cpus: int) -> dict[str, Any]:
     monkeypatch.setattr(hub.content.loader, "PARALLEL_MIN_FOLDERS", minimum)
     monkeypatch.setattr(hub.content.shares, "cpus", lambda: cpus)
