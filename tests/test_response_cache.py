@@ -192,6 +192,16 @@ def test_the_cache_is_bounded_in_bytes_least_recently_used_out(tmp_path: Path) -
         assert (("q", "passport 59"),) in keys and (("q", "passport 0"),) not in keys
 
 
+def test_hits_count_the_pages_answered_from_the_cache(client: TestClient) -> None:
+    cache = cache_of(client)
+    assert (cache.hits, cache.bytes, len(cache.entries)) == (0, 0, 0)
+    client.get("/en/safety")
+    assert cache.hits == 0
+    client.get("/en/safety")
+    client.get("/en/safety")
+    assert cache.hits == 2
+
+
 def test_the_day_change_starts_afresh(client: TestClient) -> None:
     import datetime as dt
 
