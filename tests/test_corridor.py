@@ -283,3 +283,50 @@ def test_languages_spoken_are_named_in_every_locale(shared_client: TestClient) -
     html = shared_client.get("/km/services/ph-dmw-hotline").text
     spoken = html.split("<dd>", 2)[2].split("</dd>", 1)[0]
     assert "tl" not in spoken and "ហ្វ៊ីលីពីន" in spoken
+
+
+HOME_CSO = """kind: {kind}
+name: {{en: {name}, fil: {name}, id: {name}, vi: {name}, th: {name}, km: {name}, my: {name}}}
+country: KH
+{serves}website: https://example.org/
+sources:
+  - url: https://example.org/about
+    date: 2025-01-01
+    numbers: []
+verification: needed
+"""
+
+
+def test_organisations_of_her_country_for_its_workers_abroad_follow_her_own_groups(
+    make_client: ClientFactory, content_copy: Path
+) -> None:
+    services = content_copy / "services"
+    for entry, kind, serves in (
+        ("kh-legal-help", "legal-aid", "serves: [KH]\n"),
+        ("kh-returnee-union", "cso", "serves: [KH]\n"),
+        # No `serves`: an organisation for everyone in Cambodia, not for Cambodians abroad.
+        ("kh-local-club", "cso", ""),
+    ):
+        name = entry.replace("-", " ").title()
+        text = HOME_CSO.format(kind=kind, name=name, serves=serves)
+        (services / f"{entry}.yml").write_text(text, encoding="utf-8")
+    client = make_client(content_copy)
+    set_corridor(client, "KH", "MY")
+    html = client.get("/en/help").text
+    assert "Organisations in Cambodia that help its workers abroad" in html
+    # The last group: up to the note after the groups.
+    section = html.split('id="group-home-cso"', 1)[1].split('<p class="notice">', 1)[0]
+    ids = _service_ids(section)
+    # Organisations before legal aid, as in the groups where she works.
+    assert ids.index("kh-returnee-union") < ids.index("kh-legal-help")
+    for service_id in ids:
+        entry = yaml.safe_load((services / f"{service_id}.yml").read_text("utf-8"))
+        assert entry["country"] == "KH" and "KH" in entry["serves"], service_id
+    assert 'id="service-kh-local-club"' not in html
+    # The help page's own groups come first; hers at the end.
+    groups = re.findall(r'<section class="group" aria-labelledby="group-([a-z-]+)"', html)
+    assert groups[-1] == "home-cso" and groups[0] == "emergency"
+    # A Filipino reader in Malaysia sees none of them.
+    set_corridor(client, "PH", "MY")
+    other = client.get("/en/help").text
+    assert "group-home-cso" not in other and "kh-legal-help" not in other

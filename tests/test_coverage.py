@@ -178,6 +178,10 @@ def test_each_origin_has_a_line_for_its_workers_abroad_or_the_page_says_so(
         assert NO_LINE.format(names[origin]) in section
         assert "The services in Malaysia below can help you" in section
         assert 'class="card' not in section
+        # ... and the organisations of Cambodia that take its workers' cases abroad.
+        html = shared_client.get("/en/help").text
+        assert "Organisations in Cambodia that help its workers abroad" in html
+        assert 'id="service-kh-central"' in html and 'id="service-kh-lscw"' in html
     else:
         assert f'id="service-{line}"' in section and "We know of no line" not in section
 

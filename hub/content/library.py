@@ -28,6 +28,8 @@ HELP_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("legal-aid", ("legal-aid",)),
     ("health", ("health",)),
     ("cso", ("cso",)),
+    # Organisations of her own country that take calls from its workers abroad.
+    ("home-cso", ("cso", "legal-aid")),
 )
 
 
@@ -119,9 +121,9 @@ class Library:
     ) -> HelpGroups:
         groups: list[tuple[str, tuple[Service, ...]]] = []
         for group, kinds in HELP_GROUPS:
-            if group == "home-hotline":
-                # Her own country's lines for its people abroad, not the ones it runs for the
-                # migrant workers it hosts (Thailand is both an origin and a destination).
+            if group in ("home-hotline", "home-cso"):
+                # Her own country's lines and organisations for its people abroad, not those
+                # for the migrant workers it hosts (Thailand is both an origin and a destination).
                 country = origin
                 items = [
                     s
