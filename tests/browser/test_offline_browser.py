@@ -389,7 +389,16 @@ def test_saved_pack_opens_offline_and_search_matches_the_server(
     articles = [e["url"] for e in manifest["paths"] if "/articles/" in e["url"]]
     assert len(articles) >= 6
     context.set_offline(True)
-    for url in articles:
+    # Every article of the pack is kept whole; three of them are opened offline (each opening
+    # costs a navigation, and what opens one opens any kept page).
+    kept = page.evaluate(
+        """(urls) => Promise.all(urls.map((url) => caches.match(url)
+             .then((found) => (found ? found.text() : ""))
+             .then((text) => text.includes("<h1") && text.includes("</html>"))))""",
+        articles,
+    )
+    assert kept == [True] * len(articles)
+    for url in (articles[0], articles[len(articles) // 2], articles[-1]):
         page.goto(server.base + url)
         assert page.locator("article h1").count() == 1, url
         assert page.locator("#offline-note").is_visible()
