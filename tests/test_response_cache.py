@@ -202,6 +202,20 @@ def test_hits_count_the_pages_answered_from_the_cache(client: TestClient) -> Non
     assert cache.hits == 2
 
 
+def test_an_entry_counts_its_body_headers_key_and_600_bytes_of_overhead(
+    client: TestClient,
+) -> None:
+    query = "passport " * 20
+    client.get("/en/search", params={"q": query})
+    [(key, stored)] = list(cache_of(client).entries.items())
+    assert key[:2] == ("/en/search", (("q", query.strip()),))
+    headers = sum(len(name) + len(value) for name, value in stored.headers)
+    keyed = len("/en/search") + len("q") + len(query.strip())
+    # hub/response_cache.py ENTRY_OVERHEAD: the key tuple, the record, the dict slot.
+    assert stored.size == len(stored.body) + headers + keyed + 600
+    assert cache_of(client).bytes == stored.size
+
+
 def test_the_day_change_starts_afresh(client: TestClient) -> None:
     import datetime as dt
 
