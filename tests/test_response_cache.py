@@ -8,10 +8,16 @@ import string
 from pathlib import Path
 
 import pytest
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from hub.app import create_app
-from hub.response_cache import ResponseCache
+from hub.reading import Known
+from hub.response_cache import CACHEABLE, ResponseCache
 from hub.settings import Settings
 from tests.conftest import set_corridor
 
@@ -253,3 +259,37 @@ def test_memory_stays_bounded_under_junk_queries(tmp_path: Path) -> None:
         grown = rss_bytes() - before
         assert cache_of(client).bytes <= budget
     assert grown < budget + 40 * 1024 * 1024, f"RSS grew by {grown / 1e6:.0f} MB"
+
+
+@pytest.mark.parametrize(
+    ("status", "headers", "kept"),
+    [
+        (200, {"etag": '"p1"'}, True),
+        # A page that sets a cookie is one reader's: never replayed to another.
+        (200, {"etag": '"p1"', "set-cookie": "hub_from=PH; Path=/"}, False),
+        (404, {"etag": '"p1"'}, False),
+        (200, {}, False),  # no ETag: nothing to answer a revalidation with
+        (200, {"etag": '"p1"', "content-encoding": "x-other"}, False),  # not gzip or none
+    ],
+)
+def test_only_a_marked_complete_200_with_an_etag_and_no_cookie_is_kept(
+    status: int, headers: dict[str, str], kept: bool
+) -> None:
+    """The cache around a bare app whose one page marks itself cacheable and answers as told."""
+    rendered: list[int] = []
+
+    async def page(request: Request) -> Response:
+        rendered.append(1)
+        request.scope[CACHEABLE] = True
+        return Response("<p>one page</p>" * 40, status_code=status, headers=headers)
+
+    app = Starlette(routes=[Route("/en/x", page)], middleware=[Middleware(ResponseCache)])
+    app.state.known = Known(frozenset({"en"}), frozenset({"PH"}), frozenset({"HK"}))
+    with TestClient(app) as client:
+        first = client.get("/en/x", headers={"accept-encoding": "identity"})
+        second = client.get("/en/x", headers={"accept-encoding": "identity"})
+        assert second.status_code == first.status_code == status
+        assert second.text == first.text == "<p>one page</p>" * 40
+        assert len(rendered) == (1 if kept else 2)
+        cache: ResponseCache = app.state.response_cache
+        assert len(cache.entries) == (1 if kept else 0)
