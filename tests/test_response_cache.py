@@ -293,3 +293,5 @@ def test_only_a_marked_complete_200_with_an_etag_and_no_cookie_is_kept(
         assert len(rendered) == (1 if kept else 2)
         cache: ResponseCache = app.state.response_cache
         assert len(cache.entries) == (1 if kept else 0)
+        # Nothing cleared this cache since it was made: its count starts at 0.
+        assert cache.bytes == sum(stored.size for stored in cache.entries.values())
