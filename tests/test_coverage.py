@@ -35,7 +35,7 @@ COVERAGE = {
         "sg-police-999",
         "sg-anti-trafficking-hotline",
         "sg-mom-mdw-helpline",
-        "sg-home",
+        "sg-cde",
         "sg-migrant-workers-law-centre",
     ),
     "MY": (
