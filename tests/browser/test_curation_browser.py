@@ -13,7 +13,7 @@ from typing import Any
 
 from hub.settings import PROJECT_ROOT
 from tests.browser.conftest import HubServer
-from tests.browser.test_offline_browser import _controlled, _wait_for
+from tests.browser.test_offline_browser import _controlled, _take_the_update
 
 ENTRY = "hk-consulate-indonesia"
 # As the help page of the ID-HK corridor shows the entry's `phone` to call from Hong Kong (the
@@ -86,13 +86,7 @@ def test_a_curators_new_number_reaches_an_installed_app_after_the_update_prompt(
     assert 'phone: "+85267730477"' in (content / "services" / f"{ENTRY}.yml").read_text()
 
     # The reader's app, online: the new worker is announced, and her help page follows.
-    reader.goto(f"{server.base}/en/")
-    reader.wait_for_selector("#update-note", state="visible")
-    assert "New information is available." in reader.text_content("#update-note")
-    with reader.expect_navigation():
-        reader.click("#update-reload")
-    reader.wait_for_load_state()
-    _wait_for(reader, "navigator.serviceWorker.controller !== null")
+    _take_the_update(reader, server)
     reader.goto(f"{server.base}/en/help")
     main = reader.text_content("main")
     assert NEW_NUMBER in main and OLD_NUMBER not in main

@@ -433,6 +433,17 @@ def _change_article(content: Path, slug: str, text: str) -> None:
     path.write_text(path.read_text(encoding="utf-8") + f"\n{text}\n", encoding="utf-8")
 
 
+def _take_the_update(page: Any, server: HubServer) -> None:
+    """Open the home page, see the new version announced, reload into it, wait for its worker."""
+    page.goto(f"{server.base}/en/")
+    page.wait_for_selector("#update-note", state="visible")
+    assert "New information is available." in page.text_content("#update-note")
+    with page.expect_navigation():
+        page.click("#update-reload")
+    page.wait_for_load_state()
+    _wait_for(page, "navigator.serviceWorker.controller !== null")
+
+
 def test_content_change_brings_a_new_worker_and_a_reload_prompt(
     context: Any, hub_server: HubServer, tmp_path: Path
 ) -> None:
@@ -445,13 +456,7 @@ def test_content_change_brings_a_new_worker_and_a_reload_prompt(
     server.stop()
     _change_article(content, ARTICLE, "A sentence added by the CSO today.")
     server.start(content)
-    page.goto(f"{server.base}/en/")
-    page.wait_for_selector("#update-note", state="visible")
-    assert "New information is available." in page.text_content("#update-note")
-    with page.expect_navigation():
-        page.click("#update-reload")
-    page.wait_for_load_state()
-    _wait_for(page, "navigator.serviceWorker.controller !== null")
+    _take_the_update(page, server)
     page.goto(f"{server.base}/en/articles/{ARTICLE}")
     assert "A sentence added by the CSO today." in page.text_content("main")
     assert page.evaluate("navigator.serviceWorker.controller.scriptURL") == first
