@@ -9,7 +9,7 @@ import io
 import logging
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,7 @@ from markupsafe import Markup, escape
 
 from hub import translation_check
 from hub.content.cache import ContentCache, code_key
+from hub.content.shares import in_background
 from hub.translation_check import refused
 
 log = logging.getLogger(__name__)
@@ -61,6 +62,31 @@ def catalog_cache(path: Path | None) -> ContentCache:
     return ContentCache(path, keys={"catalog": code_key(sources, ("babel",))})
 
 
+def _compile(data: bytes) -> list[Any]:
+    """A .po file's bytes compiled: [the .mo bytes, a warning for each translation refused]."""
+    catalog = read_po(io.BytesIO(data), domain=DOMAIN)
+    warnings = []
+    for message, reasons in list(refused(catalog)):
+        warnings.append(f"translation of {message.id!r} refused: {'; '.join(reasons)}")
+        catalog.delete(message.id, context=message.context)
+    buffer = io.BytesIO()
+    write_mo(buffer, catalog, use_fuzzy=False)
+    return [buffer.getvalue(), warnings]
+
+
+# Catalogs this process compiled, by the SHA-256 of their .po bytes: an app made again in the
+# same process (each test makes its own) does not compile the same bytes twice. Bounded, since
+# tests plant catalogs of their own.
+_COMPILED_MAX = 32
+_compiled: dict[str, list[Any]] = {}
+
+
+def _remember(digest: str, kept: list[Any]) -> None:
+    if digest not in _compiled and len(_compiled) >= _COMPILED_MAX:
+        del _compiled[next(iter(_compiled))]
+    _compiled[digest] = kept
+
+
 def compile_catalog(po_path: Path, cache: ContentCache | None = None) -> Translations:
     """Read a .po file and compile it in memory, with no build step; from `cache` when it
     holds the compilation of the same bytes.
@@ -72,21 +98,51 @@ def compile_catalog(po_path: Path, cache: ContentCache | None = None) -> Transla
     digest = hashlib.sha256(data).hexdigest()
     kept = cache.get("catalog", digest) if cache is not None else None
     if kept is None:
-        catalog = read_po(io.BytesIO(data), domain=DOMAIN)
-        warnings = []
-        for message, reasons in list(refused(catalog)):
-            warnings.append(f"translation of {message.id!r} refused: {'; '.join(reasons)}")
-            catalog.delete(message.id, context=message.context)
-        buffer = io.BytesIO()
-        write_mo(buffer, catalog, use_fuzzy=False)
-        kept = [buffer.getvalue(), warnings]
+        kept = _compiled.get(digest) or _compile(data)
         if cache is not None:
             cache.put("catalog", digest, kept)
+    _remember(digest, kept)
     compiled, warnings = kept
     # Said again at every start, compiled now or before: the page still shows the English.
     for warning in warnings:
         log.warning("%s: %s", po_path, warning)
     return Translations(io.BytesIO(compiled), domain=DOMAIN)
+
+
+def _compile_all(catalogs: Mapping[str, bytes]) -> dict[str, list[Any]]:
+    return {digest: _compile(data) for digest, data in catalogs.items()}
+
+
+def compile_ahead(locales_dir: Path, cache: ContentCache) -> Callable[[], None]:
+    """Start compiling the shipped catalogs under `locales_dir` that neither `cache` nor this
+    process holds, in a forked process; the function returned waits for them and puts them in
+    `cache`, where `I18n` finds them.
+
+    A first start calls it before reading the content, so that the seven catalogs (about
+    0.5 s of CPU) compile on the other CPU meanwhile. Where no process is forked (one CPU, no
+    `fork`) or the worker dies, the function returns having put nothing: `I18n` compiles them.
+    """
+    todo: dict[str, bytes] = {}
+    for folder in LOCALES.values():
+        try:
+            data = (locales_dir / folder / "LC_MESSAGES" / f"{DOMAIN}.po").read_bytes()
+        except OSError:
+            continue  # I18n says which catalog is missing
+        digest = hashlib.sha256(data).hexdigest()
+        if digest in _compiled:
+            cache.put("catalog", digest, _compiled[digest])
+        elif not cache.has("catalog", digest):
+            todo[digest] = data
+    if not todo:
+        return lambda: None
+    result = in_background(functools.partial(_compile_all, todo))
+
+    def done() -> None:
+        for digest, kept in (result() or {}).items():
+            cache.put("catalog", digest, kept)
+            _remember(digest, kept)
+
+    return done
 
 
 # An RFC 9110 quality value: 0 to 1 with at most three decimals.

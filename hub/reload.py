@@ -29,7 +29,7 @@ from hub.content import Library
 from hub.content.cache import ContentCache
 from hub.content.loader import LoadedTree, Problem, load_tree
 from hub.content.search import Indexes
-from hub.i18n import I18n, catalog_cache
+from hub.i18n import I18n, catalog_cache, compile_ahead
 from hub.offline import SERVICE_WORKER_DIR, SearchExports, render_service_worker, tree_version
 from hub.packs import Packs
 from hub.reading import Known
@@ -106,6 +106,9 @@ def load_content(
     does, so that the hub serves sooner, and warms up while it serves.
     """
     cache = ContentCache(settings.data_dir / "cache" / "content.marshal")
+    if i18n is None:
+        catalogs = catalog_cache(settings.data_dir / "cache" / "catalogs.marshal")
+        catalogs_compiled = compile_ahead(settings.locales_dir, catalogs)
     loaded = load_tree(
         settings.content_dir,
         source_max_age_years=settings.source_max_age_years,
@@ -116,7 +119,7 @@ def load_content(
     for problem in problems:
         _log_problem(problem)
     if i18n is None:
-        catalogs = catalog_cache(settings.data_dir / "cache" / "catalogs.marshal")
+        catalogs_compiled()
         i18n = I18n(settings.locales_dir, library.site.locales, catalogs)
         catalogs.save()
     known = Known(

@@ -212,3 +212,60 @@ def test_compiled_catalogs_are_kept_and_their_refusals_told_again(
             I18n(settings.locales_dir, ("en", "th"), cache)
     for message_id in HOSTILE:
         assert f">{message_id}<" in before
+
+
+LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
+
+
+def _compile_only_in_a_worker(parent: int, compile_po: Any, data: bytes) -> list[Any]:
+    if os.getpid() == parent:
+        raise AssertionError("a catalog was compiled here, not in the worker")
+    return list(compile_po(data))
+
+
+def test_a_first_start_compiles_the_catalogs_in_a_worker_while_it_reads(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(hub.content.shares, "cpus", lambda: 2)
+    monkeypatch.setattr(hub.i18n, "_compiled", {})
+    monkeypatch.setattr(
+        hub.i18n,
+        "_compile",
+        functools.partial(_compile_only_in_a_worker, os.getpid(), hub.i18n._compile),
+    )
+    cache = catalog_cache(None)
+    compiled = hub.i18n.compile_ahead(LOCALES_DIR, cache)
+    compiled()
+    assert len(cache.added("catalog")) == 7
+    i18n = I18n(LOCALES_DIR, cache=cache)
+    # From the Thai catalog as written, not from the code under test.
+    assert i18n.translations["th"].gettext("Safety") == "ความปลอดภัย"
+    # Kept for this process too: an app made again compiles nothing.
+    again = I18n(LOCALES_DIR, cache=catalog_cache(None))
+    assert again.translations["th"].gettext("Safety") == "ความปลอดภัย"
+
+
+def _die_if_forked(parent: int, compile_po: Any, data: bytes) -> list[Any]:
+    if os.getpid() != parent:
+        os._exit(3)  # the worker killed (out of memory, say) half-way
+    return list(compile_po(data))
+
+
+def test_catalogs_are_compiled_here_when_their_worker_dies_or_cannot_be_made(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(
+        hub.i18n, "_compile", functools.partial(_die_if_forked, os.getpid(), hub.i18n._compile)
+    )
+    for cpus in (2, 1):
+        monkeypatch.setattr(hub.content.shares, "cpus", lambda cpus=cpus: cpus)
+        monkeypatch.setattr(hub.i18n, "_compiled", {})
+        cache = catalog_cache(None)
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="hub.content.shares"):
+            hub.i18n.compile_ahead(LOCALES_DIR, cache)()
+        assert cache.added("catalog") == {}
+        assert ("a worker process died" in caplog.text) is (cpus == 2)
+        i18n = I18n(LOCALES_DIR, cache=cache)
+        assert i18n.translations["th"].gettext("Safety") == "ความปลอดภัย"
+        assert len(cache.added("catalog")) == 7

@@ -185,6 +185,11 @@ class ContentCache:
         """The results of `kind` kept for the next start: found, or put since."""
         return dict(self._new.get(kind, {}))
 
+    def has(self, kind: str, digest: str) -> bool:
+        """Whether a value is kept for `digest` (found at start, or put since), without
+        keeping it for the next start as `get` does."""
+        return digest in self._new.get(kind, {}) or digest in self._old.get(kind, {})
+
     def get(self, kind: str, digest: str) -> Any | None:
         """The value kept for `digest`, or None; a value found is kept for the next start."""
         new = self._new.setdefault(kind, {})

@@ -1,5 +1,5 @@
-"""One job over many items, split in consecutive shares: one per CPU, each but the first in a
-forked worker process.
+"""Work on the other CPUs: one job over many items, split in consecutive shares, one per CPU,
+each but the first in a forked worker process; or one job in a forked worker, in the background.
 
 Reading the content tree's articles is CPU-bound Python (YAML above all) that threads cannot
 run at once; at 1,000 articles x 7 locales a first start spent about 2.5 s on it.
@@ -55,3 +55,27 @@ def in_shares(
                 log.warning("a worker process died; its share of %d items is done here", len(share))
                 results.append(job(share))
     return results
+
+
+def in_background(job: Callable[[], Result]) -> Callable[[], Result | None]:
+    """Start `job` now in a forked worker process; the function returned waits for its result.
+
+    That function returns None where this process may run on one CPU only, the system has no
+    `fork`, or the worker died: the caller then does the work itself. `job` and its result
+    must pickle.
+    """
+    if cpus() < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        return lambda: None
+    pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"))
+    future = pool.submit(job)
+
+    def result() -> Result | None:
+        try:
+            return future.result()
+        except BrokenProcessPool:
+            log.warning("a worker process died; its job is done here")
+            return None
+        finally:
+            pool.shutdown()
+
+    return result
