@@ -106,20 +106,29 @@ def load_content(
     does, so that the hub serves sooner, and warms up while it serves.
     """
     cache = ContentCache(settings.data_dir / "cache" / "content.marshal")
-    if i18n is None:
-        catalogs = catalog_cache(settings.data_dir / "cache" / "catalogs.marshal")
-        catalogs_compiled = compile_ahead(settings.locales_dir, catalogs)
-    loaded = load_tree(
-        settings.content_dir,
-        source_max_age_years=settings.source_max_age_years,
-        cache=cache,
-        defer=defer,
+    # A first load: the catalogs compile (those not kept) in a worker while the tree is read.
+    catalogs = (
+        catalog_cache(settings.data_dir / "cache" / "catalogs.marshal") if i18n is None else None
     )
+    catalogs_compiled = (
+        compile_ahead(settings.locales_dir, catalogs) if catalogs is not None else None
+    )
+    try:
+        loaded = load_tree(
+            settings.content_dir,
+            source_max_age_years=settings.source_max_age_years,
+            cache=cache,
+            defer=defer,
+        )
+    finally:
+        # Waited for even if the tree could not be read: no worker is left behind.
+        if catalogs_compiled is not None:
+            catalogs_compiled()
     library, problems = loaded.library, loaded.problems
     for problem in problems:
         _log_problem(problem)
     if i18n is None:
-        catalogs_compiled()
+        assert catalogs is not None
         i18n = I18n(settings.locales_dir, library.site.locales, catalogs)
         catalogs.save()
     known = Known(
