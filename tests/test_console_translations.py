@@ -340,6 +340,27 @@ def test_review_records_reviewer_and_date(app: TestClient, content: Path) -> Non
     assert has_draft_notice(app)
 
 
+def test_a_review_names_the_reviewer_never_by_her_email(
+    make_console_client: ClientFactory, content: Path
+) -> None:
+    """The file is public content: an account with no display name is named by its id."""
+    client = make_console_client(content_dir=content)
+    accounts = client.app.state.accounts  # type: ignore[attr-defined]
+    nameless = accounts.create(
+        "nameless@hub.example", CONSOLE_PASSWORD, role="translator", locales=("vi",)
+    )
+    assert sign_in(client, "nameless@hub.example").status_code == 303
+    assert send(client, {}, action="review").status_code == 303
+    text = (content / "articles" / SLUG / "vi.md").read_text("utf-8")
+    assert "nameless@hub.example" not in text
+    meta, _ = split(text)
+    assert meta["reviewed_by"] == f"account {nameless.id}"
+    # The review's date and the update's, written as dates each: no anchor ties them together.
+    today = dt.date.today().isoformat()
+    assert f"\nupdated: {today}\n" in text and f"\nreviewed_on: {today}\n" in text
+    assert "&id" not in text and "*id" not in text
+
+
 def test_hub_check_takes_the_review_fields(content: Path) -> None:
     path = content / "articles" / SLUG / "th.md"
     text = path.read_text("utf-8").replace(

@@ -47,6 +47,10 @@ def _yaml(sequence: int = SEQUENCE_INDENT, offset: int = SEQUENCE_OFFSET) -> YAM
     yaml.allow_unicode = True
     yaml.preserve_quotes = True
     yaml.indent(mapping=MAPPING_INDENT, sequence=sequence, offset=offset)
+    # A value written twice (a review's date is also the day the file was updated) is written
+    # twice, never as an anchor and an alias, which tie the two: a hand edit of one would
+    # silently change the other.
+    yaml.representer.ignore_aliases = lambda *data: True
     return yaml
 
 

@@ -16,6 +16,13 @@ def signed_in(request: Request) -> Account:
     return account
 
 
+def public_name(account: Account) -> str:
+    """How an account is named in a content file it writes (a translation's `reviewed_by`, an
+    entry's `verified_by`): its display name, or its id when it has none; never its email
+    address, since content files may be published."""
+    return account.display_name.strip() or f"account {account.id}"
+
+
 def corridors_of(account: Account, library: Library) -> list[str]:
     """The corridors this account works on: her own, or all the site's for an admin."""
     return library.site.corridors() if account.role in UNLIMITED else list(account.corridors)

@@ -56,6 +56,7 @@ from hub.curation.translations import (
 from hub.views.console.access import require_scope, requires
 from hub.views.console.page import Gettext, console_page, gettext
 from hub.views.console.saving import save_content, save_warning
+from hub.views.console.scope import public_name
 from hub.views.signin import run
 
 ACTIONS = ("draft", "review")
@@ -153,7 +154,7 @@ async def translation(request: Request) -> Response:
             converted = Form(**fields, digest=form.digest, english_revision=form.english_revision)
             return await _page(request, article, locale, written, converted, converted=True)
     account = require_scope(request, locale=locale)
-    reviewer = (account.display_name or account.email) if action == "review" else None
+    reviewer = public_name(account) if action == "review" else None
     today = dt.date.today()
     write = functools.partial(
         translation_text,
