@@ -611,12 +611,15 @@ def test_hostile_input_reads_back_as_typed_and_puts_no_script_in_a_reader_page(
     app: TestClient, content_copy: Path, title: str
 ) -> None:
     sign_in_as(app, "curator")
-    fields = _fields(content_copy, title=title, summary=title, body=HOSTILE_BODY)
+    # A summary may hold a line break; a title is one line (one with a break is refused:
+    # tests/test_console_edges.py).
+    summary, title = title, title.replace("\n", " ")
+    fields = _fields(content_copy, title=title, summary=summary, body=HOSTILE_BODY)
     response = _post(app, PAGE, "save", fields)
     assert response.status_code == 303, response.text[-2000:]
     meta, body = _read_back(_en(content_copy))
     assert meta["title"] == title
-    assert meta["summary"] == title
+    assert meta["summary"] == summary
     assert meta["status"] == "published"
     assert body == HOSTILE_BODY.replace("\r\n", "\n")
     # As a person would write it: no CR, whatever line ends the browser sent.

@@ -21,11 +21,21 @@ class FieldError(ValueError):
     """A value in a content file that does not fit its schema."""
 
 
+# Two-letter codes CLDR names that are no country: ISO 3166's exceptional reservations (EU,
+# UN, the Canary Islands...) and CLDR's own (ZZ "Unknown Region", QO, pseudo-locales). The
+# same list as hub/auth/fields.py's corridors, so a country an account may serve is one the
+# content may name. AC, TA and XK stay: libphonenumber has numbers for them.
+NOT_COUNTRIES = frozenset({"CP", "CQ", "DG", "EA", "EU", "EZ", "IC", "QO", "UN", "XA", "XB", "ZZ"})
+
+
 @cache
 def known_territories() -> frozenset[str]:
-    """ISO 3166-1 alpha-2 codes that Babel's CLDR data names."""
+    """The two-letter codes of countries and territories that Babel's CLDR data names: ISO
+    3166-1 alpha-2's, and the few others libphonenumber dials (NOT_COUNTRIES says why)."""
     codes = (str(code) for code in Locale("en").territories)
-    return frozenset(code for code in codes if re.fullmatch(r"[A-Z]{2}", code))
+    return frozenset(
+        code for code in codes if re.fullmatch(r"[A-Z]{2}", code) and code not in NOT_COUNTRIES
+    )
 
 
 @cache
@@ -106,7 +116,7 @@ def countries(data: Mapping[str, Any], key: str, *, required: bool = False) -> t
 
 
 def country(code: object, key: str = "country") -> str:
-    """One ISO 3166-1 alpha-2 code known to CLDR."""
+    """One ISO 3166-1 alpha-2 country code known to CLDR, in capitals as ISO writes it."""
     if not isinstance(code, str) or code not in known_territories():
         raise FieldError(f"'{key}' has '{code}', which is not an ISO 3166 country code")
     return code

@@ -18,6 +18,7 @@ import contextlib
 import datetime as dt
 import os
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -39,7 +40,19 @@ STATUSES = ("published", "draft")
 KEYS = ("title", "summary", "topics", "countries", "updated", "status", "sources")
 # Slugs the console's own addresses take (`/admin/articles/new`).
 RESERVED_SLUGS = frozenset({"new"})
+# Names Windows keeps for devices: a folder so named cannot be checked out of git there.
+WINDOWS_NAMES = frozenset(
+    {"con", "prn", "aux", "nul"} | {f"com{n}" for n in range(10)} | {f"lpt{n}" for n in range(10)}
+)
 SLUG_MAX = 100
+# A title and a summary's length: some three times the longest of the starter content's
+# (75 and 296 characters, in Burmese), well under the 2,000 a directory entry's text may have.
+TITLE_MAX = 200
+SUMMARY_MAX = 1000
+# Invisible format characters a title or summary may hold: the zero width space marks word
+# ends in Thai, Khmer and Burmese; the joiners pick a letter's form. Every other one (a byte
+# order mark, the marks that reorder text) only hides what the text says.
+FORMAT_CHARACTERS = frozenset({"\u200b", "\u200c", "\u200d"})
 # What the filter's text may hold: more is no search for a title.
 FILTER_TEXT_MAX = 200
 
@@ -314,11 +327,44 @@ def slug_reasons(root: Path, slug: str) -> list[Reason]:
     """Why a new article cannot take this slug (none: it can)."""
     if not slug:
         return [Reason("slug", "required")]
+    # The length first: a name longer than the file system takes must never reach it.
     if len(slug) > SLUG_MAX or not f.SLUG.match(slug):
         return [Reason("slug", "bad_slug", slug)]
+    if slug in WINDOWS_NAMES:
+        return [Reason("slug", "windows_name", slug)]
     if slug in RESERVED_SLUGS or (root / "articles" / slug).exists():
         return [Reason("slug", "taken", slug)]
     return []
+
+
+def usable_slug(slug: str) -> bool:
+    """Whether `slug` can name an article folder at all (free or not)."""
+    return len(slug) <= SLUG_MAX and bool(f.SLUG.match(slug))
+
+
+def text_reasons(form: ArticleForm) -> list[Reason]:
+    """What the form's title and summary hold that no reader's page should: control
+    characters (a line break only in the summary), hidden format characters, too much text.
+    `hub check` does not look for these; the console refuses them before writing."""
+    reasons = []
+    for field, value, limit, breaks in (
+        ("title", form.title, TITLE_MAX, ""),
+        ("summary", form.summary, SUMMARY_MAX, "\n"),
+    ):
+        if len(value.strip()) > limit:
+            reasons.append(Reason(field, "too_long", str(limit)))
+        if any(_hidden(ch) for ch in value if ch not in breaks):
+            reasons.append(Reason(field, "control"))
+    return reasons
+
+
+def _hidden(ch: str) -> bool:
+    """Whether `ch` is a control, a format character other than FORMAT_CHARACTERS, a line or
+    paragraph separator, or a lone surrogate."""
+    category = unicodedata.category(ch)
+    if category == "Cf":
+        return ch not in FORMAT_CHARACTERS
+    return category in ("Cc", "Cs", "Zl", "Zp")
 
 
 def check(
@@ -341,7 +387,7 @@ def check(
     problems = check_article(
         root, library, slug, checked, today, source_max_age_years=source_max_age_years
     )
-    errors = [reason_of(p) for p in problems if p.level == "error"]
+    errors = [*text_reasons(form), *(reason_of(p) for p in problems if p.level == "error")]
     warnings = [reason_of(p) for p in problems if p.level != "error"]
     return text, errors, warnings
 

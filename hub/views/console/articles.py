@@ -38,6 +38,7 @@ from hub.curation.articles import (
     filter_rows,
     form_of_text,
     slug_reasons,
+    usable_slug,
 )
 from hub.curation.files import UnsafePath, content_path, file_digest, read_file
 from hub.curation.translations import STATES
@@ -97,7 +98,8 @@ async def articles(request: Request) -> Response:
     filters = Filters(
         topic=params.get("topic", "").strip(),
         status=params.get("status", "").strip(),
-        country=params.get("country", "").strip(),
+        # In capitals, as the directory's form reads a country typed in lower case.
+        country=params.get("country", "").strip().upper(),
         text=params.get("q", "").strip(),
     )
     problems = []
@@ -286,8 +288,10 @@ async def _checked(
     library: Library = request.app.state.library
     settings = request.app.state.settings
     # The fields are checked even under a slug that cannot be used (then as an article at a
-    # reserved address no folder holds), so every reason shows at once.
-    checked_slug = slug if f.SLUG.match(slug) else "new"
+    # reserved address no folder holds), so every reason shows at once. A refused slug never
+    # names a path: one longer than the file system takes would fail there, not be refused.
+    usable = not new or (usable_slug(slug) and not slug_problems)
+    checked_slug = slug if usable else "new"
     text, found, warnings = await run(
         functools.partial(
             check,

@@ -24,11 +24,14 @@ def form_of_post(form: FormData) -> ArticleForm:
     urls = [str(value) for value in form.getlist("source_url")]
     titles = [str(value) for value in form.getlist("source_title")]
     titles += [""] * (len(urls) - len(titles))
+    summary = str(form.get("summary", ""))
     return ArticleForm(
         title=str(form.get("title", "")),
-        summary=str(form.get("summary", "")),
+        # A textarea's line ends come as CRLF; the file holds "\n", as for the body.
+        summary=summary.replace("\r\n", "\n").replace("\r", "\n"),
         topics=tuple(str(value) for value in form.getlist("topics")),
-        countries=tuple(str(value) for value in form.getlist("countries")),
+        # In capitals, as the directory's form reads a country typed in lower case.
+        countries=tuple(str(value).strip().upper() for value in form.getlist("countries")),
         sources=tuple(zip(urls, titles, strict=False)),
         updated=str(form.get("updated", "")),
         status=str(form.get("status", "")),
@@ -98,6 +101,27 @@ def worded(_: Gettext, reason: Reason) -> Markup:
         )
     if code == "taken":
         return _("This address is taken: %(value)s", value=value)
+    if code == "windows_name":
+        return _(
+            "Windows keeps the name %(value)s for a device, so the article's folder could not "
+            "be copied to a Windows computer. Choose another address.",
+            value=value,
+        )
+    if code == "too_long":
+        if reason.field == "title":
+            return _("A title may have at most %(num)s characters.", num=value)
+        return _("A text may have at most %(num)s characters.", num=value)
+    if code == "control":
+        if reason.field == "title":
+            return _(
+                "A title is one line: it cannot hold line breaks, control characters nor "
+                "invisible formatting characters, such as marks that change the direction of "
+                "text."
+            )
+        return _(
+            "This cannot hold control characters (a line break in the text is fine) nor marks "
+            "that change the direction of text."
+        )
     if code == "required":
         if reason.field == "title":
             return _("Write a title.")

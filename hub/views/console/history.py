@@ -51,6 +51,9 @@ ACTION = "content_saved"
 HISTORY_PAGE = 20
 # Which text of a save a restore writes back: the one before it, or the one it made.
 SIDES = ("before", "after")
+# The longest name of a file or folder that Linux, macOS and Windows file systems take (in
+# bytes; the console's names are ASCII): a longer part of a path names no file anyone can have.
+NAME_MAX = 255
 
 
 @dataclass(frozen=True)
@@ -108,12 +111,24 @@ def _digest_of(text: object) -> str | None:
 
 
 def _rel_of(request: Request, value: str) -> str:
-    """A content path from a query or form, or 400."""
+    """A content path from a query or form, or 400 (before the path reaches the file system:
+    a name too long for it raises there, it is not refused)."""
+    if any(len(part.encode("utf-8")) > NAME_MAX for part in value.split("/")):
+        raise HTTPException(400)
     try:
         check_rel(value)
     except UnsafePath as exc:
         raise HTTPException(400) from exc
     return value
+
+
+def _read_current(root: Path, rel: str) -> tuple[str, str] | None:
+    """The file's text and digest now (None: no such file); 404 for one the console may not
+    read (a symlink)."""
+    try:
+        return read_current(root, rel)
+    except UnsafePath as exc:
+        raise HTTPException(404) from exc
 
 
 @requires("curator")
@@ -169,7 +184,7 @@ async def _file_page(
         log.page, action=ACTION, target=rel, before=before, limit=HISTORY_PAGE + 1
     )
     found: list[Entry] = await run(page)
-    current = await run(read_current, root, rel)
+    current = await run(_read_current, root, rel)
     entries = found[:HISTORY_PAGE]
     changes = [_change(entry, current[1] if current else None) for entry in entries]
     path = request.url_for("admin:history").path
@@ -280,6 +295,9 @@ async def restore(request: Request) -> Response:
         )
     except Conflict as conflict:
         return await _file_page(request, rel, None, conflict=conflict, mine=text)
+    except UnsafePath as exc:
+        # A symlink now where the file was: the console writes no file it may not read.
+        raise HTTPException(404) from exc
     query = {"path": rel, "done": "restored"}
     kind = warning_kind(request)
     if kind is not None:
