@@ -22,9 +22,9 @@ class FieldError(ValueError):
 
 
 # Two-letter codes CLDR names that are no country: ISO 3166's exceptional reservations (EU,
-# UN, the Canary Islands...) and CLDR's own (ZZ "Unknown Region", QO, pseudo-locales). The
-# same list as hub/auth/fields.py's corridors, so a country an account may serve is one the
-# content may name. AC, TA and XK stay: libphonenumber has numbers for them.
+# UN, the Canary Islands...) and CLDR's own (ZZ "Unknown Region", QO, pseudo-locales). An
+# account's corridors are checked against the same (hub/auth/fields.py), so a country it may
+# serve is one the content may name. AC, TA and XK stay: libphonenumber has numbers for them.
 NOT_COUNTRIES = frozenset({"CP", "CQ", "DG", "EA", "EU", "EZ", "IC", "QO", "UN", "XA", "XB", "ZZ"})
 
 
