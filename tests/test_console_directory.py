@@ -385,10 +385,15 @@ def test_an_entry_without_numbers_cannot_be_verified(curator: TestClient, tree: 
     kept = path.read_bytes()
     page = curator.get(f"/admin/directory/{NEEDED}").text
     action = f"/admin/directory/{NEEDED}/verify"
-    sent = {**form_of(page, action), "source_url": "https://example.org/x", "source_date": "2026"}
+    assert f'action="{action}"' not in page and 'id="verify-needs-number"' in page
+    sent = {
+        **form_of(page, f"/admin/directory/{NEEDED}"),
+        "source_url": "https://example.org/x",
+        "source_date": "2026",
+    }
     refused = curator.post(action, data=sent)
     assert refused.status_code == 400
-    assert "a verified entry needs &#39;phone&#39; or &#39;short_number&#39;" in refused.text
+    assert "add one under “Edit the entry” below, then verify it." in refused.text
     assert path.read_bytes() == kept
 
 

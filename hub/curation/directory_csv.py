@@ -64,6 +64,8 @@ _NUMBERED = {
     "chat_url": "chat_url_1",
 }
 _COLUMN_OF = {v: k for k, v in _NUMBERED.items()} | {"source_1": "source_url", "chat_1": "chat_url"}
+# The columns whose row problems follow from a missing required column: said once, as missing.
+_FOLLOWS = {"source_url": ("sources",), "source_date": ("sources",)}
 
 
 def columns(locales: Collection[str]) -> list[str]:
@@ -114,7 +116,9 @@ def decode(data: bytes) -> str | None:
         return None
 
 
-def _column(field_name: str) -> str:
+def _column(field_name: str, message: str = "") -> str:
+    if field_name == "source_1" and message.startswith("sources 1: 'date'"):
+        return "source_date"
     return _COLUMN_OF.get(field_name, field_name)
 
 
@@ -134,6 +138,8 @@ def dry_run(
     locales = library.site.locales
     known = columns(locales)
     problems: list[Problem] = []
+    # A spreadsheet's UTF-8 export starts with a byte order mark, and a text box keeps it.
+    text = text.removeprefix("\ufeff")
     if len(text.encode("utf-8")) > MAX_BYTES:
         return DryRun([], [Problem(0, "", f"the file is larger than {MAX_BYTES // 1024} KB")])
     reader = csv.reader(io.StringIO(text, newline=""))
@@ -147,9 +153,12 @@ def dry_run(
     for name in header:
         if name not in known:
             problems.append(Problem(1, name, "unknown column"))
+    missing = {name for name in REQUIRED if name not in header}
     for name in REQUIRED:
-        if name not in header:
+        if name in missing:
             problems.append(Problem(1, name, "missing column"))
+    # A row cannot hold a value for a column the file lacks: that is the header's problem.
+    unsaid = missing.union(*(_FOLLOWS.get(name, ()) for name in missing))
     seen: set[str] = set()
     for name in header:
         if name in seen and name:
@@ -164,6 +173,7 @@ def dry_run(
         if not any(cell.strip() for cell in cells):
             continue
         row = _row(number, header, cells, library, taken, ids, today, source_max_age_years, burmese)
+        row.problems = [p for p in row.problems if p.column not in unsaid]
         rows.append(row)
         problems.extend(row.problems)
     if not rows and not problems:
@@ -214,12 +224,12 @@ def _row(
             df.scalar(data[key]) for key in df.PHONE_FIELDS if data.get(key) is not None
         ]
     for field_name, message in errors.items():
-        found.append(Problem(number, _column(field_name), message))
+        found.append(Problem(number, _column(field_name, message), message))
     warnings = [f"{_column(name)}: converted from Zawgyi to Unicode" for name in converted]
     if not errors:
         checked = df.check_entry(service_id or "x", data, library, today, source_max_age_years=age)
         for field_name, message in checked.errors.items():
-            found.append(Problem(number, _column(field_name), message))
+            found.append(Problem(number, _column(field_name, message), message))
         warnings.extend(checked.warnings)
     return Row(number, service_id, data, found, warnings)
 

@@ -300,23 +300,34 @@ def entry_data(
         data["sources"] = sources
     needed = get("verification").strip()
     verified = get("verified_on").strip()
+    before = current or {}
     if needed not in ("", "needed"):
         errors["verified_on"] = "'verification' can only be 'needed'"
+    elif needed and verified and verified != scalar(before.get("verified_on")):
+        # A date typed with the box still ticked (a new entry's form ticks it): which one she
+        # meant cannot be told, and writing either would drop the other without a word. The
+        # file's own date with the box ticked is marking it again, below.
+        errors["verified_on"] = (
+            "a date of verification and 'needs verification' cannot go together: clear the "
+            "date, or untick 'Needs verification'"
+        )
     elif needed:
         # Marking it again takes back the verification, its who and note with it; the day it
         # was last verified is kept, so the entry is not taken for one never verified.
         data["verification"] = "needed"
-        before = current or {}
         last = before.get("last_verified_on") if before.get("verified_on") is None else None
         last = last or before.get("verified_on")
         if isinstance(last, dt.date):
             data["last_verified_on"] = last
     elif verified:
         attempt(
-            "verified_on", lambda: data.__setitem__("verified_on", f.date({"v": verified}, "v"))
+            "verified_on",
+            lambda: data.__setitem__(
+                "verified_on", f.date({"verified_on": verified}, "verified_on")
+            ),
         )
         for key in ("verified_by", "verified_note"):
-            kept = (current or {}).get(key)
+            kept = before.get(key)
             if kept is not None:
                 data[key] = kept
     return {key: data[key] for key in KEY_ORDER if key in data}, errors

@@ -16,18 +16,20 @@ from typing import Any
 from urllib.parse import urlencode
 
 import yaml
+from ruamel.yaml.error import YAMLError as RoundTripError
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
+from hub.audit import AuditLog
 from hub.content import Library
 from hub.content.model import SERVICE_KINDS
 from hub.content.text import fields_in_unicode as burmese_in_unicode
 from hub.content.text import has_myanmar
 from hub.curation import directory as d
 from hub.curation import directory_form as df
-from hub.curation.files import Conflict, read_current
+from hub.curation.files import Conflict, file_digest, read_current
 from hub.curation.yamltext import edit_mapping, new_mapping
 from hub.views.console.access import requires
 from hub.views.console.page import console_page, gettext
@@ -49,6 +51,9 @@ ENTRY_TEMPLATE = "console/directory_entry.html"
 WARNINGS = frozenset({"reload", "git"})
 # The fields of the "I verified this today" form.
 VERIFY_FIELDS = frozenset({"source_url", "source_date", "numbers", "verified_note", "sources"})
+# How many of a file's latest saves a conflict on the verify form looks through for the text
+# the form was opened on (the change that came between is nearly always the last one or two).
+OPENED_LOOKBACK = 20
 
 
 def content_root(request: Request) -> Path:
@@ -136,11 +141,15 @@ def _current(request: Request, path: Path) -> tuple[str, str, dict[str, Any]]:
     if found is None:
         raise HTTPException(404)
     text, digest = found
+    return text, digest, _data_of(text)
+
+
+def _data_of(text: str) -> dict[str, Any]:
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError:
         data = None
-    return text, digest, data if isinstance(data, dict) else {}
+    return data if isinstance(data, dict) else {}
 
 
 def _form_values(form: FormData) -> dict[str, str]:
@@ -185,6 +194,9 @@ def entry_context(
         ),
         "retired": data.get("retired_on") is not None,
         "numbers": numbers,
+        # hub check verifies only an entry that has one of these: the form is not offered
+        # where it cannot succeed.
+        "verifiable": any(data.get(key) is not None for key in ("phone", "short_number")),
         "kinds": d.kinds(),
         "costs": df.COSTS,
         "source_rows": _rows(values, "source"),
@@ -224,6 +236,9 @@ async def _saved(
     try:
         await save_content(request, rel, text, expected=expected, what=what)
     except Conflict as conflict:
+        # The page's forms carry the file's digest now: sending again replaces the other
+        # change knowingly, as on the articles' and translations' conflict pages.
+        context["digest"] = conflict.current_digest or ""
         return conflict_response(request, ENTRY_TEMPLATE, context, conflict, text)
     return _done(request, service_id, done)
 
@@ -397,34 +412,87 @@ def verifier_name(request: Request) -> str:
     return account.display_name.strip() or f"account {account.id}"
 
 
-@requires("curator")
-async def entry_verify(request: Request) -> Response:
-    """ "I verified this today": `verified_on` today, who, the source page (it joins the
-    sources, stating the numbers ticked) and an optional note; `verification: needed` goes."""
-    service_id = str(request.path_params["service_id"])
-    library: Library = request.app.state.library
-    path = _entry_path(request, service_id)
-    text, _digest, data = await run(_current, request, path)
-    form = await request.form()
-    values = _form_values(form)
-    sent_digest = values.get("digest", "")
-    changed, errors = d.verification_changes(
+def _no_number_message(request: Request) -> str:
+    """Why an entry without a phone or short number cannot be verified, and what to do."""
+    _ = gettext(request)
+    message: str = _(
+        "This entry has no phone number or short number yet: add one under “Edit the entry” "
+        "below, then verify it."
+    )
+    return message
+
+
+def _verification(
+    request: Request, data: dict[str, Any], values: dict[str, str], ticked: list[str]
+) -> tuple[dict[str, Any], dict[str, str]]:
+    return d.verification_changes(
         data,
         url=values.get("source_url", ""),
         page_date=values.get("source_date", ""),
-        numbers=[str(n) for n in form.getlist("numbers")],
+        numbers=ticked,
         note=values.get("note", ""),
         who=verifier_name(request),
         today=dt.date.today(),
     )
-    checked = df.Checked(errors=errors)
-    new_text = text
+
+
+def _opened_text(audit: AuditLog, rel: str, digest: str) -> str | None:
+    """The text file `rel` had when a form carrying `digest` was opened, when a console save
+    made it or replaced it lately (the audit log keeps both texts); None when it is not there
+    (changed by hand, or long ago)."""
+    if not digest:
+        return None
+    for entry in audit.page(action="content_saved", target=rel, limit=OPENED_LOOKBACK):
+        for key in ("after", "before"):
+            text = entry.change.get(key)
+            if isinstance(text, str) and file_digest(text.encode("utf-8")) == digest:
+                return text
+    return None
+
+
+async def _verify_conflict(
+    request: Request,
+    rel: str,
+    current: tuple[str, str],
+    values: dict[str, str],
+    ticked: list[str],
+    context: dict[str, Any],
+) -> Response:
+    """The verify form sent on a file changed since it was opened (a number, maybe): what she
+    checked is not what the file holds, so nothing is written and the other change is shown,
+    as the edit form shows it (409). Her version is her verification of the text she opened,
+    when the audit log still has that text; else of the file now."""
+    text, digest = current
+    opened = await run(_opened_text, request.app.state.audit, rel, values.get("digest", ""))
+    base = text if opened is None else opened
+    data = _data_of(base)
+    # On the file now, a number she ticked may be gone: her verification of those still there.
+    held = {df.scalar(data.get(key)) for key in df.PHONE_FIELDS if data.get(key) is not None}
+    mine = base
+    changed, errors = _verification(request, data, values, [n for n in ticked if n in held])
     if not errors:
-        merged = df.applied(data, changed)
-        checked = _check(request, service_id, merged)
-        if checked.ok:
-            new_text = edit_mapping(text, changed)
-            checked = _written_check(service_id, new_text, merged, library, _settings_age(request))
+        try:
+            mine = edit_mapping(base, changed)
+        except (ValueError, RoundTripError):
+            # A text the round trip cannot read (a key twice): the other change alone.
+            mine = base
+    context["digest"] = digest
+    return conflict_response(request, ENTRY_TEMPLATE, context, Conflict(rel, text, digest), mine)
+
+
+@requires("curator")
+async def entry_verify(request: Request) -> Response:
+    """ "I verified this today": `verified_on` today, who, the source page (it joins the
+    sources, stating the numbers ticked) and an optional note; `verification: needed` goes.
+    409 when the file changed since the form was opened; 400 for an entry without a number."""
+    service_id = str(request.path_params["service_id"])
+    library: Library = request.app.state.library
+    path = _entry_path(request, service_id)
+    text, digest, data = await run(_current, request, path)
+    form = await request.form()
+    values = _form_values(form)
+    sent_digest = values.get("digest", "")
+    ticked = [str(n) for n in form.getlist("numbers")]
     context = entry_context(
         request,
         service_id,
@@ -433,8 +501,28 @@ async def entry_verify(request: Request) -> Response:
         digest=sent_digest,
     )
     context["verify"] = values
-    context["verify_ticked"] = [str(n) for n in form.getlist("numbers")]
-    # A refusal about another field (no number to verify) is the entry's, above the form.
+    context["verify_ticked"] = ticked
+    if context["retired"]:
+        # Its verify form is gone: the answer shows by the retired notice.
+        _ = gettext(request)
+        context["retire_errors"] = {"retired_reason": _("This entry is retired already.")}
+        return console_page(request, ENTRY_TEMPLATE, context, 400)
+    # No digest at all is no form of the page's (it always has one): checked, then refused.
+    if sent_digest and sent_digest != digest:
+        return await _verify_conflict(request, _rel(path), (text, digest), values, ticked, context)
+    if not context["verifiable"]:
+        context["verify_errors"] = {"entry": _no_number_message(request)}
+        return console_page(request, ENTRY_TEMPLATE, context, 400)
+    changed, errors = _verification(request, data, values, ticked)
+    checked = df.Checked(errors=errors)
+    new_text = text
+    if not errors:
+        merged = df.applied(data, changed)
+        checked = _check(request, service_id, merged)
+        if checked.ok:
+            new_text = edit_mapping(text, changed)
+            checked = _written_check(service_id, new_text, merged, library, _settings_age(request))
+    # A refusal about another field is the entry's, above the form.
     context["verify_errors"] = {
         key if key in VERIFY_FIELDS else "entry": message for key, message in checked.errors.items()
     }

@@ -68,7 +68,8 @@ async def directory_import(request: Request) -> Response:
             return console_page(request, TEMPLATE, context, 400)
     if text is None:
         raise HTTPException(400)
-    text = text.replace("\r\n", "\n")
+    # Pasted text keeps a spreadsheet's byte order mark (a chosen file's goes in decoding).
+    text = text.replace("\r\n", "\n").removeprefix("\ufeff")
     root = content_root(request)
     age: int = request.app.state.settings.source_max_age_years
     checking = functools.partial(dc.dry_run, source_max_age_years=age, burmese=burmese_in_unicode)
