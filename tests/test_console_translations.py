@@ -547,6 +547,28 @@ def test_zawgyi_that_cannot_be_converted_surely_is_refused(app: TestClient, cont
             "body",
             "This link leads to no page of the hub: no-such-article",
         ),
+        # The English's limits hold for a translation too.
+        (
+            {"title": "Hộ chiếu\ncủa bạn"},
+            "title",
+            "A title is one line: it cannot hold line breaks, control characters nor invisible "
+            "formatting characters, such as marks that change the direction of text.",
+        ),
+        (
+            {"title": "\u202eHộ chiếu"},
+            "title",
+            "A title is one line: it cannot hold line breaks, "
+            "control characters nor invisible formatting characters, such as marks that change the "
+            "direction of text.",
+        ),
+        ({"title": "Hộ" * 101}, "title", "A title may have at most 200 characters."),
+        (
+            {"summary": "Tóm tắt\x1b[31m."},
+            "summary",
+            "This cannot hold control characters (a line break in the text is fine) nor marks "
+            "that change the direction of text.",
+        ),
+        ({"summary": "Tóm tắt. " * 112}, "summary", "A text may have at most 1000 characters."),
     ],
 )
 def test_invalid_input_writes_nothing(

@@ -342,14 +342,15 @@ def usable_slug(slug: str) -> bool:
     return len(slug) <= SLUG_MAX and bool(f.SLUG.match(slug))
 
 
-def text_reasons(form: ArticleForm) -> list[Reason]:
-    """What the form's title and summary hold that no reader's page should: control
-    characters (a line break only in the summary), hidden format characters, too much text.
-    `hub check` does not look for these; the console refuses them before writing."""
+def text_reasons(title: str, summary: str) -> list[Reason]:
+    """What a title and summary (the English's or a translation's) hold that no reader's page
+    should: control characters (a line break only in the summary), hidden format characters,
+    too much text. `hub check` does not look for these; the console refuses them before
+    writing."""
     reasons = []
     for field, value, limit, breaks in (
-        ("title", form.title, TITLE_MAX, ""),
-        ("summary", form.summary, SUMMARY_MAX, "\n"),
+        ("title", title, TITLE_MAX, ""),
+        ("summary", summary, SUMMARY_MAX, "\n"),
     ):
         if len(value.strip()) > limit:
             reasons.append(Reason(field, "too_long", str(limit)))
@@ -387,7 +388,10 @@ def check(
     problems = check_article(
         root, library, slug, checked, today, source_max_age_years=source_max_age_years
     )
-    errors = [*text_reasons(form), *(reason_of(p) for p in problems if p.level == "error")]
+    errors = [
+        *text_reasons(form.title, form.summary),
+        *(reason_of(p) for p in problems if p.level == "error"),
+    ]
     warnings = [reason_of(p) for p in problems if p.level != "error"]
     return text, errors, warnings
 

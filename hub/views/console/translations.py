@@ -41,6 +41,7 @@ from hub.content.loader import Problem, check_article
 from hub.content.markdown import links_from
 from hub.content.model import Article
 from hub.content.text import fields_in_unicode as burmese_in_unicode
+from hub.curation.articles import text_reasons
 from hub.curation.files import Conflict, UnsafePath, read_current
 from hub.curation.translations import (
     EnglishChange,
@@ -54,6 +55,7 @@ from hub.curation.translations import (
     translation_text,
 )
 from hub.views.console.access import require_scope, requires
+from hub.views.console.articles_form import worded
 from hub.views.console.page import Gettext, console_page, gettext
 from hub.views.console.saving import save_content, save_warning
 from hub.views.console.scope import public_name
@@ -215,6 +217,10 @@ def _errors(
         add("title", _("Write a title."))
     if not form.summary.strip():
         add("summary", _("Write a summary."))
+    # The same limits as the English's: one line of plain text for the title, no hidden
+    # characters, a bounded length.
+    for reason in text_reasons(form.title, form.summary):
+        add(reason.field, worded(_, reason))
     if not form.body.strip():
         add("body", _("Write the text of the article."))
     for problem in problems:
