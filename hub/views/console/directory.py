@@ -39,7 +39,7 @@ from hub.views.console.saving import (
     save_warning,
     warning_kind,
 )
-from hub.views.console.scope import signed_in
+from hub.views.console.scope import public_name, signed_in
 from hub.views.signin import run
 
 FILTERS = ("corridor", "kind", "verification", "q")
@@ -408,8 +408,7 @@ async def entry_new(request: Request) -> Response:
 def verifier_name(request: Request) -> str:
     """Who verified: the account's display name (it is written into a public file, so never
     the email address), or its id when it has no name."""
-    account = signed_in(request)
-    return account.display_name.strip() or f"account {account.id}"
+    return public_name(signed_in(request))
 
 
 def _no_number_message(request: Request) -> str:
