@@ -411,16 +411,6 @@ def verifier_name(request: Request) -> str:
     return public_name(signed_in(request))
 
 
-def _no_number_message(request: Request) -> str:
-    """Why an entry without a phone or short number cannot be verified, and what to do."""
-    _ = gettext(request)
-    message: str = _(
-        "This entry has no phone number or short number yet: add one under “Edit the entry” "
-        "below, then verify it."
-    )
-    return message
-
-
 def _verification(
     request: Request, data: dict[str, Any], values: dict[str, str], ticked: list[str]
 ) -> tuple[dict[str, Any], dict[str, str]]:
@@ -479,26 +469,37 @@ async def _verify_conflict(
     return conflict_response(request, ENTRY_TEMPLATE, context, Conflict(rel, text, digest), mine)
 
 
+async def _posted(
+    request: Request,
+) -> tuple[str, Path, tuple[str, str, dict[str, Any]], FormData, dict[str, Any]]:
+    """What a form posted to one entry's page starts from: its id, its file's path, the file
+    (text, digest, data) as it is now, the form, and the page's context with the digest the
+    form carried (so a page shown again keeps it)."""
+    service_id = str(request.path_params["service_id"])
+    library: Library = request.app.state.library
+    path = _entry_path(request, service_id)
+    current = await run(_current, request, path)
+    form = await request.form()
+    context = entry_context(
+        request,
+        service_id,
+        df.form_values(current[2], library.site.locales),
+        data=current[2],
+        digest=_form_values(form).get("digest", ""),
+    )
+    return service_id, path, current, form, context
+
+
 @requires("curator")
 async def entry_verify(request: Request) -> Response:
     """ "I verified this today": `verified_on` today, who, the source page (it joins the
     sources, stating the numbers ticked) and an optional note; `verification: needed` goes.
     409 when the file changed since the form was opened; 400 for an entry without a number."""
-    service_id = str(request.path_params["service_id"])
     library: Library = request.app.state.library
-    path = _entry_path(request, service_id)
-    text, digest, data = await run(_current, request, path)
-    form = await request.form()
+    service_id, path, (text, digest, data), form, context = await _posted(request)
     values = _form_values(form)
     sent_digest = values.get("digest", "")
     ticked = [str(n) for n in form.getlist("numbers")]
-    context = entry_context(
-        request,
-        service_id,
-        df.form_values(data, library.site.locales),
-        data=data,
-        digest=sent_digest,
-    )
     context["verify"] = values
     context["verify_ticked"] = ticked
     if context["retired"]:
@@ -509,9 +510,6 @@ async def entry_verify(request: Request) -> Response:
     # No digest at all is no form of the page's (it always has one): checked, then refused.
     if sent_digest and sent_digest != digest:
         return await _verify_conflict(request, _rel(path), (text, digest), values, ticked, context)
-    if not context["verifiable"]:
-        context["verify_errors"] = {"entry": _no_number_message(request)}
-        return console_page(request, ENTRY_TEMPLATE, context, 400)
     changed, errors = _verification(request, data, values, ticked)
     checked = df.Checked(errors=errors)
     new_text = text
@@ -543,21 +541,10 @@ async def entry_verify(request: Request) -> Response:
 async def entry_retire(request: Request) -> Response:
     """Retire an entry: no reader page lists it any more; its file stays, with the date and
     the reason. Refused while an article links to its page."""
-    service_id = str(request.path_params["service_id"])
-    library: Library = request.app.state.library
-    path = _entry_path(request, service_id)
-    text, _digest, data = await run(_current, request, path)
-    form = await request.form()
+    service_id, path, (text, _digest, data), form, context = await _posted(request)
     values = _form_values(form)
     sent_digest = values.get("digest", "")
     changed, errors = d.retirement_changes(values.get("reason", ""), dt.date.today())
-    context = entry_context(
-        request,
-        service_id,
-        df.form_values(data, library.site.locales),
-        data=data,
-        digest=sent_digest,
-    )
     _ = gettext(request)
     if data.get("retired_on") is not None:
         errors["retired_reason"] = _("This entry is retired already.")
