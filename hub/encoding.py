@@ -10,6 +10,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 
+from isal import igzip
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -23,11 +24,13 @@ COMPRESSIBLE = (
     b"image/svg+xml",
 )
 GZIP_SUFFIX = "-gzip"
-# gzip levels: the smallest bytes for what is kept and sent many times (pages, from the
-# response cache); a quicker level for an answer a view marks ONE_OFF (a search for one
-# query): on a Thai results page level 4 takes half the time of 9 for 4 % more bytes.
+# The smallest bytes for what is kept and sent many times (pages, from the response cache):
+# zlib at level 9. An answer a view marks ONE_OFF (a search for one query) is made once and
+# sent once, so its compression is most of what it costs beyond the floor: ISA-L's igzip at
+# its highest level (3) takes a quarter of zlib level 4's time on a Thai results page, for
+# 5 % more bytes (docs/benchmarks.md, "Search").
 KEPT_LEVEL = 9
-ONE_OFF_LEVEL = 4
+ONE_OFF_LEVEL = 3
 # Scope key a view sets when its answer is unlikely to be asked for again.
 ONE_OFF = "hub.one_off"
 # Headers that describe one representation's bytes; set again for each one sent.
@@ -77,15 +80,18 @@ def gzip_etag(identity: str) -> str:
     return identity[:-1] + GZIP_SUFFIX + '"'
 
 
-def compress(body: bytes, level: int = KEPT_LEVEL) -> bytes:
-    """Gzip bytes, the same for the same input and level (no timestamp)."""
-    return gzip.compress(body, compresslevel=level, mtime=0)
+def compress(body: bytes, *, one_off: bool = False) -> bytes:
+    """Gzip bytes, the same for the same input (no timestamp): zlib at KEPT_LEVEL, or for a
+    one-off answer igzip at ONE_OFF_LEVEL."""
+    if one_off:
+        return igzip.compress(body, ONE_OFF_LEVEL, mtime=0)
+    return gzip.compress(body, compresslevel=KEPT_LEVEL, mtime=0)
 
 
-def level_for(scope: Scope) -> int:
-    """The gzip level of the request's answer: ONE_OFF_LEVEL if its view said so."""
+def one_off(scope: Scope) -> bool:
+    """Whether the request's view marked its answer ONE_OFF (compressed quickly)."""
     # Always the same for one page, so its gzip bytes (and their strong ETag) are too.
-    return ONE_OFF_LEVEL if scope.get(ONE_OFF) else KEPT_LEVEL
+    return bool(scope.get(ONE_OFF))
 
 
 def etag_matches(if_none_match: str, etag: str) -> bool:
@@ -191,7 +197,7 @@ class Encoding:
             etag = identity_etag(body) if status == 200 else None
             gzipped = take_gzip and len(body) >= MIN_SIZE
             if gzipped:
-                body = compress(body, level_for(scope))
+                body = compress(body, one_off=one_off(scope))
                 etag = gzip_etag(etag) if etag is not None else None
             for reply in representation(
                 status, raw, body, etag, gzipped=gzipped, if_none_match=if_none_match

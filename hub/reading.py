@@ -224,4 +224,8 @@ def known_of(scope: Scope) -> Known:
 
 def reading_of(scope: Scope) -> Reading:
     """The request's Reading, parsed on first use."""
+    # Asked for by several middlewares and the view: the kept one, without looking up Known.
+    found = scope.get(SCOPE_KEY)
+    if isinstance(found, Reading):
+        return found
     return read(scope, known_of(scope))

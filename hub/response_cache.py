@@ -144,7 +144,7 @@ class ResponseCache:
             # The identity ETag is the one kept; the gzip one is made from it again on replay.
             etag = etag.replace(encoding.GZIP_SUFFIX + '"', '"')
         elif len(body) >= encoding.MIN_SIZE and encoding.compressible(raw):
-            body, gzipped = encoding.compress(body, encoding.level_for(scope)), True
+            body, gzipped = encoding.compress(body, one_off=encoding.one_off(scope)), True
         headers = encoding.without(raw, encoding.REPRESENTATION_HEADERS)
         size = _size(key, headers, body)
         if size > self.max_bytes // LARGEST_SHARE:
