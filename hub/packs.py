@@ -51,7 +51,8 @@ def private_stack(app: Starlette) -> ASGIApp:
 
 
 class Packs:
-    """The pages of each pack with the gzip bytes each costs, measured in worker threads."""
+    """The pages of each pack with the compressed bytes each costs (as a browser in a secure
+    context takes them), measured in worker threads."""
 
     def __init__(self, app: Starlette, library: Library, *, at_once: int = AT_ONCE) -> None:
         self._stack = private_stack(app)
@@ -107,7 +108,9 @@ class Packs:
                 (DESTINATION_COOKIE, destination),
             )
         ).encode()
-        headers = [(b"accept-encoding", b"gzip"), (b"cookie", cookie)]
+        # A pack is saved by the service worker, so only in a secure context, where every
+        # browser takes brotli: the search index comes so (pages are gzip only).
+        headers = [(b"accept-encoding", b"br, gzip"), (b"cookie", cookie)]
         entries = []
         for path in pack_paths(self._library, locale, origin, destination):
             reply = await subrequest.get(self._stack, path, headers)

@@ -9,12 +9,13 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
+from hub.encoding import etag_matches
 from hub.i18n import I18n
 from hub.offline import SearchExports
 from hub.packs import packs_of
 from hub.preferences import DISCREET_COOKIE, PREFERENCE_COOKIES
 from hub.response_cache import CACHEABLE
-from hub.static import StaticAssets
+from hub.static import StaticAssets, preferred_codings
 from hub.views.public import local_path, page
 from hub.views.reader import (
     corridor,
@@ -113,12 +114,23 @@ async def pack(request: Request) -> Response:
 
 
 async def search_index(request: Request) -> Response:
-    """The locale's search index, for the same search offline."""
+    """The locale's search index, for the same search offline: brotli, gzip or as it is, as
+    the client takes it; a 304 when it has it already."""
     locale = reader_locale(request)
     exports: SearchExports = request.app.state.search_exports
-    body = exports.ready(locale) or await anyio.to_thread.run_sync(exports.build, locale)
-    request.scope[CACHEABLE] = True
-    return Response(body, media_type="application/json")
+    export = exports.ready(locale)
+    if export is None:
+        export = await anyio.to_thread.run_sync(exports.build, locale)
+    # Compressed once per locale, so not for the response cache, which keeps gzip only.
+    taken = preferred_codings(request.headers.get("accept-encoding", ""))
+    coding = next((name for name in taken if name in export.coded), None)
+    etag = export.etag_of(coding)
+    headers = {"vary": "Accept-Encoding", "etag": etag}
+    if etag_matches(request.headers.get("if-none-match", ""), etag):
+        return Response(status_code=304, headers=headers)
+    if coding is not None:
+        headers["content-encoding"] = coding
+    return Response(export.body(coding), media_type="application/json", headers=headers)
 
 
 async def save_for_offline(request: Request) -> Response:
