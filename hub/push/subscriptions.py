@@ -160,11 +160,6 @@ class SubscribeLimit:
         with self._lock:
             return bool(self._limiter.hit(self._limit, self._client(client)))
 
-    def allows(self, client: str) -> bool:
-        """Whether the client has a request left (counts nothing)."""
-        with self._lock:
-            return bool(self._limiter.test(self._limit, self._client(client)))
-
     def _client(self, client: str) -> str:
         data = client_network(client).encode("utf-8", "surrogatepass")
         return hashlib.blake2b(data, key=self._key, digest_size=16).hexdigest()
@@ -345,7 +340,7 @@ class Subscriptions:
         messages for subscriptions long expired), cutting their deliveries; how many."""
         limit = self.clock().astimezone(UTC) - timedelta(days=self.confirm_days)
         cutoff = limit.strftime(TIME_FORMAT)
-        stale = [doc for doc in self._store.find(TABLE) if doc.get("confirmed", "") < cutoff]
+        stale = [doc for doc in self._store.find(TABLE) if doc["confirmed"] < cutoff]
         deleted = 0
         for doc in stale:
             deleted += self._delete(doc["id"], {"confirmed": doc["confirmed"]})
