@@ -101,16 +101,17 @@ def cookies(scope: Scope, names: tuple[str, ...]) -> dict[str, list[str]]:
 
 
 def cookie_header(
-    name: str, value: str, *, secure: bool, max_age: int | None = None, session: bool = True
+    name: str, value: str, *, secure: bool, max_age: int | None = None
 ) -> tuple[bytes, bytes]:
     """A raw Set-Cookie header for a console cookie: HttpOnly, SameSite=Strict, Path=/.
 
-    `session` cookies have no Max-Age (they go when the browser closes); `max_age=0` deletes."""
+    Without `max_age` it is a session cookie (it goes when the browser closes); `max_age=0`
+    deletes it."""
     carrier = Response()
     carrier.set_cookie(
         name,
         value,
-        max_age=max_age if max_age is not None or session else None,
+        max_age=max_age,
         path="/",
         httponly=True,
         samesite="strict",
