@@ -10,6 +10,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -149,6 +150,27 @@ class Clock:
 @pytest.fixture
 def clock() -> Clock:
     return Clock()
+
+
+LocalZone = Callable[[str], None]
+
+
+@pytest.fixture
+def local_zone() -> Iterator[LocalZone]:
+    """`local_zone("Asia/Bangkok")` sets the process's local time zone (TZ) for the test; the
+    zone before is put back afterwards. The hub keeps its times in UTC wherever it runs."""
+    before = os.environ.get("TZ")
+
+    def use(name: str) -> None:
+        os.environ["TZ"] = name
+        time.tzset()
+
+    yield use
+    if before is None:
+        os.environ.pop("TZ", None)
+    else:
+        os.environ["TZ"] = before
+    time.tzset()
 
 
 @pytest.fixture

@@ -5,8 +5,6 @@ last admin's count, the scope and defaults a change writes, and a network's name
 from __future__ import annotations
 
 import re
-import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -21,7 +19,7 @@ from hub.auth.fields import InvalidAccount
 from hub.auth.invitations import InvitationInvalid, Invitations
 from hub.auth.passwords import PasswordRejected, Passwords
 from hub.store import Store, open_store
-from tests.conftest import FAST, Clock
+from tests.conftest import FAST, Clock, LocalZone
 
 PASSWORD = "kx7#Qm2!vR9z"
 OTHER = "Tv4&pLq8@wZn"
@@ -301,13 +299,9 @@ def test_utc_now_is_an_aware_utc_time() -> None:
 
 
 @pytest.fixture
-def bangkok(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def bangkok(local_zone: LocalZone) -> None:
     """The machine's local time zone is Bangkok's (UTC+7) for the test."""
-    monkeypatch.setenv("TZ", "Asia/Bangkok")
-    time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
+    local_zone("Asia/Bangkok")
 
 
 @pytest.mark.usefixtures("bangkok")

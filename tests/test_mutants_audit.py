@@ -3,9 +3,6 @@
 
 from __future__ import annotations
 
-import os
-import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +11,7 @@ import pytest
 from hub.audit import AuditLog
 from hub.store import Document, Store
 from hub.store.tinydb_store import TinyDBStore
-from tests.conftest import Clock
+from tests.conftest import Clock, LocalZone
 
 
 @pytest.fixture
@@ -46,17 +43,9 @@ def test_an_entry_without_a_target_has_an_empty_one(audit: AuditLog) -> None:
 
 
 @pytest.fixture
-def bangkok_zone() -> Iterator[None]:
+def bangkok_zone(local_zone: LocalZone) -> None:
     """The machine's local zone set to UTC+7 for one test (the hub runs wherever it is put)."""
-    before = os.environ.get("TZ")
-    os.environ["TZ"] = "Asia/Bangkok"
-    time.tzset()
-    yield
-    if before is None:
-        del os.environ["TZ"]
-    else:
-        os.environ["TZ"] = before
-    time.tzset()
+    local_zone("Asia/Bangkok")
 
 
 @pytest.mark.usefixtures("bangkok_zone")

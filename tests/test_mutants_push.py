@@ -8,7 +8,6 @@ import base64
 import logging
 import os
 import stat
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -30,6 +29,7 @@ from hub.push.subscriptions import SubscribeLimit, Subscriptions, same_keys
 from hub.push.vapid import Vapid, check_subject
 from hub.settings import DEFAULT_PUSH_SERVICES, PROJECT_ROOT, SettingsError
 from hub.store import Store, open_store
+from tests.conftest import LocalZone
 
 FAKE = "http://127.0.0.1:8123"
 SERVICES = f"{DEFAULT_PUSH_SERVICES},{FAKE}"
@@ -1084,13 +1084,9 @@ def test_matching_lists_each_subscription_once(subs: Subscriptions) -> None:
 
 
 @pytest.fixture
-def manila(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def manila(local_zone: LocalZone) -> None:
     """The process's local time is Manila's (UTC+8)."""
-    monkeypatch.setenv("TZ", "Asia/Manila")
-    time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
+    local_zone("Asia/Manila")
 
 
 # Times are stored in UTC whatever the server's local zone (`astimezone(UTC)` turned

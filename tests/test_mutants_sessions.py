@@ -4,9 +4,6 @@ refusal, and one account's sessions kept apart from another's."""
 
 from __future__ import annotations
 
-import os
-import time
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -16,7 +13,7 @@ from hub.auth.accounts import Account, Accounts
 from hub.auth.passwords import Passwords
 from hub.auth.sessions import Sessions
 from hub.store import Store
-from tests.conftest import FAST, Clock
+from tests.conftest import FAST, Clock, LocalZone
 
 PASSWORD = "kx7#Qm2!vR9z"
 IDLE = timedelta(minutes=30)
@@ -97,17 +94,9 @@ def test_end_all_keeping_one_session_leaves_other_accounts_alone(
 
 
 @pytest.fixture
-def bangkok_zone() -> Iterator[None]:
+def bangkok_zone(local_zone: LocalZone) -> None:
     """The machine's local zone set to UTC+7 for one test (the hub runs wherever it is put)."""
-    before = os.environ.get("TZ")
-    os.environ["TZ"] = "Asia/Bangkok"
-    time.tzset()
-    yield
-    if before is None:
-        del os.environ["TZ"]
-    else:
-        os.environ["TZ"] = before
-    time.tzset()
+    local_zone("Asia/Bangkok")
 
 
 @pytest.mark.usefixtures("bangkok_zone")
