@@ -75,9 +75,15 @@ def identity_etag(body: bytes) -> str:
     return '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
 
 
+def coded_etag(identity: str, coding: str) -> str:
+    """The strong ETag of one coding of the body whose identity ETag is given: the coding is
+    part of it (RFC 9110 section 8.8.3), `"abc"` -> `"abc-br"`."""
+    return f'{identity[:-1]}-{coding}"'
+
+
 def gzip_etag(identity: str) -> str:
     """The ETag of the gzip representation of the body whose identity ETag is given."""
-    return identity[:-1] + GZIP_SUFFIX + '"'
+    return coded_etag(identity, "gzip")
 
 
 def compress(body: bytes, *, one_off: bool = False) -> bytes:

@@ -112,8 +112,8 @@ class Export:
         return self.identity if coding is None else self.coded[coding]
 
     def etag_of(self, coding: str | None) -> str:
-        """The strong ETag of one representation: the coding is part of it (RFC 9110 8.8.3)."""
-        return self.etag if coding is None else f'{self.etag[:-1]}-{coding}"'
+        """The strong ETag of one representation (`coding` None: the identity one)."""
+        return self.etag if coding is None else encoding.coded_etag(self.etag, coding)
 
 
 def export_of(locale: str, index: SearchIndex) -> Export:

@@ -25,6 +25,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from hub.encoding import (
     COMPRESSIBLE,
+    coded_etag,
     coding_qualities,
     coding_quality,
     compress,
@@ -173,7 +174,7 @@ class StaticAssets:
         etag = identity_etag(data)
         # One strong ETag per representation (RFC 9110 section 8.8.3): the coding is part of it.
         coded = {
-            name: representation(body, content_type, f'{etag[:-1]}-{name}"', name, vary)
+            name: representation(body, content_type, coded_etag(etag, name), name, vary)
             for name, body in bodies.items()
         }
         return Asset(representation(data, content_type, etag, None, vary), coded)
