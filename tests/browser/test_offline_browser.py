@@ -436,7 +436,9 @@ def _change_article(content: Path, slug: str, text: str) -> None:
 def _take_the_update(page: Any, server: HubServer) -> None:
     """Open the home page, see the new version announced, reload into it, wait for its worker."""
     page.goto(f"{server.base}/en/")
-    page.wait_for_selector("#update-note", state="visible")
+    # The note waits for the new worker to install, which fetches its whole precache: alone
+    # 4-15 s here, and once over the default 20 s while the suite's other browser tests ran.
+    page.wait_for_selector("#update-note", state="visible", timeout=60_000)
     assert "New information is available." in page.text_content("#update-note")
     with page.expect_navigation():
         page.click("#update-reload")
