@@ -7,7 +7,7 @@ measured alternately in rounds; the ratio hub / bare (median of rounds) is held 
 budget in docs/benchmarks.md. Then the first visit is fetched as a phone would and weighed
 (headers included, compressed), and every public page's first round trip is held against 14 KB.
 Settings come from the environment (HUB_CONTENT_DIR may point at another tree).
-Run: .venv/bin/python bench/pages.py [--quick] [--case KEY ...] [--no-weight]
+Run: .venv/bin/python bench/pages.py [--quick] [--case KEY ...] [--no-weight | --weight-only]
 """
 
 from __future__ import annotations
@@ -779,23 +779,13 @@ async def measure_all(
         return 2
     if args.case:
         cases = [case for case in cases if case.key in args.case]
-    outcomes = [await bench.measure(case) for case in cases]
-    print_speed(outcomes, plan)
-
-    biggest = max(o.size for o in outcomes)
-    ceiling = await bench.ceiling(biggest, env, folder / "canned.log")
-    fastest = max(median([r.rate for r in o.bare]) for o in outcomes)
-    print()
-    print(
-        f"Load client's ceiling: {ceiling:.0f} req/s against a server that only answers "
-        f"{biggest:,} B; fastest floor measured {fastest:.0f} req/s "
-        f"({ceiling / fastest:.1f}x headroom)"
-    )
-    ok = all(o.met for o in outcomes)
+    ok = True
+    if not args.weight_only:
+        ok = await measure_speed(bench, cases, plan, env, folder)
 
     if not args.no_weight:
         locales = site_locales(settings.content_dir)
-        if args.quick:
+        if args.quick and not args.weight_only:
             locales = [code for code in locales if code in ("en", "my")] or locales[:1]
         visits = {code: await first_visit(bench, code) for code in locales}
         ok &= print_first_visit(visits)
@@ -814,6 +804,24 @@ async def measure_all(
     return 0 if ok else 1
 
 
+async def measure_speed(
+    bench: Bench, cases: list[Case], plan: Plan, env: Mapping[str, str], folder: Path
+) -> bool:
+    """Measure each case against the floor and print the table and the client's ceiling."""
+    outcomes = [await bench.measure(case) for case in cases]
+    print_speed(outcomes, plan)
+    biggest = max(o.size for o in outcomes)
+    ceiling = await bench.ceiling(biggest, env, folder / "canned.log")
+    fastest = max(median([r.rate for r in o.bare]) for o in outcomes)
+    print()
+    print(
+        f"Load client's ceiling: {ceiling:.0f} req/s against a server that only answers "
+        f"{biggest:,} B; fastest floor measured {fastest:.0f} req/s "
+        f"({ceiling / fastest:.1f}x headroom)"
+    )
+    return all(o.met for o in outcomes)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse the flags and run."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
@@ -822,6 +830,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, help="rounds per case")
     parser.add_argument("--seconds", type=float, help="seconds per round and server")
     parser.add_argument("--no-weight", action="store_true", help="skip the first-visit weight")
+    parser.add_argument(
+        "--weight-only",
+        action="store_true",
+        help="only the weights (first visit, first round trips), every locale; no speed",
+    )
     return asyncio.run(run(parser.parse_args(argv)))
 
 

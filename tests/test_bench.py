@@ -54,3 +54,37 @@ def test_pages_bench_prints_a_ratio_line_with_both_servers_logging(tmp_path: Pat
         lines, requests = int(found[1]), int(found[2])
         assert requests > 0 and lines >= requests, out
     assert re.search(r"^Load client's ceiling: \d+ req/s", out, re.M), out
+
+
+@pytest.mark.slow
+def test_every_locales_first_visit_and_every_pages_first_round_trip_are_within_budget(
+    tmp_path: Path,
+) -> None:
+    # The design's budgets, on the shipped content, every locale: a whole first visit (HTML,
+    # CSS, JS, icons, manifest, worker) at most 25 KB on the wire with headers, and the first
+    # round trip of every page a reader can reach at most 14 KB. Weighed over a real socket,
+    # as a phone fetches them; the totals are read from the printout and compared here.
+    env = {**os.environ, "HUB_DATA_DIR": str(tmp_path / "var")}
+    env.pop("HUB_CONTENT_DIR", None)
+    done = subprocess.run(
+        [sys.executable, str(PROJECT_ROOT / "bench" / "pages.py"), "--weight-only"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    out = done.stdout
+    assert done.returncode in (0, 1), out + done.stderr
+    locales = ("en", "fil", "id", "vi", "th", "km", "my")
+    visits = dict(re.findall(r"^([a-z]{2,3}) +\d+ +(\d+) +\d+ +(?:yes|NO)$", out, re.M))
+    assert sorted(visits) == sorted(locales), out
+    for locale, total in visits.items():
+        assert 20_000 < int(total) <= 25_000, f"{locale}: first visit {total} B\n{out}"
+    trips = re.findall(r"^([a-z]{2,3}) +(\d+) +(\d+) +(\d+)  (/\S+)$", out, re.M)
+    assert sorted(t[0] for t in trips) == sorted(locales), out
+    for locale, pages, over, largest, page in trips:
+        # Every article, entry and main page of the shipped tree, not a handful.
+        assert int(pages) > 200, f"{locale}: only {pages} pages crawled\n{out}"
+        assert int(over) == 0 and int(largest) <= 14_000, f"{locale}: {page} {largest} B\n{out}"
+    assert done.returncode == 0, out
