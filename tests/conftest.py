@@ -22,6 +22,8 @@ from argon2 import PasswordHasher
 from starlette.testclient import TestClient
 
 from hub.app import create_app
+from hub.auth.accounts import Accounts
+from hub.auth.passwords import Passwords
 from hub.settings import PROJECT_ROOT, Settings
 from hub.store import Store, open_store
 
@@ -174,11 +176,23 @@ def local_zone() -> Iterator[LocalZone]:
 
 
 @pytest.fixture
+def path(tmp_path: Path) -> Path:
+    """Where a test's store file goes: in a folder not made yet, as on a new install."""
+    return tmp_path / "data" / "hub.json"
+
+
+@pytest.fixture
 def store(path: Path) -> Iterator[Store]:
     """The durable store at the test module's own `path` fixture, closed after the test."""
     opened = open_store(path)
     yield opened
     opened.close()
+
+
+@pytest.fixture
+def accounts(store: Store, clock: Clock) -> Accounts:
+    """Console accounts in the test's store, on its clock, hashing with `FAST`."""
+    return Accounts(store, Passwords(FAST), clock=clock)
 
 
 # -- The consoles ------------------------------------------------------------------------------

@@ -30,16 +30,6 @@ PASSWORD = "kx7#Qm2!vR9z"
 OTHER = "Tv4&pLq8@wZn"
 
 
-@pytest.fixture
-def path(tmp_path: Path) -> Path:
-    return tmp_path / "hub.json"
-
-
-@pytest.fixture
-def accounts(store: Store, clock: Clock) -> Accounts:
-    return Accounts(store, Passwords(FAST), clock=clock)
-
-
 def _refused(error: pytest.ExceptionInfo[Exception]) -> tuple[str, str]:
     exc = error.value
     return (exc.field, exc.reason)  # type: ignore[attr-defined]

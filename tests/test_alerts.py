@@ -16,7 +16,6 @@ import base64
 import os
 from collections.abc import Callable, Iterable, Mapping
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,7 +24,6 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from hub.auth.accounts import Account, Accounts
 from hub.auth.fields import LOCALES, InvalidAccount
-from hub.auth.passwords import Passwords
 from hub.content.library import Library
 from hub.content.loader import load_library
 from hub.push.alerts import (
@@ -48,7 +46,7 @@ from hub.push.subscriptions import Subscriptions
 from hub.settings import DEFAULT_PUSH_SERVICES, PROJECT_ROOT
 from hub.store import Store
 from hub.store.base import Batch, BatchContext, Document
-from tests.conftest import FAST, Clock
+from tests.conftest import Clock
 
 PER_DAY = 3
 # "Hello, the embassy's number changed" in Zawgyi: myanmartools is sure of it (p > 0.99).
@@ -65,11 +63,6 @@ UNICODE_UNSURE = "အာမခံ"
 def library() -> Library:
     loaded, _ = load_library(PROJECT_ROOT / "content")
     return loaded
-
-
-@pytest.fixture
-def path(tmp_path: Path) -> Path:
-    return tmp_path / "hub.json"
 
 
 # -- the store, watched at its edge ------------------------------------------------------------
@@ -347,11 +340,6 @@ def phone(subscriptions: Subscriptions) -> Phone:
 def deliveries(store: Store, alert_id: str) -> dict[str, str]:
     """The alert's deliveries in the outbox: subscription id -> state."""
     return {d["subscription_id"]: d["state"] for d in store.find(DELIVERIES, alert_id=alert_id)}
-
-
-@pytest.fixture
-def accounts(store: Store, clock: Clock) -> Accounts:
-    return Accounts(store, Passwords(FAST), clock=clock)
 
 
 def _leader(

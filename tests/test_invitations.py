@@ -26,11 +26,6 @@ VALID = timedelta(hours=72)
 
 
 @pytest.fixture
-def path(tmp_path: Path) -> Path:
-    return tmp_path / "data" / "hub.json"
-
-
-@pytest.fixture
 def accounts(store: Store, clock: Clock) -> Accounts:
     accounts = Accounts(store, Passwords(FAST), clock=clock)
     accounts.create("boss@example.org", PASSWORD, role="admin")

@@ -25,16 +25,6 @@ PASSWORD = "kx7#Qm2!vR9z"
 OTHER = "Tv4&pLq8@wZn"
 
 
-@pytest.fixture
-def path(tmp_path: Path) -> Path:
-    return tmp_path / "hub.json"
-
-
-@pytest.fixture
-def accounts(store: Store, clock: Clock) -> Accounts:
-    return Accounts(store, Passwords(FAST), clock=clock)
-
-
 def _code(secret: str, at: datetime) -> str:
     return pyotp.TOTP(secret).at(at)
 

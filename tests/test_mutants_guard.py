@@ -15,11 +15,6 @@ from tests.conftest import Clock
 
 
 @pytest.fixture
-def path(tmp_path: Path) -> Path:
-    return tmp_path / "hub.json"
-
-
-@pytest.fixture
 def audit(store: Store, clock: Clock) -> AuditLog:
     return AuditLog(store, clock=clock)
 

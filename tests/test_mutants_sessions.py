@@ -5,29 +5,17 @@ refusal, and one account's sessions kept apart from another's."""
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
 from hub.auth.accounts import Account, Accounts
-from hub.auth.passwords import Passwords
 from hub.auth.sessions import Sessions
 from hub.store import Store
-from tests.conftest import FAST, Clock, LocalZone
+from tests.conftest import Clock, LocalZone
 
 PASSWORD = "kx7#Qm2!vR9z"
 IDLE = timedelta(minutes=30)
 LIFETIME = timedelta(hours=8)
-
-
-@pytest.fixture
-def path(tmp_path: Path) -> Path:
-    return tmp_path / "data" / "hub.json"
-
-
-@pytest.fixture
-def accounts(store: Store, clock: Clock) -> Accounts:
-    return Accounts(store, Passwords(FAST), clock=clock)
 
 
 @pytest.fixture

@@ -14,22 +14,12 @@ from hub.auth.accounts import Account, Accounts
 from hub.auth.passwords import Passwords
 from hub.auth.sessions import Sessions
 from hub.store import Store
-from tests.conftest import FAST, Clock
+from tests.conftest import Clock
 
 PASSWORD = "kx7#Qm2!vR9z"
 OTHER = "Tv4&pLq8@wZn"
 IDLE = timedelta(minutes=30)
 LIFETIME = timedelta(hours=8)
-
-
-@pytest.fixture
-def path(tmp_path: Path) -> Path:
-    return tmp_path / "data" / "hub.json"
-
-
-@pytest.fixture
-def accounts(store: Store, clock: Clock) -> Accounts:
-    return Accounts(store, Passwords(FAST), clock=clock)
 
 
 @pytest.fixture
