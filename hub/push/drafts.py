@@ -210,12 +210,9 @@ class Drafts:
             path = rest  # a reader's address pasted whole: /fil/help
         path = path.rstrip("/") if path.count("/") <= 2 else path
         segments = path.split("/")
-        if (
-            "//" in text
-            or ":" in text
-            or "\\" in text
-            or not all(_LINK_SEGMENT.fullmatch(s) for s in segments)
-        ):
+        # The segment pattern refuses a scheme's ":" and a "\\"; "//" needs its own test, since
+        # trailing slashes were stripped above.
+        if "//" in text or not all(_LINK_SEGMENT.fullmatch(s) for s in segments):
             problems.append(
                 InvalidAlert(
                     "link",
@@ -377,7 +374,7 @@ def _check_characters(name: str, value: str, locale: str, problems: list[Invalid
 def _check_expiry(raw: str, now: datetime, problems: list[InvalidAlert]) -> str:
     """The expiry in the stored form, between MIN_EXPIRY and MAX_EXPIRY from now."""
     try:
-        moment = datetime.fromisoformat(raw.strip().replace("Z", "+00:00"))
+        moment = datetime.fromisoformat(raw.strip())
     except ValueError:
         moment = None
     if moment is None or moment.tzinfo is None:
