@@ -486,7 +486,7 @@ def test_text_lengths_are_counted_in_characters_up_to_the_limit(
         ({"link": "https://evil.example/"}, ("link", "invalid", "https://evil.example/")),
         ({"link": "//evil.example/help"}, ("link", "invalid", "//evil.example/help")),
         ({"link": "javascript:alert(1)"}, ("link", "invalid", "javascript:alert(1)")),
-        # Browsers read "/\\" as "//": another site, as is a Windows-style path.
+        # Browsers read "/\" as "//": another site, as is a Windows-style path.
         ({"link": "/\\evil.example/help"}, ("link", "invalid", "/\\evil.example/help")),
         ({"link": "\\\\evil.example\\help"}, ("link", "invalid", "\\\\evil.example\\help")),
         ({"link": "help:80"}, ("link", "invalid", "help:80")),
