@@ -1631,3 +1631,73 @@ def test_a_finished_worker_gives_its_slot_back_to_its_service(rig: Rig) -> None:
             await until(done, timeout=5)
 
     asyncio.run(main())
+
+
+def test_a_wake_while_the_queues_are_full_does_not_stall_the_rest_of_the_outbox(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A wake asks for a sweep from the top; when it comes while the queues have no room, the
+    # sweep must still go on as they drain, not wait for the next poll (made an hour here).
+    monkeypatch.setattr("hub.push.sender.SWEEP", 2)
+    monkeypatch.setattr("hub.push.sender.QUEUE_MAX", 4)
+    monkeypatch.setattr("hub.push.sender.POLL_SECONDS", 3600.0)
+    alert = add_alert(rig)
+    phones = [rig.push.phone() for _ in range(8)]
+    ids = [
+        add_delivery(rig, alert, add_sub(rig, p)["id"], due=f"2026-11-30T11:59:{n:02d}Z")
+        for n, p in enumerate(phones)
+    ]
+    sender = rig.make_sender(in_flight=1)
+    passes: list[bool] = []
+    real_pass = sender._pass
+
+    async def counted_pass() -> None:
+        passes.append(sender._reread)
+        await real_pass()
+
+    monkeypatch.setattr(sender, "_pass", counted_pass)
+    rig.push.hold_after(0)  # the first send waits, so the queues stay full
+
+    async def main() -> None:
+        async with sender.running():
+            assert await asyncio.to_thread(rig.push.wait_for, 0, 5.0, holding=1)
+            assert sender._queued == 3
+            before = len(passes)
+            await asyncio.to_thread(sender.wake)
+            await until(lambda: len(passes) > before, timeout=5)
+            rig.push.release()
+            await until(lambda: all(delivery(rig, i)["state"] == "delivered" for i in ids), 10)
+
+    asyncio.run(main())
+    assert [len(rig.push.received(p)) for p in phones] == [1] * 8
+
+
+def test_a_state_the_sweep_had_no_room_for_is_read_when_room_frees(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The pending ones end the first read with the queue one short of room for a page: the
+    # retrying ones, not read yet, go when sends free room, not at the next poll (an hour).
+    monkeypatch.setattr("hub.push.sender.SWEEP", 2)
+    monkeypatch.setattr("hub.push.sender.QUEUE_MAX", 4)
+    monkeypatch.setattr("hub.push.sender.POLL_SECONDS", 3600.0)
+    alert = add_alert(rig)
+    phones = [rig.push.phone() for _ in range(5)]
+    ids = [
+        add_delivery(
+            rig,
+            alert,
+            add_sub(rig, p)["id"],
+            state="pending" if n < 3 else "retrying",
+            attempts=0 if n < 3 else 1,
+            due=f"2026-11-30T11:59:{n:02d}Z",
+        )
+        for n, p in enumerate(phones)
+    ]
+    sender = rig.make_sender(in_flight=1)
+
+    async def main() -> None:
+        async with sender.running():  # no wake: the first pass starts by itself
+            await until(lambda: all(delivery(rig, i)["state"] == "delivered" for i in ids), 10)
+
+    asyncio.run(main())
+    assert [len(rig.push.received(p)) for p in phones] == [1] * 5

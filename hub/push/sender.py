@@ -192,6 +192,9 @@ class Sender:
         self._cursor: dict[str, dict[str, Any] | None] = dict.fromkeys(OPEN)
         # Whether the next pass sweeps from the top: something was queued or fell due.
         self._reread = True
+        # Whether the last sweep stopped for want of room in the queues: the room sends free
+        # then kicks the next read (a state not reached yet, or the rest of one).
+        self._unfinished = False
         # The earliest due time (monotonic) of an outcome written since the last sweep from
         # the top, and of the open deliveries that sweep left for later.
         self._soonest = math.inf
@@ -318,8 +321,12 @@ class Sender:
             self._payloads.clear()
         now = self._now()
         upcoming: str | None = None
+        unfinished = False
         for state in OPEN:
-            while not self._stopping and self._queued + SWEEP <= QUEUE_MAX:
+            while not self._stopping:
+                if self._queued + SWEEP > QUEUE_MAX:
+                    unfinished = True
+                    break
                 page = await asyncio.to_thread(
                     self._store.page,
                     DELIVERIES,
@@ -340,7 +347,8 @@ class Sender:
                     self._cursor[state] = None
                     break
                 self._cursor[state] = {"due": page[-1]["due"], "id": page[-1]["id"]}
-        if not self._cursor_midway():
+        self._unfinished = unfinished
+        if not unfinished:
             self._next_due = math.inf
             if upcoming is not None:
                 seconds = (_parse_time(upcoming) - self.clock()).total_seconds()
@@ -406,7 +414,7 @@ class Sender:
             while queue and not self._stopping and self._paused_for(service) <= 0:
                 doc_id = queue.popleft()
                 self._queued -= 1
-                if self._queued + SWEEP == QUEUE_MAX and self._cursor_midway():
+                if self._queued + SWEEP == QUEUE_MAX and self._unfinished:
                     self._kick()  # room for the next read of the sweep
                 try:
                     outcome = await self._attempt(doc_id, service)
@@ -425,9 +433,6 @@ class Sender:
             self._active[service] -= 1
             self._free += 1
             self._dispatch()
-
-    def _cursor_midway(self) -> bool:
-        return any(cursor is not None for cursor in self._cursor.values())
 
     def _kick(self) -> None:
         if self._event is not None:
