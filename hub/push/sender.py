@@ -727,7 +727,7 @@ def _changes(outcome: Outcome, now: str) -> tuple[dict[str, Any], dict[str, Any]
 
 
 def _parse_time(text: str) -> datetime:
-    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    moment = datetime.fromisoformat(text)  # Python 3.11 reads the trailing "Z"
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
