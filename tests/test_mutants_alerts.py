@@ -10,7 +10,6 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
-from pathlib import Path
 from typing import Any, cast
 
 import pytest
@@ -49,11 +48,6 @@ EN = {"title": "New shelter number", "body": "Call 2345 6789."}
 def library() -> Library:
     loaded, _ = load_library(PROJECT_ROOT / "content")
     return loaded
-
-
-@pytest.fixture
-def path(tmp_path: Path) -> Path:
-    return tmp_path / "hub.json"
 
 
 # -- the edges: outbox, subscriptions, a store with hooks ------------------------------------
