@@ -210,7 +210,7 @@ class Drafts:
             path = rest  # a reader's address pasted whole: /fil/help
         path = path.rstrip("/") if path.count("/") <= 2 else path
         segments = path.split("/")
-        # The segment pattern refuses a scheme's ":" and a "\\"; "//" needs its own test, since
+        # The segment pattern refuses a scheme's ":" and a backslash; "//" needs its own test, since
         # trailing slashes were stripped above.
         if "//" in text or not all(_LINK_SEGMENT.fullmatch(s) for s in segments):
             problems.append(
