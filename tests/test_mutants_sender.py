@@ -1701,3 +1701,180 @@ def test_a_state_the_sweep_had_no_room_for_is_read_when_room_frees(
 
     asyncio.run(main())
     assert [len(rig.push.received(p)) for p in phones] == [1] * 5
+
+
+# -- timing-only mutants: waits, due times and pauses measured in real seconds -----------------
+
+
+def test_after_a_retry_is_sent_the_loop_goes_back_to_waiting(
+    rig: Rig, fixed_jitter: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Kills `_run`'s `self._reread = True` after a timed-out wait made None/False, and
+    # `_wait`'s timed-out `return False` made `return True`: the retry's wake time, once
+    # passed, is never reset, and the loop goes round every few tens of ms until stopped.
+    rig.clock.now = NOW + timedelta(milliseconds=700)  # the retry falls due 0.3 s later
+    phone = rig.push.phone()
+    rig.push.answer(phone, 500, times=1)
+    doc_id = add_delivery(rig, add_alert(rig), add_sub(rig, phone)["id"])
+    sender = rig.sender
+    passes: list[float] = []
+    real_pass = sender._pass
+
+    async def counted_pass() -> None:
+        passes.append(time.monotonic())
+        await real_pass()
+
+    monkeypatch.setattr(sender, "_pass", counted_pass)
+
+    async def main() -> None:
+        async with sender.running():
+            await until(lambda: delivery(rig, doc_id)["state"] == "retrying", timeout=5)
+            assert delivery(rig, doc_id)["due"] == "2026-11-30T12:00:01Z"
+            rig.clock.now = NOW + timedelta(seconds=1)
+            await until(lambda: delivery(rig, doc_id)["state"] == "delivered", timeout=5)
+            before = len(passes)
+            await asyncio.sleep(0.6)
+            # At most the one pass of the retry's own wake; the loop then waits for the poll.
+            assert len(passes) - before <= 2
+
+    asyncio.run(main())
+    assert fields(rig, doc_id)[:3] == ("delivered", 2, None)
+
+
+def test_a_wait_of_no_time_is_a_hundredth_of_a_second(rig: Rig) -> None:
+    # Kills `_wait`'s least wait `max(seconds, 0.01)` made `max(seconds, 1.01)`.
+    sender = rig.sender
+
+    async def main() -> None:
+        async with sender.running():
+            start = time.monotonic()
+            assert await sender._wait(0.0) is False
+            assert time.monotonic() - start < 0.9  # the mutant waits 1.01 s
+
+    asyncio.run(main())
+
+
+def test_the_next_due_of_a_sweep_is_the_first_later_delivery_even_under_a_second(
+    rig: Rig,
+) -> None:
+    # Kills `_pass`'s `max(seconds, 0.0)` for the first later delivery made `max(seconds, 1.0)`.
+    rig.clock.now = NOW + timedelta(milliseconds=700)
+    sub = add_sub(rig, rig.push.phone())
+    add_delivery(rig, add_alert(rig), sub["id"], due="2026-11-30T12:00:01Z")  # 0.3 s ahead
+    sender = rig.sender
+
+    async def main() -> None:
+        await sender._pass()
+        left = sender._next_due - time.monotonic()
+        assert 0.0 < left < 0.9
+
+    asyncio.run(main())
+    assert sender._queued == 0
+
+
+def test_a_recorded_retry_wakes_the_loop_at_its_time_even_under_a_second(rig: Rig) -> None:
+    # Kills `_recorded`'s `max(seconds, 0.0)` made `max(seconds, 1.0)`.
+    rig.clock.now = NOW + timedelta(milliseconds=700)
+    doc = {"id": "d1", "state": "pending", "reason": None, "attempts": 0}
+    sender = rig.sender
+    sender._recorded(Outcome(doc, "retrying", 1, "server_error", "2026-11-30T12:00:01Z"))
+    left = sender._soonest - time.monotonic()
+    assert 0.0 < left < 0.9
+    assert sender.tally == {"retrying": 1}
+
+
+def _queued_one(rig: Rig, sender: Sender) -> str:
+    """A due delivery to the fake push service, in the sender's queue (not sent)."""
+    doc_id = add_delivery(rig, add_alert(rig), add_sub(rig, rig.push.phone())["id"])
+    sender._queue(delivery(rig, doc_id))
+    return doc_id
+
+
+def test_a_service_paused_under_a_second_more_gets_no_worker(rig: Rig) -> None:
+    # Kills `_dispatch`'s `self._paused_for(service) > 0` made `> 1`.
+    sender = rig.sender
+    service = rig.push.origin
+    doc_id = _queued_one(rig, sender)
+
+    async def main() -> None:
+        sender._paused[service] = time.monotonic() + 0.5
+        sender._dispatch()
+        started = set(sender._workers)
+        for task in started:
+            task.cancel()
+        await asyncio.gather(*started, return_exceptions=True)
+        assert not started
+        assert (sender._free, sender._active[service]) == (4, 0)
+        assert list(sender._queues[service]) == [doc_id]
+
+    asyncio.run(main())
+
+
+def test_a_worker_of_a_service_paused_under_a_second_more_sends_nothing(rig: Rig) -> None:
+    # Kills `_work`'s `self._paused_for(service) <= 0` made `<= 1`.
+    sender = rig.sender
+    service = rig.push.origin
+    doc_id = _queued_one(rig, sender)
+    queue = sender._queues[service]
+
+    async def main() -> None:
+        sender._write_room = asyncio.Event()
+        sender._write_room.set()
+        sender._write_ready = asyncio.Event()
+        sender._paused[service] = time.monotonic() + 0.5
+        # As `_dispatch` starts a worker: its slot taken.
+        sender._active[service] += 1
+        sender._free -= 1
+        await asyncio.wait_for(sender._work(service, queue), timeout=1.0)
+
+    asyncio.run(main())
+    assert list(queue) == [doc_id]
+    assert (sender._queued, sender._free, sender._active[service]) == (1, 4, 0)
+    assert sender._writes == []
+    assert rig.push.requests == 0
+    assert delivery(rig, doc_id)["state"] == "pending"
+
+
+def test_a_wake_part_way_through_a_sweep_reads_again_from_the_top(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Kills `_sweep_soon`'s `self._reread = True` made None/False. One alert's fan-out shares
+    # a due second, so deliveries queued later may sort (by id) before where a sweep stopped
+    # for want of room: the wake must sweep from the top, or the newcomer waits for the poll
+    # (made an hour here) after the rest of the sweep.
+    monkeypatch.setattr("hub.push.sender.SWEEP", 2)
+    monkeypatch.setattr("hub.push.sender.QUEUE_MAX", 4)
+    monkeypatch.setattr("hub.push.sender.POLL_SECONDS", 3600.0)
+    alert = add_alert(rig)
+    ids = [
+        add_delivery(rig, alert, add_sub(rig, rig.push.phone())["id"], id=f"d-{n}")
+        for n in (1, 2, 3, 4, 5, 6)
+    ]
+    sender = rig.make_sender(in_flight=1)
+    passes: list[bool] = []
+    real_pass = sender._pass
+
+    async def counted_pass() -> None:
+        passes.append(sender._reread)
+        await real_pass()
+
+    monkeypatch.setattr(sender, "_pass", counted_pass)
+    rig.push.hold_after(0)  # the first send waits, so the queues stay full
+
+    async def main() -> None:
+        async with sender.running():
+            assert await asyncio.to_thread(rig.push.wait_for, 0, 5.0, holding=1)
+            # d-1 being sent, d-2 to d-4 queued: the sweep stopped after d-4.
+            assert sender._queued == 3
+            assert sender._cursor["pending"] == {"due": NOW_TEXT, "id": "d-4"}
+            newcomer = add_delivery(rig, alert, add_sub(rig, rig.push.phone())["id"], id="d-0")
+            before = len(passes)
+            await asyncio.to_thread(sender.wake)
+            await until(lambda: len(passes) > before, timeout=5)
+            rig.push.release()
+            await until(lambda: all(delivery(rig, i)["state"] == "delivered" for i in ids), 5)
+            # Sent as room freed, not left for the poll.
+            await until(lambda: delivery(rig, newcomer)["state"] == "delivered", timeout=1)
+
+    asyncio.run(main())
+    assert rig.push.accepted == 7
