@@ -503,6 +503,28 @@ def test_a_large_body_is_refused_before_it_is_read(api: TestClient) -> None:
     assert stored(api) == []
 
 
+@pytest.mark.parametrize("streamed", [False, True], ids=["content-length", "chunked"])
+def test_a_body_of_4096_bytes_is_taken_and_one_of_4097_refused(
+    api: TestClient, streamed: bool
+) -> None:
+    # The limit at its edge, declared or streamed without a length: the JSON padded with
+    # trailing spaces (still JSON) to exactly the size.
+    def send(size: int) -> Any:
+        text = json.dumps(body()).encode()
+        data = text + b" " * (size - len(text))
+        assert len(data) == size
+        content: Any = iter([data[:1000], data[1000:]]) if streamed else data
+        return api.post("/api/subscriptions", content=content, headers=JSON)
+
+    taken = send(4096)
+    assert taken.status_code == 201, taken.text
+    refused = send(4097)
+    assert refused.status_code == 413
+    assert refused.json()["field"] == "body"
+    assert "at most 4096 bytes" in refused.json()["error"]
+    assert len(stored(api)) == 1
+
+
 @pytest.mark.parametrize(
     "kind", ["application/x-www-form-urlencoded", "text/plain", "multipart/form-data", ""]
 )
