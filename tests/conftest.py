@@ -135,6 +135,35 @@ def set_corridor(client: TestClient, origin: str, destination: str) -> None:
 
 # -- The console's domain (hub/auth/, hub/audit.py): a store, a clock, cheap argon2 -----------
 
+# Fixtures that start an app, and words in a module that say it starts one (or a server, a
+# subprocess): a test with none of them is a unit test.
+APP_FIXTURES = frozenset(
+    {
+        "client",
+        "module_app",
+        "shared_client",
+        "make_client",
+        "console_client",
+        "make_console_client",
+    }
+)
+_STARTS_SOMETHING = re.compile(r"\b(?:create_app|TestClient|subprocess|FakePush|Sink)\b")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark `unit` each test that starts nothing: no app fixture, and a module that names no app,
+    server or subprocess (so `-m unit` is the layer that needs nothing started)."""
+    starts: dict[Path, bool] = {}
+    browser = Path(__file__).parent / "browser"
+    for item in items:
+        path = item.path
+        if path not in starts:
+            text = path.read_text(encoding="utf-8")
+            starts[path] = path.is_relative_to(browser) or bool(_STARTS_SOMETHING.search(text))
+        if not starts[path] and not APP_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.unit)
+
+
 # argon2's least memory and time: these tests are about accounts and sessions, not cost.
 FAST = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
 
