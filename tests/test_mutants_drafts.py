@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from functools import cache
-from typing import Any
 
 import pytest
 
@@ -24,6 +23,7 @@ from hub.push.drafts import (
 )
 from hub.settings import PROJECT_ROOT
 from tests.conftest import LocalZone
+from tests.test_mutants_push import leader_account, make_draft
 
 NOW = datetime(2026, 11, 30, 6, 0, tzinfo=UTC)
 
@@ -46,34 +46,6 @@ def _library() -> Library:
 @pytest.fixture
 def drafts() -> Drafts:
     return Drafts(_library())
-
-
-def _account(corridors: tuple[str, ...], locales: tuple[str, ...]) -> Account:
-    return Account(
-        id="a1",
-        email="maria@example.org",
-        display_name="Maria",
-        role="leader",
-        corridors=corridors,
-        locales=locales,
-        active=True,
-        created="2026-01-01T00:00:00Z",
-        last_sign_in=None,
-        credentials_changed="2026-01-01T00:00:00Z",
-    )
-
-
-def _draft(**changes: Any) -> Draft:
-    fields: dict[str, Any] = {
-        "texts": {"en": {"title": "New shelter number", "body": "Call 2345 6789."}},
-        "corridors": ["PH-HK"],
-        "locales": ["en"],
-        "topic": "safety",
-        "urgency": "normal",
-        "expires": "2026-12-07T06:00:00Z",
-        "link": None,
-    }
-    return Draft(**{**fields, **changes})
 
 
 def _problems(error: InvalidAlert) -> list[Problem]:
@@ -104,7 +76,7 @@ def test_the_hub_serves_every_origin_to_every_other_destination(drafts: Drafts) 
 
 # The refused value is the corridor or locale as written (`value=text` turned `value=code`).
 def test_a_refused_corridor_or_language_is_named_as_written(drafts: Drafts) -> None:
-    draft = _draft(corridors=["phhk", " th-th "], locales=[" DE", "en"])
+    draft = make_draft(corridors=["phhk", " th-th "], locales=[" DE", "en"])
     assert _refusals(drafts, draft) == [
         ("corridors", "invalid", "phhk", None, "'phhk' is not a corridor"),
         ("corridors", "invalid", " th-th ", None, "' th-th ' is not a corridor"),
@@ -114,12 +86,12 @@ def test_a_refused_corridor_or_language_is_named_as_written(drafts: Drafts) -> N
 
 # Out of her scope, named in the stored form (upper-case corridor, lower-case locale).
 def test_out_of_scope_is_named_in_the_stored_form(drafts: Drafts) -> None:
-    draft = _draft(
+    draft = make_draft(
         corridors=["ph-hk", "ph-sg"],
         locales=["EN", " TH "],
         texts={"en": {"title": "t", "body": "b"}, "th": {"title": "t", "body": "b"}},
     )
-    scope = _account(("PH-HK",), ("en",))
+    scope = leader_account(("PH-HK",), ("en",))
     assert _refusals(drafts, draft, scope) == [
         ("corridors", "out_of_scope", "PH-SG", None, "PH-SG is not one of yours"),
         ("locales", "out_of_scope", "th", None, "th is not one of yours"),
@@ -167,7 +139,7 @@ def test_every_refused_field_is_named_at_once(drafts: Drafts) -> None:
 # A refusal with a limit passes it on (DraftRefused's `limit=first.limit`).
 def test_the_first_problems_limit_is_the_errors(drafts: Drafts) -> None:
     with pytest.raises(DraftRefused) as raised:
-        drafts.check(_draft(texts={"en": {"title": "t" * 81, "body": "b"}}), NOW, scope=None)
+        drafts.check(make_draft(texts={"en": {"title": "t" * 81, "body": "b"}}), NOW, scope=None)
     assert (raised.value.field, raised.value.reason, raised.value.value) == (
         "title",
         "too_long",
@@ -180,7 +152,7 @@ def test_the_first_problems_limit_is_the_errors(drafts: Drafts) -> None:
 # Without any locale chosen the texts are read against all the hub's (`or list(LOCALES)`
 # turned `and`): only the missing choice is refused.
 def test_texts_without_a_chosen_language_are_not_refused_for_it(drafts: Drafts) -> None:
-    draft = _draft(locales=[], texts={"my": {"title": "t", "body": "b"}})
+    draft = make_draft(locales=[], texts={"my": {"title": "t", "body": "b"}})
     assert _refusals(drafts, draft) == [
         ("locales", "required", None, None, "choose at least one language"),
     ]
@@ -188,7 +160,7 @@ def test_texts_without_a_chosen_language_are_not_refused_for_it(drafts: Drafts) 
 
 # A locale chosen twice or written twice is kept once, corridors too.
 def test_a_corridor_or_language_given_twice_is_kept_once(drafts: Drafts) -> None:
-    draft = _draft(corridors=["PH-HK", "ph-hk"], locales=["en", "EN "])
+    draft = make_draft(corridors=["PH-HK", "ph-hk"], locales=["en", "EN "])
     checked = drafts.check(draft, NOW, scope=None)
     assert checked.draft.corridors == ["PH-HK"]
     assert checked.draft.locales == ["en"]
@@ -197,7 +169,7 @@ def test_a_corridor_or_language_given_twice_is_kept_once(drafts: Drafts) -> None
 # Locales in the hub's order whatever the order written (and scope None: any).
 def test_languages_are_kept_in_the_hubs_order(drafts: Drafts) -> None:
     texts = {loc: {"title": "t", "body": "b"} for loc in ("my", "th", "en")}
-    draft = _draft(locales=["my", "th", "en"], texts=texts, corridors=["MM-TH", "KH-MY"])
+    draft = make_draft(locales=["my", "th", "en"], texts=texts, corridors=["MM-TH", "KH-MY"])
     checked = drafts.check(draft, NOW, scope=None)
     assert checked.draft.locales == ["en", "th", "my"]
     assert list(checked.draft.texts) == ["en", "th", "my"]
@@ -210,17 +182,17 @@ def test_languages_are_kept_in_the_hubs_order(drafts: Drafts) -> None:
 
 # A text without a title or a body: each is empty (the `get(..., "")` defaults altered).
 def test_a_text_without_a_title_or_a_body_is_empty(drafts: Drafts) -> None:
-    assert _refusals(drafts, _draft(texts={"en": {"body": "b"}})) == [
+    assert _refusals(drafts, make_draft(texts={"en": {"body": "b"}})) == [
         ("title", "required", "en", None, "the title is empty"),
     ]
-    assert _refusals(drafts, _draft(texts={"en": {"title": "t"}})) == [
+    assert _refusals(drafts, make_draft(texts={"en": {"title": "t"}})) == [
         ("body", "required", "en", None, "the body is empty"),
     ]
 
 
 # A title or body that is no string is read as its text (`str(...)` dropped).
 def test_a_title_that_is_a_number_is_its_digits(drafts: Drafts) -> None:
-    draft = _draft(texts={"en": {"title": 112, "body": 911}})
+    draft = make_draft(texts={"en": {"title": 112, "body": 911}})
     assert drafts.check(draft, NOW, scope=None).draft.texts == {
         "en": {"title": "112", "body": "911"}
     }
@@ -229,20 +201,20 @@ def test_a_title_that_is_a_number_is_its_digits(drafts: Drafts) -> None:
 # A body keeps its line ends and its lines' leading spaces; a line's trailing spaces go, and a
 # lone "\r" is a line end.
 def test_a_body_keeps_its_lines_and_their_indent(drafts: Drafts) -> None:
-    draft = _draft(texts={"en": {"title": "t", "body": "\n\n a \r  b\t\r\n\tc  \n\n"}})
+    draft = make_draft(texts={"en": {"title": "t", "body": "\n\n a \r  b\t\r\n\tc  \n\n"}})
     checked = drafts.check(draft, NOW, scope=None)
     assert checked.draft.texts["en"]["body"] == "a\n  b\n c"
 
 
 # A title is one line: every run of whitespace one space, in NFC.
 def test_a_title_is_one_line_in_nfc(drafts: Drafts) -> None:
-    draft = _draft(texts={"en": {"title": " Cafe\u0301 \n\t au  lait ", "body": "b"}})
+    draft = make_draft(texts={"en": {"title": " Cafe\u0301 \n\t au  lait ", "body": "b"}})
     assert drafts.check(draft, NOW, scope=None).draft.texts["en"]["title"] == "Café au lait"
 
 
 # A body in NFC too (`normalize("NFC")` turned "NFD" or dropped).
 def test_a_body_is_put_in_nfc(drafts: Drafts) -> None:
-    draft = _draft(texts={"en": {"title": "t", "body": "Cafe\u0301"}})
+    draft = make_draft(texts={"en": {"title": "t", "body": "Cafe\u0301"}})
     assert drafts.check(draft, NOW, scope=None).draft.texts["en"]["body"] == "Caf\u00e9"
 
 
@@ -286,13 +258,13 @@ def test_a_body_is_put_in_nfc(drafts: Drafts) -> None:
 def test_control_characters_are_refused_in_words(
     drafts: Drafts, title: str, body: str, expected: list[Problem]
 ) -> None:
-    assert _refusals(drafts, _draft(texts={"en": {"title": title, "body": body}})) == expected
+    assert _refusals(drafts, make_draft(texts={"en": {"title": title, "body": body}})) == expected
 
 
 def test_a_vertical_tab_in_a_title_is_a_space_and_line_ends_in_a_body_are_kept(
     drafts: Drafts,
 ) -> None:
-    draft = _draft(texts={"en": {"title": "a\x0bb", "body": "a\nb"}})
+    draft = make_draft(texts={"en": {"title": "a\x0bb", "body": "a\nb"}})
     assert drafts.check(draft, NOW, scope=None).draft.texts["en"] == {
         "title": "a b",
         "body": "a\nb",
@@ -301,7 +273,7 @@ def test_a_vertical_tab_in_a_title_is_a_space_and_line_ends_in_a_body_are_kept(
 
 # The first control character is the one named.
 def test_the_first_control_character_is_named(drafts: Drafts) -> None:
-    draft = _draft(texts={"en": {"title": "t", "body": "a\x02b\x03"}})
+    draft = make_draft(texts={"en": {"title": "t", "body": "a\x02b\x03"}})
     assert _refusals(drafts, draft)[0][4] == "the body holds a control character (U+0002)"
 
 
@@ -309,12 +281,12 @@ def test_the_first_control_character_is_named(drafts: Drafts) -> None:
 # character is refused.
 def test_a_text_with_a_control_character_is_not_read_for_zawgyi(drafts: Drafts) -> None:
     texts = {"my": {"title": "a\x07", "body": ZAWGYI_UNSURE}}
-    draft = _draft(texts=texts, corridors=["MM-TH"], locales=["my"])
+    draft = make_draft(texts=texts, corridors=["MM-TH"], locales=["my"])
     assert _refusals(drafts, draft) == [
         ("title", "control", "my", None, "the title holds a control character (U+0007)"),
     ]
     texts = {"my": {"title": ZAWGYI_UNSURE, "body": "a\x07"}}
-    draft = _draft(texts=texts, corridors=["MM-TH"], locales=["my"])
+    draft = make_draft(texts=texts, corridors=["MM-TH"], locales=["my"])
     assert _refusals(drafts, draft) == [
         ("body", "control", "my", None, "the body holds a control character (U+0007)"),
     ]
@@ -322,7 +294,7 @@ def test_a_text_with_a_control_character_is_not_read_for_zawgyi(drafts: Drafts) 
 
 # Both fields are checked even when the title is refused (`and fine` order).
 def test_a_control_character_in_each_field_is_named_twice(drafts: Drafts) -> None:
-    draft = _draft(texts={"en": {"title": "a\x07", "body": "b\x08"}})
+    draft = make_draft(texts={"en": {"title": "a\x07", "body": "b\x08"}})
     assert [(p[0], p[1]) for p in _refusals(drafts, draft)] == [
         ("title", "control"),
         ("body", "control"),
@@ -335,7 +307,7 @@ def test_zawgyi_is_converted_and_the_locale_named(drafts: Drafts) -> None:
         "en": {"title": "t", "body": "b"},
         "my": {"title": "ပတ္စ္ပို႔", "body": ZAWGYI_BODY},
     }
-    draft = _draft(texts=texts, corridors=["MM-TH"], locales=["en", "my"])
+    draft = make_draft(texts=texts, corridors=["MM-TH"], locales=["en", "my"])
     checked = drafts.check(draft, NOW, scope=None)
     assert checked.converted == ("my",)
     assert checked.draft.texts == {
@@ -348,7 +320,7 @@ def test_zawgyi_is_converted_and_the_locale_named(drafts: Drafts) -> None:
 # the texts' own checks still made after it.
 def test_unsure_zawgyi_is_refused_in_words(drafts: Drafts) -> None:
     texts = {"my": {"title": ZAWGYI_UNSURE, "body": ZAWGYI_UNSURE}, "xx": {"title": "t"}}
-    draft = _draft(texts=texts, corridors=["MM-TH"], locales=["my"])
+    draft = make_draft(texts=texts, corridors=["MM-TH"], locales=["my"])
     words = "looks typed in Zawgyi and cannot be converted surely: type it in Unicode"
     assert _refusals(drafts, draft) == [
         ("title", "zawgyi", "my", None, f"this Burmese title {words}"),
@@ -365,7 +337,7 @@ def test_the_expiry_is_stored_in_utc_on_a_server_in_another_zone(
     drafts: Drafts, local_zone: LocalZone
 ) -> None:
     local_zone("Asia/Manila")
-    draft = _draft(expires="2026-12-01T15:30:00+09:00")
+    draft = make_draft(expires="2026-12-01T15:30:00+09:00")
     assert drafts.check(draft, NOW, scope=None).draft.expires == "2026-12-01T06:30:00Z"
 
 
@@ -380,29 +352,29 @@ def test_the_expiry_is_stored_in_utc_on_a_server_in_another_zone(
     ],
 )
 def test_these_expiries_are_taken(drafts: Drafts, expires: str, stored: str) -> None:
-    assert drafts.check(_draft(expires=expires), NOW, scope=None).draft.expires == stored
+    assert drafts.check(make_draft(expires=expires), NOW, scope=None).draft.expires == stored
 
 
 # The bounds are measured from the moment given, not from any other.
 def test_the_expiry_bounds_move_with_the_moment(drafts: Drafts) -> None:
     later = datetime(2026, 12, 5, 6, 0, tzinfo=UTC)
     with pytest.raises(DraftRefused) as raised:
-        drafts.check(_draft(expires="2026-12-05T06:59:59Z"), later, scope=None)
+        drafts.check(make_draft(expires="2026-12-05T06:59:59Z"), later, scope=None)
     assert _problems(raised.value) == [
         ("expires", "too_soon", "2026-12-05T06:59:59Z", None, "an alert lasts at least 1:00:00")
     ]
     assert (
-        drafts.check(_draft(expires="2027-01-02T06:00:00Z"), later, scope=None).draft.expires
+        drafts.check(make_draft(expires="2027-01-02T06:00:00Z"), later, scope=None).draft.expires
         == "2027-01-02T06:00:00Z"
     )
     with pytest.raises(DraftRefused) as raised:
-        drafts.check(_draft(expires="2027-01-02T06:00:01Z"), later, scope=None)
+        drafts.check(make_draft(expires="2027-01-02T06:00:01Z"), later, scope=None)
     assert _problems(raised.value)[0][1] == "too_far"
 
 
 # An empty expiry is no UTC time.
 def test_an_empty_expiry_is_refused(drafts: Drafts) -> None:
-    assert _refusals(drafts, _draft(expires="")) == [
+    assert _refusals(drafts, make_draft(expires="")) == [
         ("expires", "invalid", "", None, "'' is not a UTC time")
     ]
 
@@ -420,7 +392,7 @@ def test_an_empty_expiry_is_refused(drafts: Drafts) -> None:
     ],
 )
 def test_these_links_are_kept_as_bare_paths(drafts: Drafts, link: str, kept: str) -> None:
-    assert drafts.check(_draft(link=link), NOW, scope=None).draft.link == kept
+    assert drafts.check(make_draft(link=link), NOW, scope=None).draft.link == kept
 
 
 @pytest.mark.parametrize(
@@ -465,7 +437,7 @@ def test_these_links_are_kept_as_bare_paths(drafts: Drafts, link: str, kept: str
     ],
 )
 def test_these_links_are_refused_in_words(drafts: Drafts, link: str, expected: Problem) -> None:
-    assert _refusals(drafts, _draft(link=link)) == [expected]
+    assert _refusals(drafts, make_draft(link=link)) == [expected]
 
 
 # -- check_translations -------------------------------------------------------------------------
@@ -550,7 +522,7 @@ def test_these_reasons_are_refused_in_words(reason: str, expected: Problem) -> N
 # turned `break`).
 def test_the_texts_after_one_not_targeted_are_still_read(drafts: Drafts) -> None:
     texts = {"en": {"title": "t", "body": "b"}, "fil": {"title": "", "body": "b"}}
-    draft = _draft(texts=texts, locales=["fil"], corridors=["PH-HK"])
+    draft = make_draft(texts=texts, locales=["fil"], corridors=["PH-HK"])
     assert _refusals(drafts, draft) == [
         ("texts", "not_target", "en", None, "a text in en, not a target language"),
         ("title", "required", "fil", None, "the title is empty"),
@@ -564,7 +536,7 @@ def test_the_texts_after_one_refused_for_zawgyi_are_still_read(drafts: Drafts) -
         "en": {"title": ZAWGYI_UNSURE, "body": "Call 2345 6789."},
         "fil": {"title": "t", "body": ""},
     }
-    draft = _draft(texts=texts, locales=["en", "fil"])
+    draft = make_draft(texts=texts, locales=["en", "fil"])
     words = "looks typed in Zawgyi and cannot be converted surely: type it in Unicode"
     assert _refusals(drafts, draft) == [
         ("title", "zawgyi", "en", None, f"this Burmese title {words}"),
@@ -577,7 +549,7 @@ def test_the_texts_after_one_refused_for_zawgyi_are_still_read(drafts: Drafts) -
 # `rstrip("XX/XX")`).
 @pytest.mark.parametrize("link", ["help//", "/en/safety//", "helpX", "topics/X"])
 def test_these_links_are_invalid(drafts: Drafts, link: str) -> None:
-    assert _refusals(drafts, _draft(link=link)) == [
+    assert _refusals(drafts, make_draft(link=link)) == [
         ("link", "invalid", link, None, f"{link!r} is not a page of the hub (no other site)")
     ]
 
@@ -587,13 +559,13 @@ def test_these_links_are_invalid(drafts: Drafts, link: str) -> None:
 # (`replace("Z", ...)` turned `replace("XXZXX", ...)`, which would read "XXZXX" as UTC).
 @pytest.mark.parametrize("expires", ["2026-12-07T06:00:00XXZXX", "2026-12-07T06:00:00ZZ"])
 def test_a_z_among_other_letters_is_no_utc_time(drafts: Drafts, expires: str) -> None:
-    assert _refusals(drafts, _draft(expires=expires)) == [
+    assert _refusals(drafts, make_draft(expires=expires)) == [
         ("expires", "invalid", expires, None, f"{expires!r} is not a UTC time")
     ]
 
 
 def test_a_lower_case_z_is_no_utc_time(drafts: Drafts) -> None:
-    assert _refusals(drafts, _draft(expires="2026-12-07T06:00:00z")) == [
+    assert _refusals(drafts, make_draft(expires="2026-12-07T06:00:00z")) == [
         (
             "expires",
             "invalid",

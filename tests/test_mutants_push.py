@@ -642,7 +642,7 @@ def drafts() -> Drafts:
     return Drafts(library)
 
 
-def _leader_account(
+def leader_account(
     corridors: tuple[str, ...] = ("PH-HK",), locales: tuple[str, ...] = ("en", "fil")
 ) -> Account:
     return Account(
@@ -659,7 +659,7 @@ def _leader_account(
     )
 
 
-def _draft(**changes: Any) -> Draft:
+def make_draft(**changes: Any) -> Draft:
     fields: dict[str, Any] = {
         "texts": {"en": {"title": "New shelter number", "body": "Call 2345 6789."}},
         "corridors": ["PH-HK"],
@@ -827,16 +827,16 @@ def test_each_refusal_of_a_draft_in_words(
     changes: dict[str, Any],
     expected: list[tuple[str, str, str | None, int | None, str]],
 ) -> None:
-    assert _refusals(drafts, _draft(**changes)) == expected
+    assert _refusals(drafts, make_draft(**changes)) == expected
 
 
 def test_corridors_and_locales_out_of_her_scope_in_words(drafts: Drafts) -> None:
-    draft = _draft(
+    draft = make_draft(
         corridors=["PH-HK", "PH-SG"],
         locales=["en", "th"],
         texts={"en": {"title": "t", "body": "b"}, "th": {"title": "t", "body": "b"}},
     )
-    assert _refusals(drafts, draft, _leader_account()) == [
+    assert _refusals(drafts, draft, leader_account()) == [
         ("corridors", "out_of_scope", "PH-SG", None, "PH-SG is not one of yours"),
         ("locales", "out_of_scope", "th", None, "th is not one of yours"),
     ]
@@ -849,7 +849,7 @@ def test_a_draft_at_every_bound_is_taken(drafts: Drafts) -> None:
         (" 2026-12-28T06:00:00+00:00 ", "2026-12-28T06:00:00Z"),
         ("2026-12-28T15:00:00+09:00", "2026-12-28T06:00:00Z"),
     ):
-        draft = _draft(expires=expires, texts={"en": {"title": "t" * 80, "body": "b" * 800}})
+        draft = make_draft(expires=expires, texts={"en": {"title": "t" * 80, "body": "b" * 800}})
         checked = drafts.check(draft, NOW, scope=None)
         assert checked.draft.expires == stored
         assert checked.converted == ()
@@ -870,7 +870,7 @@ def test_a_draft_is_cleaned_into_its_stored_form(drafts: Drafts) -> None:
         expires="2026-12-01T06:00:00Z",
         link="/fil/help/",
     )
-    checked = drafts.check(draft, NOW, scope=_leader_account(("PH-HK", "PH-SG")))
+    checked = drafts.check(draft, NOW, scope=leader_account(("PH-HK", "PH-SG")))
     assert checked.draft == Draft(
         texts={
             "en": {"title": "Café", "body": "a b\nc"},
@@ -905,7 +905,7 @@ def test_a_draft_is_cleaned_into_its_stored_form(drafts: Drafts) -> None:
 def test_these_links_are_pages_of_the_hub(
     drafts: Drafts, link: str | None, kept: str | None
 ) -> None:
-    assert drafts.check(_draft(link=link), NOW, scope=None).draft.link == kept
+    assert drafts.check(make_draft(link=link), NOW, scope=None).draft.link == kept
 
 
 @pytest.mark.parametrize(
@@ -928,7 +928,7 @@ def test_these_links_are_pages_of_the_hub(
     ],
 )
 def test_these_links_are_refused(drafts: Drafts, link: str, reason: str) -> None:
-    [(field, found, *_)] = _refusals(drafts, _draft(link=link))
+    [(field, found, *_)] = _refusals(drafts, make_draft(link=link))
     assert (field, found) == ("link", reason)
 
 

@@ -219,6 +219,19 @@ def written(rig: Rig, *ids: str) -> Callable[[], bool]:
     return check
 
 
+def count_passes(sender: Sender, monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """Watch the sender's passes: one entry per pass, whether it was to sweep from the top."""
+    passes: list[bool] = []
+    real_pass = sender._pass
+
+    async def counted_pass() -> None:
+        passes.append(sender._reread)
+        await real_pass()
+
+    monkeypatch.setattr(sender, "_pass", counted_pass)
+    return passes
+
+
 def send_one(rig: Rig, phone: Phone, **alert_fields: Any) -> tuple[dict[str, Any], str]:
     sub = add_sub(rig, phone)
     alert = add_alert(rig, **alert_fields)
@@ -1648,14 +1661,7 @@ def test_a_wake_while_the_queues_are_full_does_not_stall_the_rest_of_the_outbox(
         for n, p in enumerate(phones)
     ]
     sender = rig.make_sender(in_flight=1)
-    passes: list[bool] = []
-    real_pass = sender._pass
-
-    async def counted_pass() -> None:
-        passes.append(sender._reread)
-        await real_pass()
-
-    monkeypatch.setattr(sender, "_pass", counted_pass)
+    passes = count_passes(sender, monkeypatch)
     rig.push.hold_after(0)  # the first send waits, so the queues stay full
 
     async def main() -> None:
@@ -1717,14 +1723,7 @@ def test_after_a_retry_is_sent_the_loop_goes_back_to_waiting(
     rig.push.answer(phone, 500, times=1)
     doc_id = add_delivery(rig, add_alert(rig), add_sub(rig, phone)["id"])
     sender = rig.sender
-    passes: list[float] = []
-    real_pass = sender._pass
-
-    async def counted_pass() -> None:
-        passes.append(time.monotonic())
-        await real_pass()
-
-    monkeypatch.setattr(sender, "_pass", counted_pass)
+    passes = count_passes(sender, monkeypatch)
 
     async def main() -> None:
         async with sender.running():
@@ -1851,14 +1850,7 @@ def test_a_wake_part_way_through_a_sweep_reads_again_from_the_top(
         for n in (1, 2, 3, 4, 5, 6)
     ]
     sender = rig.make_sender(in_flight=1)
-    passes: list[bool] = []
-    real_pass = sender._pass
-
-    async def counted_pass() -> None:
-        passes.append(sender._reread)
-        await real_pass()
-
-    monkeypatch.setattr(sender, "_pass", counted_pass)
+    passes = count_passes(sender, monkeypatch)
     rig.push.hold_after(0)  # the first send waits, so the queues stay full
 
     async def main() -> None:
