@@ -120,6 +120,20 @@ def fixed_jitter(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(random, "uniform", lambda low, high: high)
 
 
+@pytest.fixture
+def small_queues(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Reads of 2 deliveries, at most 4 queued, and a poll an hour away: a sweep that waits
+    # for the poll instead of going on as room frees shows as a test that never ends.
+    monkeypatch.setattr("hub.push.sender.SWEEP", 2)
+    monkeypatch.setattr("hub.push.sender.QUEUE_MAX", 4)
+    monkeypatch.setattr("hub.push.sender.POLL_SECONDS", 3600.0)
+
+
+def all_delivered(rig: Rig, ids: list[str]) -> Callable[[], bool]:
+    """Whether every one of the deliveries is stored as delivered (to poll)."""
+    return lambda: all(delivery(rig, i)["state"] == "delivered" for i in ids)
+
+
 def add_sub(rig: Rig, phone: Phone, **fields: Any) -> dict[str, Any]:
     sub = phone.subscription
     doc: dict[str, Any] = {
@@ -1160,7 +1174,7 @@ def test_sweeps_in_pages_while_the_queues_have_room(
     async def main() -> None:
         # No wake: the first pass starts by itself, and only the freed room kicks the next.
         async with sender.running():
-            await until(lambda: all(delivery(rig, i)["state"] == "delivered" for i in ids), 5)
+            await until(all_delivered(rig, ids), 5)
             await until(lambda: sender._next_due < math.inf, timeout=5)
             assert sender._next_due > time.monotonic() + 5
 
@@ -1647,13 +1661,10 @@ def test_a_finished_worker_gives_its_slot_back_to_its_service(rig: Rig) -> None:
 
 
 def test_a_wake_while_the_queues_are_full_does_not_stall_the_rest_of_the_outbox(
-    rig: Rig, monkeypatch: pytest.MonkeyPatch
+    rig: Rig, monkeypatch: pytest.MonkeyPatch, small_queues: None
 ) -> None:
     # A wake asks for a sweep from the top; when it comes while the queues have no room, the
     # sweep must still go on as they drain, not wait for the next poll (made an hour here).
-    monkeypatch.setattr("hub.push.sender.SWEEP", 2)
-    monkeypatch.setattr("hub.push.sender.QUEUE_MAX", 4)
-    monkeypatch.setattr("hub.push.sender.POLL_SECONDS", 3600.0)
     alert = add_alert(rig)
     phones = [rig.push.phone() for _ in range(8)]
     ids = [
@@ -1672,20 +1683,17 @@ def test_a_wake_while_the_queues_are_full_does_not_stall_the_rest_of_the_outbox(
             await asyncio.to_thread(sender.wake)
             await until(lambda: len(passes) > before, timeout=5)
             rig.push.release()
-            await until(lambda: all(delivery(rig, i)["state"] == "delivered" for i in ids), 10)
+            await until(all_delivered(rig, ids), 10)
 
     asyncio.run(main())
     assert [len(rig.push.received(p)) for p in phones] == [1] * 8
 
 
 def test_a_state_the_sweep_had_no_room_for_is_read_when_room_frees(
-    rig: Rig, monkeypatch: pytest.MonkeyPatch
+    rig: Rig, small_queues: None
 ) -> None:
     # The pending ones end the first read with the queue one short of room for a page: the
     # retrying ones, not read yet, go when sends free room, not at the next poll (an hour).
-    monkeypatch.setattr("hub.push.sender.SWEEP", 2)
-    monkeypatch.setattr("hub.push.sender.QUEUE_MAX", 4)
-    monkeypatch.setattr("hub.push.sender.POLL_SECONDS", 3600.0)
     alert = add_alert(rig)
     phones = [rig.push.phone() for _ in range(5)]
     ids = [
@@ -1703,7 +1711,7 @@ def test_a_state_the_sweep_had_no_room_for_is_read_when_room_frees(
 
     async def main() -> None:
         async with sender.running():  # no wake: the first pass starts by itself
-            await until(lambda: all(delivery(rig, i)["state"] == "delivered" for i in ids), 10)
+            await until(all_delivered(rig, ids), 10)
 
     asyncio.run(main())
     assert [len(rig.push.received(p)) for p in phones] == [1] * 5
@@ -1835,15 +1843,12 @@ def test_a_worker_of_a_service_paused_under_a_second_more_sends_nothing(rig: Rig
 
 
 def test_a_wake_part_way_through_a_sweep_reads_again_from_the_top(
-    rig: Rig, monkeypatch: pytest.MonkeyPatch
+    rig: Rig, monkeypatch: pytest.MonkeyPatch, small_queues: None
 ) -> None:
     # Kills `_sweep_soon`'s `self._reread = True` made None/False. One alert's fan-out shares
     # a due second, so deliveries queued later may sort (by id) before where a sweep stopped
     # for want of room: the wake must sweep from the top, or the newcomer waits for the poll
     # (made an hour here) after the rest of the sweep.
-    monkeypatch.setattr("hub.push.sender.SWEEP", 2)
-    monkeypatch.setattr("hub.push.sender.QUEUE_MAX", 4)
-    monkeypatch.setattr("hub.push.sender.POLL_SECONDS", 3600.0)
     alert = add_alert(rig)
     ids = [
         add_delivery(rig, alert, add_sub(rig, rig.push.phone())["id"], id=f"d-{n}")
@@ -1864,7 +1869,7 @@ def test_a_wake_part_way_through_a_sweep_reads_again_from_the_top(
             await asyncio.to_thread(sender.wake)
             await until(lambda: len(passes) > before, timeout=5)
             rig.push.release()
-            await until(lambda: all(delivery(rig, i)["state"] == "delivered" for i in ids), 5)
+            await until(all_delivered(rig, ids), 5)
             # Sent as room freed, not left for the poll.
             await until(lambda: delivery(rig, newcomer)["state"] == "delivered", timeout=1)
 
