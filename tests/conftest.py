@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import logging
 import os
 import re
@@ -20,6 +22,7 @@ import httpx2 as httpx
 import pytest
 from argon2 import PasswordHasher
 from starlette.testclient import TestClient
+from starlette.types import ASGIApp, Message, Scope
 
 from hub.app import create_app
 from hub.auth.accounts import Accounts
@@ -123,6 +126,50 @@ def make_client(tmp_path: Path) -> Iterator[ClientFactory]:
     yield factory
     for test_client in opened:
         test_client.__exit__(None, None, None)
+
+
+def http_scope(method: str = "GET", path: str = "/", **extra: Any) -> Scope:
+    """An ASGI HTTP scope as uvicorn gives one, for a request from the test client."""
+    return {
+        "type": "http",
+        "method": method,
+        "path": path,
+        "raw_path": path.encode(),
+        "root_path": "",
+        "scheme": "http",
+        "query_string": b"",
+        "headers": [],
+        "server": ("testserver", 80),
+        "client": ("testclient", 50000),
+        "http_version": "1.1",
+        "asgi": {"version": "3.0"},
+        **extra,
+    }
+
+
+def asgi_messages(app: ASGIApp, scope: Scope, incoming: list[Message]) -> list[Message]:
+    """The messages an ASGI app sends for one scope, given these to receive (after them,
+    `receive` waits: no disconnect until the response is sent)."""
+    sent: list[Message] = []
+    pending = list(reversed(incoming))
+
+    async def receive() -> Message:
+        if pending:
+            return pending.pop()
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    async def main() -> None:
+        await app(scope, receive, send)
+
+    # In a thread of its own: after the browser tests, Playwright leaves an event loop running
+    # in the main thread, where asyncio.run() refuses to start another.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, main()).result()
+    return sent
 
 
 def set_corridor(client: TestClient, origin: str, destination: str) -> None:

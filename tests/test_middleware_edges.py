@@ -3,8 +3,6 @@ response that sets its own header, an error after the response started, a stream
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
 import logging
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +19,7 @@ from hub.app import create_app
 from hub.middleware import SECURITY_HEADERS, HeadAsGet, SecurityHeaders, ServerErrors
 from hub.settings import Settings
 from hub.views import public
+from tests.conftest import asgi_messages, http_scope
 
 
 def access_lines(caplog: pytest.LogCaptureFixture) -> list[str]:
@@ -83,37 +82,8 @@ def test_an_error_no_middleware_answers_is_logged_as_a_500(
 
 def run_asgi(app: ASGIApp, method: str = "GET") -> list[Message]:
     """The messages an ASGI app sends for one request with no body."""
-    sent: list[Message] = []
-
-    async def receive() -> Message:
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    async def send(message: Message) -> None:
-        sent.append(message)
-
-    scope: Scope = {
-        "type": "http",
-        "method": method,
-        "path": "/",
-        "raw_path": b"/",
-        "root_path": "",
-        "scheme": "http",
-        "query_string": b"",
-        "headers": [],
-        "server": ("testserver", 80),
-        "client": ("testclient", 50000),
-        "http_version": "1.1",
-        "asgi": {"version": "3.0"},
-    }
-
-    async def call() -> None:
-        await app(scope, receive, send)
-
-    # In a thread of its own: after the browser tests, Playwright leaves an event loop running
-    # in the main thread, where asyncio.run() refuses to start another.
-    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        pool.submit(asyncio.run, call()).result()
-    return sent
+    request = {"type": "http.request", "body": b"", "more_body": False}
+    return asgi_messages(app, http_scope(method), [request])
 
 
 def test_a_response_that_sets_a_security_header_keeps_its_own_and_gets_the_others() -> None:

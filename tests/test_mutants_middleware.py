@@ -5,8 +5,6 @@ subscriptions' paths in the log."""
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
 import logging
 from collections.abc import AsyncIterator
 
@@ -23,48 +21,15 @@ from hub.middleware import (
     ServerErrors,
     logged_path,
 )
+from tests.conftest import asgi_messages, http_scope
 
 
 def call(
     app: ASGIApp, method: str = "GET", body: bytes = b"", extra: Scope | None = None
 ) -> list[Message]:
-    """The messages an ASGI app sends for one request with this body."""
-    sent: list[Message] = []
-    pending = [{"type": "http.request", "body": body, "more_body": False}]
-
-    async def receive() -> Message:
-        if pending:
-            return pending.pop()
-        await asyncio.Event().wait()  # no disconnect until the response is sent
-        raise AssertionError("unreachable")
-
-    async def send(message: Message) -> None:
-        sent.append(message)
-
-    scope: Scope = {
-        "type": "http",
-        "method": method,
-        "path": "/en/",
-        "raw_path": b"/en/",
-        "root_path": "",
-        "scheme": "http",
-        "query_string": b"",
-        "headers": [],
-        "server": ("testserver", 80),
-        "client": ("testclient", 50000),
-        "http_version": "1.1",
-        "asgi": {"version": "3.0"},
-        **(extra or {}),
-    }
-
-    async def run() -> None:
-        await app(scope, receive, send)
-
-    # In a thread of its own, as in tests/test_middleware_edges.py: after the browser tests an
-    # event loop may be left running in the main thread.
-    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        pool.submit(asyncio.run, run()).result()
-    return sent
+    """The messages an ASGI app sends for one request to /en/ with this body."""
+    request = {"type": "http.request", "body": body, "more_body": False}
+    return asgi_messages(app, http_scope(method, "/en/", **(extra or {})), [request])
 
 
 async def echo(scope: Scope, receive: Receive, send: Send) -> None:

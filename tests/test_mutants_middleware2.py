@@ -4,8 +4,6 @@ each layer unchanged, and the error page is given the request's own `receive`.""
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
 import logging
 from collections.abc import AsyncIterator
 
@@ -15,30 +13,7 @@ from starlette.responses import Response, StreamingResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hub.middleware import AccessLog, HeadAsGet, SecurityHeaders, ServerErrors
-
-
-def run(app: ASGIApp, scope: Scope, incoming: list[Message]) -> list[Message]:
-    """The messages an ASGI app sends for one scope, given these messages to receive."""
-    sent: list[Message] = []
-    pending = list(reversed(incoming))
-
-    async def receive() -> Message:
-        if pending:
-            return pending.pop()
-        await asyncio.Event().wait()  # no disconnect until the response is sent
-        raise AssertionError("unreachable")
-
-    async def send(message: Message) -> None:
-        sent.append(message)
-
-    async def main() -> None:
-        await app(scope, receive, send)
-
-    # In a thread of its own, as in tests/test_middleware_edges.py: after the browser tests an
-    # event loop may be left running in the main thread.
-    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        pool.submit(asyncio.run, main()).result()
-    return sent
+from tests.conftest import asgi_messages
 
 
 async def lifespan_app(scope: Scope, receive: Receive, send: Send) -> None:
@@ -78,7 +53,7 @@ def test_the_lifespan_passes_each_layer_unchanged(
     # Kills, in each layer's branch for a scope that is not HTTP, the scope, `receive` or
     # `send` turned None or left out, and `type == "http"` for `!=`: the app would not start.
     with caplog.at_level(logging.INFO, logger="hub.access"):
-        sent = run(layer, LIFESPAN, STARTUP_AND_SHUTDOWN)
+        sent = asgi_messages(layer, LIFESPAN, STARTUP_AND_SHUTDOWN)
     assert sent == [
         {"type": "lifespan.startup.complete"},
         {"type": "lifespan.shutdown.complete", "scope": "mine"},
@@ -90,7 +65,7 @@ def test_a_lifespan_that_fails_is_raised_on_not_answered_with_a_page() -> None:
     # Kills ServerErrors' `type == "http"` for `!=`: the failure would be answered with an
     # HTTP error page on a lifespan, and the server would not learn the app failed to start.
     with pytest.raises(RuntimeError, match="planted failure"):
-        run(ServerErrors(fails, error_page), LIFESPAN, STARTUP_AND_SHUTDOWN)
+        asgi_messages(ServerErrors(fails, error_page), LIFESPAN, STARTUP_AND_SHUTDOWN)
 
 
 def test_a_streamed_error_page_is_given_the_request_s_receive() -> None:
@@ -117,7 +92,7 @@ def test_a_streamed_error_page_is_given_the_request_s_receive() -> None:
         "http_version": "1.1",
         "asgi": {"version": "3.0"},
     }
-    sent = run(
+    sent = asgi_messages(
         ServerErrors(fails, streamed_page),
         scope,
         [{"type": "http.request", "body": b"", "more_body": False}],
