@@ -98,10 +98,12 @@
   navigator.serviceWorker.addEventListener("controllerchange", function () {
     if (reloading) window.location.reload();
   });
+  var offered = false;
   function offerReload(registration) {
-    var button = document.getElementById("update-reload");
+    if (offered) return;
+    offered = true;
     show("update-note");
-    button.addEventListener("click", function () {
+    document.getElementById("update-reload").addEventListener("click", function () {
       reloading = true;
       if (registration.waiting) registration.waiting.postMessage("skip-waiting");
     });
@@ -109,16 +111,20 @@
   navigator.serviceWorker.getRegistration("/").then(function (existing) {
     return existing || navigator.serviceWorker.register(worker, { scope: "/" });
   }).then(function (registration) {
-    // A new version waits until the reader chooses to reload: never a swap mid-read.
-    if (registration.waiting && navigator.serviceWorker.controller) offerReload(registration);
-    registration.addEventListener("updatefound", function () {
-      var incoming = registration.installing;
+    function watch(incoming) {
+      if (!incoming) return;
       incoming.addEventListener("statechange", function () {
         if (incoming.state === "installed" && navigator.serviceWorker.controller) {
           offerReload(registration);
         }
       });
-    });
+    }
+    // A new version waits until the reader chooses to reload: never a swap mid-read.
+    if (registration.waiting && navigator.serviceWorker.controller) offerReload(registration);
+    // The browser's own check on navigating may have found the new version before this ran:
+    // its updatefound is gone, so the worker still installing is watched too.
+    watch(registration.installing);
+    registration.addEventListener("updatefound", function () { watch(registration.installing); });
     if (navigator.onLine) registration.update().catch(function () {});
   });
 })();
